@@ -1,0 +1,81 @@
+"""Users with a role, and the devices they are signed in on."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    HR = "hr", "HR"
+    EMPLOYEE = "employee", "Employee"
+
+
+class User(AbstractUser):
+    """A member of staff. ``employee_key`` links to the employee document
+    (``knowledge.Document.key``) by its stable external id, so the link survives
+    re-imports and keeps ``accounts`` free of a dependency on ``knowledge``."""
+
+    full_name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.EMPLOYEE, db_index=True)
+    employee_key = models.CharField(
+        "employee document", max_length=64, blank=True, db_index=True,
+        help_text="Key of the employee document this user is, e.g. E001.",
+    )
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.get_full_name() or self.username
+
+    @property
+    def is_hr(self) -> bool:
+        """HR and admins may see sensitive fields (salary, national id, phone, budget)."""
+        return self.is_active and (self.role in (Role.HR, Role.ADMIN) or self.is_superuser)
+
+
+class LoginSession(models.Model):
+    """One signed-in device: a page login, a JWT login, or a session carried over
+    from the legacy system (which grants no access by itself)."""
+
+    class Kind(models.TextChoices):
+        WEB = "web", "Web"
+        JWT = "jwt", "API (JWT)"
+        LEGACY = "legacy", "Legacy import"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    session_key = models.CharField(max_length=64, blank=True, db_index=True)
+    jti = models.CharField("JWT id", max_length=64, blank=True, db_index=True)
+    legacy_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        ordering = ["-last_activity"]
+        indexes = [models.Index(fields=["user", "-last_activity"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["legacy_id"], condition=~models.Q(legacy_id=""), name="loginsession_unique_legacy_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -1,0 +1,10 @@
+"""``make run``: the embedded default. SQLite, in-process cache and channel layer,
+eager tasks, the offline model; no running service needed."""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import env_bool, local_secret_key
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = SECRET_KEY or local_secret_key()  # noqa: F405

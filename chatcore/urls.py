@@ -1,0 +1,24 @@
+"""URL routes. Each app owns its own; this module only wires them."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+admin.site.site_header = "ChatCore.AI administration"
+admin.site.site_title = "ChatCore.AI admin"
+admin.site.index_title = "Company knowledge and users"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("accounts.urls")),
+    path("", include("knowledge.urls")),
+    path("", include("conversations.urls")),
+]
+
+handler404 = "chatcore.errors.page_not_found"

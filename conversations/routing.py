@@ -1,0 +1,5 @@
+"""WebSocket routes (``/ws/chat/<conversation id>/``)."""
+
+from __future__ import annotations
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,30 @@
+"""Writes for conversations and messages."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from .models import Conversation, new_conversation_id
+
+MAX_ID_ATTEMPTS = 8
+
+
+def conversation_create(*, user: User, title: str = "") -> Conversation:
+    """A conversation with a fresh short id. A collision (astronomically rare)
+    is caught by the primary key and retried with a new id; ``force_insert``
+    guarantees an existing conversation is never overwritten."""
+    now = timezone.now()
+    for _ in range(MAX_ID_ATTEMPTS):
+        conversation = Conversation(
+            id=new_conversation_id(), owner=user, title=title[:200], created_at=now, updated_at=now
+        )
+        try:
+            with transaction.atomic():
+                conversation.save(force_insert=True)
+        except IntegrityError:
+            continue
+        return conversation
+    raise RuntimeError("Could not allocate a conversation id; the id generator is broken.")

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from . import views
+from .models import ID_PATTERN
+
+urlpatterns = [
+    path("", views.chat, name="chat"),
+    re_path(rf"^c/(?P<conversation_id>{ID_PATTERN})/$", views.conversation_detail, name="conversation"),
+]

@@ -1,0 +1,271 @@
+"""Document types as code: one declared schema per ``doc_type``.
+
+A schema says which fields a body has, which are required, which are sensitive
+(only HR and admins may ever see them) and which link to other documents. The
+same declaration drives validation (imports, admin, API), the admin form, the
+document page and the text that retrieval indexes. Adding a type means adding
+one ``DocType`` to ``DOC_TYPES``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Field kinds.
+STR = "str"  # one line of text
+TEXT = "text"  # several lines of plain text
+MARKDOWN = "markdown"  # long text rendered as Markdown
+NUMBER = "number"  # int or float
+DATE = "date"  # ISO date, YYYY-MM-DD
+LIST = "list"  # list of short strings
+STEPS = "steps"  # ordered list of sentences
+REF = "ref"  # key of another document
+REFS = "refs"  # list of keys of other documents
+CHOICE = "choice"  # one of ``choices``
+VERSION = "version"  # a version label; legacy files hold "2.1" or 2.1
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = STR
+    required: bool = False
+    sensitive: bool = False
+    target: str | None = None
+    choices: tuple[str, ...] = ()
+    # How the linked document lists the documents that link to it ("Direct reports").
+    reverse_label: str = ""
+
+    @property
+    def is_link(self) -> bool:
+        return self.kind in (REF, REFS)
+
+
+@dataclass(frozen=True)
+class DocType:
+    name: str
+    label: str
+    label_plural: str
+    legacy_file: str
+    fields: tuple[Field, ...]
+    title_of: Callable[[dict], str]
+    # At least one of these fields must hold something (e.g. a procedure needs text).
+    one_of: tuple[str, ...] = ()
+    _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+
+    def field(self, name: str) -> Field | None:
+        return self._by_name.get(name)
+
+    @property
+    def sensitive_fields(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields if f.sensitive)
+
+    @property
+    def link_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.is_link)
+
+    def title(self, body: dict) -> str:
+        return self.title_of(body).strip()
+
+    def validate(self, body: Any) -> dict[str, list[str]]:
+        """Field errors of ``body`` against this schema (empty when valid).
+        Links are checked for shape here; whether they resolve is the caller's
+        job, since it needs the other documents."""
+        if not isinstance(body, dict):
+            return {"__all__": [f"A {self.label.lower()} must be a JSON object."]}
+        errors: dict[str, list[str]] = {}
+        for spec in self.fields:
+            value = body.get(spec.name)
+            if _is_empty(value):
+                if spec.required:
+                    errors.setdefault(spec.name, []).append("This field is required.")
+                continue
+            problem = _check_kind(spec, value)
+            if problem:
+                errors.setdefault(spec.name, []).append(problem)
+        if self.one_of and all(_is_empty(body.get(name)) for name in self.one_of):
+            names = ", ".join(self.one_of)
+            errors.setdefault("__all__", []).append(f"At least one of these fields must be filled: {names}.")
+        if not errors and not self.title(body):
+            errors.setdefault("__all__", []).append("The document has no title.")
+        return errors
+
+    def links(self, body: dict) -> Iterator[tuple[Field, str]]:
+        """Each (field, key) this body links to."""
+        for spec in self.link_fields:
+            value = body.get(spec.name)
+            if spec.kind == REF and isinstance(value, str) and value:
+                yield spec, value
+            elif spec.kind == REFS and isinstance(value, list):
+                for item in value:
+                    if isinstance(item, str) and item:
+                        yield spec, item
+
+    def visible_body(self, body: dict, *, hr: bool) -> dict:
+        """The body as the viewer may see it: HR and admins see everything, everyone
+        else never sees a sensitive field."""
+        if hr:
+            return dict(body)
+        hidden = self.sensitive_fields
+        return {name: value for name, value in body.items() if name not in hidden}
+
+    def as_text(self, body: dict, *, hr: bool) -> str:
+        """A plain-text rendering ("Label: value" lines) of the viewer's view of the
+        body; extra fields the schema does not know are included too."""
+        visible = self.visible_body(body, hr=hr)
+        lines = [self.title(body)]
+        for name, value in visible.items():
+            if _is_empty(value):
+                continue
+            spec = self.field(name)
+            label = spec.label if spec else name.replace("_", " ").capitalize()
+            if isinstance(value, list):
+                value = ", ".join(str(item) for item in value)
+            elif isinstance(value, dict):
+                value = ", ".join(f"{k}: {v}" for k, v in value.items())
+            lines.append(f"{label}: {value}")
+        return "\n".join(lines)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _check_kind(spec: Field, value: Any) -> str | None:
+    kind = spec.kind
+    if kind in (STR, TEXT, MARKDOWN, REF):
+        if not isinstance(value, str):
+            return f"Expected text, got {_type_name(value)}."
+        if kind in (STR, REF) and "\n" in value:
+            return "Must be a single line."
+    elif kind == NUMBER:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"Expected a number, got {_type_name(value)}."
+        if value < 0:
+            return "Must not be negative."
+    elif kind == DATE:
+        if not isinstance(value, str):
+            return f"Expected a date (YYYY-MM-DD), got {_type_name(value)}."
+        try:
+            dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return f"{value!r} is not a date (YYYY-MM-DD)."
+    elif kind in (LIST, STEPS, REFS):
+        if not isinstance(value, list):
+            return f"Expected a list, got {_type_name(value)}."
+        if not all(isinstance(item, str) and item.strip() for item in value):
+            return "Every item must be non-empty text."
+    elif kind == CHOICE:
+        if value not in spec.choices:
+            return f"{value!r} is not one of: {', '.join(spec.choices)}."
+    elif kind == VERSION:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return f"Expected a version such as 2.1, got {_type_name(value)}."
+    return None
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "true/false", int: "a number", float: "a number", str: "text",
+        list: "a list", dict: "an object", type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+EMPLOYEE = DocType(
+    name="employee",
+    label="Employee",
+    label_plural="Employees",
+    legacy_file="employees.json",
+    title_of=lambda b: f"{b.get('first_name') or ''} {b.get('last_name') or ''}",
+    fields=(
+        Field("first_name", "First name", required=True),
+        Field("last_name", "Last name", required=True),
+        Field("title", "Title", required=True),
+        Field("department_id", "Department", REF, required=True, target="department", reverse_label="Employees"),
+        Field("manager_id", "Manager", REF, target="employee", reverse_label="Direct reports"),
+        Field("email", "E-mail"),
+        Field("phone", "Phone", sensitive=True),
+        Field("location", "Location"),
+        Field("start_date", "Start date", DATE),
+        Field("skills", "Skills", LIST),
+        Field("languages", "Languages", LIST),
+        Field("salary", "Salary", NUMBER, sensitive=True),
+        Field("national_id", "National ID", sensitive=True),
+    ),
+)
+
+DEPARTMENT = DocType(
+    name="department",
+    label="Department",
+    label_plural="Departments",
+    legacy_file="departments.json",
+    title_of=lambda b: str(b.get("name") or ""),
+    fields=(
+        Field("name", "Name", required=True),
+        Field("head_id", "Head", REF, target="employee", reverse_label="Heads department"),
+        Field("location", "Location"),
+        Field("description", "Description", TEXT),
+        Field("budget", "Budget", NUMBER, sensitive=True),
+    ),
+)
+
+PROJECT = DocType(
+    name="project",
+    label="Project",
+    label_plural="Projects",
+    legacy_file="projects.json",
+    title_of=lambda b: str(b.get("name") or ""),
+    fields=(
+        Field("name", "Name", required=True),
+        Field("code", "Code"),
+        Field("status", "Status", CHOICE, required=True, choices=("planned", "active", "on_hold", "completed")),
+        Field("department_id", "Department", REF, target="department", reverse_label="Projects"),
+        Field("lead_id", "Lead", REF, target="employee", reverse_label="Leads projects"),
+        Field("members", "Members", REFS, target="employee", reverse_label="Member of projects"),
+        Field("start_date", "Start date", DATE),
+        Field("end_date", "End date", DATE),
+        Field("client", "Client"),
+        Field("tech_stack", "Tech stack", LIST),
+        Field("description", "Description", TEXT),
+    ),
+)
+
+PROCEDURE = DocType(
+    name="procedure",
+    label="Procedure",
+    label_plural="Procedures",
+    legacy_file="procedures.json",
+    title_of=lambda b: str(b.get("title") or ""),
+    one_of=("summary", "steps", "content"),
+    fields=(
+        Field("title", "Title", required=True),
+        Field("category", "Category"),
+        Field("owner_department_id", "Owner department", REF, target="department", reverse_label="Procedures"),
+        Field("version", "Version", VERSION),
+        Field("effective_date", "Effective date", DATE),
+        Field("summary", "Summary", TEXT),
+        Field("steps", "Steps", STEPS),
+        Field("content", "Content", MARKDOWN),
+        Field("tags", "Tags", LIST),
+    ),
+)
+
+DOC_TYPES: dict[str, DocType] = {t.name: t for t in (EMPLOYEE, DEPARTMENT, PROJECT, PROCEDURE)}
+
+
+def get_doctype(name: str) -> DocType:
+    try:
+        return DOC_TYPES[name]
+    except KeyError:
+        raise KeyError(f"Unknown document type {name!r}; known: {', '.join(DOC_TYPES)}") from None
+
+
+def doc_type_choices() -> list[tuple[str, str]]:
+    return [(t.name, t.label) for t in DOC_TYPES.values()]
