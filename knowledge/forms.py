@@ -13,7 +13,18 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 
 from .doctypes import (
-    CHOICE, DATE, LIST, MARKDOWN, NUMBER, REF, REFS, STEPS, TEXT, VERSION, DocType, Field,
+    CHOICE,
+    DATE,
+    LIST,
+    MARKDOWN,
+    NUMBER,
+    REF,
+    REFS,
+    STEPS,
+    TEXT,
+    VERSION,
+    DocType,
+    Field,
 )
 from .models import Document
 from .services import document_validate

@@ -46,12 +46,12 @@ class Document(models.Model):
     def __str__(self) -> str:
         return f"{self.key} · {self.title}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("document", args=[self.key])
+
     @property
     def schema(self) -> DocType:
         return get_doctype(self.doc_type)
-
-    def get_absolute_url(self) -> str:
-        return reverse("document", args=[self.key])
 
     def is_visible_to(self, user) -> bool:
         if not user.is_authenticated or not user.is_active:

@@ -73,6 +73,6 @@ class Command(BaseCommand):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write("\n".join(kept + lines) + "\n")
-            self.stdout.write("Demo logins (shown once; also saved to %s):" % path)
+            self.stdout.write(f"Demo logins (shown once; also saved to {path}):")
             for line in lines:
                 self.stdout.write(f"  {line}")

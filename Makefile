@@ -1,0 +1,50 @@
+# ChatCore.AI: `make run` serves the app on a fresh machine, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run setup test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first, from its pin, so nothing later resolves a CUDA build.
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_company sample_company
+	$(PY) manage.py seed_users
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+
+run: setup
+	@echo
+	@echo "ChatCore.AI is starting on http://$(HOST):$(PORT)/"
+	@echo "Demo logins (username, password):"
+	@sed 's/^/  /' var/demo-logins.txt 2>/dev/null || echo "  (set by DEMO_*_PASSWORD)"
+	@echo
+	$(BIN)/daphne -b $(HOST) -p $(PORT) chatcore.asgi:application
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	bash scripts/pytest-nonempty $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,456 @@
+"""Migrating the legacy system (JSON company files + TinyDB users, sessions and
+conversations) without loss.
+
+Everything is read and checked first; then, unless a strict run found
+problems, one transaction writes it all. Running it again changes nothing: users
+are matched by username, sessions by their legacy id, conversations by their id
+and messages by their legacy message id. A user who already signed in keeps the
+upgraded password hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.hashers import LegacyPBKDF2SHA256Hasher
+from accounts.models import LoginSession, Role, User
+from accounts.services import user_apply_role, user_create
+from knowledge.importing import Problem, read_json_file
+from knowledge.models import Document
+from knowledge.services import CompanyPlan, company_apply, company_plan
+
+from .models import ID_PATTERN, Conversation, Message
+
+HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
+HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+CONVERSATION_ID = re.compile(f"^{ID_PATTERN}$")
+ROLES = {r.value for r in Role}
+MESSAGE_ROLES = {r.value for r in Message.Role}
+
+
+@dataclass
+class Tally:
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (file, record, reason)
+
+
+@dataclass
+class UserRecord:
+    record_id: str
+    username: str
+    full_name: str
+    email: str
+    role: str
+    employee_key: str
+    is_active: bool
+    created_at: dt.datetime | None
+    encoded_password: str
+
+
+@dataclass
+class SessionRecord:
+    record_id: str
+    session_id: str
+    username: str
+    created_at: dt.datetime
+    last_activity: dt.datetime
+    expires_at: dt.datetime | None
+
+
+@dataclass
+class MessageRecord:
+    legacy_id: str
+    role: str
+    content: str
+    created_at: dt.datetime
+    used_documents: list[dict]
+    token_count: int
+
+
+@dataclass
+class ConversationRecord:
+    record_id: str
+    conversation_id: str
+    username: str
+    title: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    messages: list[MessageRecord]
+
+
+@dataclass
+class LegacyPlan:
+    company: CompanyPlan
+    users: list[UserRecord] = field(default_factory=list)
+    sessions: list[SessionRecord] = field(default_factory=list)
+    conversations: list[ConversationRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return self.company.problems + self.problems
+
+
+class _Reader:
+    """Turns raw TinyDB records into checked records, collecting problems."""
+
+    def __init__(self, tz: dt.tzinfo, problems: list[Problem]) -> None:
+        self.tz = tz
+        self.problems = problems
+
+    def problem(self, file: str, record: str, reason: str) -> None:
+        self.problems.append(Problem(file, record, reason))
+
+    def table(self, path: Path, name: str) -> list[tuple[str, Any]] | None:
+        data = read_json_file(path, self.problems)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            self.problem(path.name, "", "must be a TinyDB file: a JSON object of tables")
+            return None
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            self.problem(path.name, "", f"table {name!r} must be an object of records")
+            return None
+        # TinyDB document ids are string numbers; keep the file's numeric order.
+        return sorted(table.items(), key=lambda item: (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0, item[0]))
+
+    def when(self, value: Any, file: str, record: str, name: str, *, required: bool) -> dt.datetime | None:
+        if value in (None, ""):
+            if required:
+                self.problem(file, record, f"field {name}: this field is required")
+            return None
+        if not isinstance(value, str):
+            self.problem(file, record, f"field {name}: expected an ISO date-time, got {type(value).__name__}")
+            return None
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            self.problem(file, record, f"field {name}: {value!r} is not an ISO date-time")
+            return None
+        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=self.tz)
+
+    def text(self, raw: dict, name: str, file: str, record: str, *, required: bool = False) -> str | None:
+        value = raw.get(name)
+        if value is None or value == "":
+            if required:
+                self.problem(file, record, f"field {name}: this field is required")
+                return None
+            return ""
+        if not isinstance(value, str):
+            self.problem(file, record, f"field {name}: expected text, got {type(value).__name__}")
+            return None
+        return value
+
+
+def _read_users(reader: _Reader, path: Path, employee_keys: set[str]) -> list[UserRecord]:
+    rows = reader.table(path, "users")
+    users: list[UserRecord] = []
+    seen: set[str] = set()
+    for doc_id, raw in rows or []:
+        file, before = path.name, len(reader.problems)
+        if not isinstance(raw, dict):
+            reader.problem(file, doc_id, "must be a JSON object")
+            continue
+        record = str(raw.get("username") or doc_id)
+        username = reader.text(raw, "username", file, record, required=True)
+        full_name = reader.text(raw, "full_name", file, record)
+        email = reader.text(raw, "email", file, record)
+        role = raw.get("role", Role.EMPLOYEE)
+        if role not in ROLES:
+            reader.problem(file, record, f"field role: {role!r} is not one of admin, hr, employee")
+        salt, hashed = raw.get("salt"), raw.get("password_hash")
+        if not isinstance(salt, str) or not HEX32.match(salt):
+            reader.problem(file, record, "field salt: expected 32 hex characters")
+        if not isinstance(hashed, str) or not HEX64.match(hashed):
+            reader.problem(file, record, "field password_hash: expected 64 hex characters")
+        employee_key = raw.get("employee_id") or ""
+        if employee_key and (not isinstance(employee_key, str) or employee_key not in employee_keys):
+            reader.problem(file, record, f"field employee_id: {employee_key!r} does not match any employee")
+        is_active = raw.get("is_active", True)
+        if not isinstance(is_active, bool):
+            reader.problem(file, record, "field is_active: expected true or false")
+        created_at = reader.when(raw.get("created_at"), file, record, "created_at", required=False)
+        if username and username in seen:
+            reader.problem(file, record, "duplicate username")
+        if len(reader.problems) > before:
+            continue
+        seen.add(username)
+        users.append(UserRecord(
+            record_id=doc_id, username=username, full_name=full_name, email=email, role=role,
+            employee_key=employee_key, is_active=is_active, created_at=created_at,
+            encoded_password=LegacyPBKDF2SHA256Hasher.from_legacy(salt_hex=salt, hash_hex=hashed),
+        ))
+    return users
+
+
+def _read_sessions(reader: _Reader, path: Path, usernames: set[str], tally: Tally) -> list[SessionRecord]:
+    rows = reader.table(path, "sessions")
+    sessions: list[SessionRecord] = []
+    now = timezone.now()
+    for doc_id, raw in rows or []:
+        file, before = path.name, len(reader.problems)
+        if not isinstance(raw, dict):
+            reader.problem(file, doc_id, "must be a JSON object")
+            continue
+        record = doc_id
+        session_id = reader.text(raw, "session_id", file, record, required=True)
+        username = reader.text(raw, "username", file, record, required=True)
+        created_at = reader.when(raw.get("created_at"), file, record, "created_at", required=True)
+        last_activity = reader.when(raw.get("last_activity"), file, record, "last_activity", required=False)
+        expires_at = reader.when(raw.get("expires_at"), file, record, "expires_at", required=False)
+        if len(reader.problems) > before:
+            continue
+        if raw.get("revoked"):
+            tally.skipped.append((file, record, "revoked"))
+        elif expires_at is not None and expires_at <= now:
+            tally.skipped.append((file, record, "expired"))
+        elif username not in usernames:
+            tally.skipped.append((file, record, f"user {username!r} does not exist"))
+        else:
+            sessions.append(SessionRecord(
+                record_id=record, session_id=session_id[:128], username=username, created_at=created_at,
+                last_activity=last_activity or created_at, expires_at=expires_at,
+            ))
+    return sessions
+
+
+def _read_messages(reader: _Reader, raw_messages: Any, file: str, record: str) -> list[MessageRecord] | None:
+    if raw_messages is None:
+        return []
+    if not isinstance(raw_messages, list):
+        reader.problem(file, record, "field messages: expected a list")
+        return None
+    messages: list[MessageRecord] = []
+    seen: set[str] = set()
+    before = len(reader.problems)
+    for index, raw in enumerate(raw_messages):
+        where = f"{record} message #{index + 1}"
+        if not isinstance(raw, dict):
+            reader.problem(file, where, "must be a JSON object")
+            continue
+        legacy_id = raw.get("message_id")
+        legacy_id = str(legacy_id) if legacy_id not in (None, "") else f"#{index + 1}"
+        if legacy_id in seen:
+            reader.problem(file, where, f"duplicate message_id {legacy_id!r}")
+        seen.add(legacy_id)
+        role = raw.get("role")
+        if role not in MESSAGE_ROLES:
+            reader.problem(file, where, f"field role: {role!r} is not one of user, assistant, system")
+        content = raw.get("content")
+        if not isinstance(content, str):
+            reader.problem(file, where, "field content: expected text")
+        created_at = reader.when(raw.get("timestamp"), file, where, "timestamp", required=True)
+        used = raw.get("used_documents") or []
+        used_documents = []
+        if not isinstance(used, list):
+            reader.problem(file, where, "field used_documents: expected a list of document ids")
+        else:
+            for item in used:
+                # Legacy entries are keys; later versions wrote {"key"/"id", "score"} objects.
+                if isinstance(item, str) and item:
+                    used_documents.append({"key": item, "score": None})
+                elif isinstance(item, dict) and isinstance(item.get("key") or item.get("id"), str):
+                    score = item.get("score")
+                    used_documents.append({
+                        "key": item.get("key") or item.get("id"),
+                        "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+                    })
+                else:
+                    reader.problem(file, where, f"field used_documents: {item!r} is not a document id")
+        token_count = raw.get("token_count", 0) or 0
+        if isinstance(token_count, bool) or not isinstance(token_count, int) or token_count < 0:
+            reader.problem(file, where, "field token_count: expected a whole number ≥ 0")
+            token_count = 0
+        if len(reader.problems) == before:
+            messages.append(MessageRecord(legacy_id[:128], role, content, created_at, used_documents, token_count))
+    return messages if len(reader.problems) == before else None
+
+
+def _read_conversations(reader: _Reader, path: Path, usernames: set[str], tally: Tally) -> list[ConversationRecord]:
+    rows = reader.table(path, "conversations")
+    conversations: list[ConversationRecord] = []
+    seen: set[str] = set()
+    for doc_id, raw in rows or []:
+        file, before = path.name, len(reader.problems)
+        if not isinstance(raw, dict):
+            reader.problem(file, doc_id, "must be a JSON object")
+            continue
+        conversation_id = raw.get("conversation_id")
+        record = str(conversation_id or doc_id)
+        if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
+            reader.problem(file, record, "field conversation_id: expected 1-64 letters, digits, - or _")
+        elif conversation_id in seen:
+            reader.problem(file, record, "duplicate conversation_id")
+        username = reader.text(raw, "username", file, record, required=True)
+        title = reader.text(raw, "title", file, record)
+        created_at = reader.when(raw.get("created_at"), file, record, "created_at", required=True)
+        updated_at = reader.when(raw.get("updated_at"), file, record, "updated_at", required=False)
+        messages = _read_messages(reader, raw.get("messages"), file, record)
+        if len(reader.problems) > before or messages is None:
+            continue
+        seen.add(conversation_id)
+        if username not in usernames:
+            tally.skipped.append((file, record, f"user {username!r} does not exist"))
+            continue
+        last = max([created_at] + [m.created_at for m in messages])
+        conversations.append(ConversationRecord(
+            record_id=record, conversation_id=conversation_id, username=username, title=(title or "")[:200],
+            created_at=created_at, updated_at=updated_at or last, messages=messages,
+        ))
+    return conversations
+
+
+def legacy_plan(*, data_dir: Path | str, tinydb_dir: Path | str, strict: bool = True, tz: str = "UTC") -> LegacyPlan:
+    """Read and check everything; decide nothing is written yet."""
+    tinydb_dir = Path(tinydb_dir)
+    plan = LegacyPlan(company=company_plan(directory=data_dir, strict=strict))
+    reader = _Reader(zoneinfo.ZoneInfo(tz), plan.problems)
+    if not tinydb_dir.is_dir():
+        reader.problem(str(tinydb_dir), "", "directory not found")
+        return plan
+    employee_keys = set(Document.objects.filter(doc_type="employee").values_list("key", flat=True))
+    employee_keys |= {
+        r.key for r in plan.company.create + plan.company.unchanged + [r for _, r in plan.company.update]
+        if r.doc_type.name == "employee"
+    }
+    plan.users = _read_users(reader, tinydb_dir / "users.json", employee_keys)
+    usernames = {u.username for u in plan.users} | set(User.objects.values_list("username", flat=True))
+    plan.sessions = _read_sessions(reader, tinydb_dir / "sessions.json", usernames, plan.tally)
+    plan.conversations = _read_conversations(reader, tinydb_dir / "conversations.json", usernames, plan.tally)
+    existing_owner = dict(
+        Conversation.objects.filter(id__in=[c.conversation_id for c in plan.conversations])
+        .values_list("id", "owner__username")
+    )
+    kept = []
+    for conversation in plan.conversations:
+        owner = existing_owner.get(conversation.conversation_id)
+        if owner is not None and owner != conversation.username:
+            reader.problem("conversations.json", conversation.record_id,
+                           f"conversation id already belongs to another user ({owner!r})")
+        else:
+            kept.append(conversation)
+    plan.conversations = kept
+    return plan
+
+
+@transaction.atomic
+def legacy_apply(*, plan: LegacyPlan) -> Tally:
+    """Write a checked plan in one transaction; returns what was created, updated
+    and left unchanged. Callers must not apply a strict plan that has problems."""
+    tally = plan.tally
+    company_apply(plan=plan.company)
+    for name, counter in plan.company.counts().items():
+        getattr(tally, name)["documents"] += sum(counter.values())
+
+    users = {u.username: u for u in User.objects.filter(username__in=[r.username for r in plan.users])}
+    for record in plan.users:
+        user = users.get(record.username)
+        if user is None:
+            user = user_create(
+                username=record.username, role=record.role, encoded_password=record.encoded_password,
+                full_name=record.full_name, email=record.email, employee_key=record.employee_key,
+                is_active=record.is_active,
+            )
+            if record.created_at:
+                User.objects.filter(pk=user.pk).update(date_joined=record.created_at)
+            users[user.username] = user
+            tally.created["users"] += 1
+            continue
+        changed = False
+        for attr in ("full_name", "email", "role", "employee_key", "is_active"):
+            if getattr(user, attr) != getattr(record, attr):
+                setattr(user, attr, getattr(record, attr))
+                changed = True
+        # Only a legacy hash is replaced: a user who signed in since holds an
+        # upgraded hash of the same password, which must survive a re-run.
+        if user.password.startswith("legacy_pbkdf2_sha256$") and user.password != record.encoded_password:
+            user.password = record.encoded_password
+            changed = True
+        if changed:
+            user.save()
+            user_apply_role(user=user)
+            tally.updated["users"] += 1
+        else:
+            tally.unchanged["users"] += 1
+
+    all_users = {u.username: u for u in User.objects.filter(
+        username__in={s.username for s in plan.sessions} | {c.username for c in plan.conversations}
+    )}
+    known_sessions = set(LoginSession.objects.filter(
+        legacy_id__in=[s.session_id for s in plan.sessions]).values_list("legacy_id", flat=True))
+    for record in plan.sessions:
+        if record.session_id in known_sessions:
+            tally.unchanged["sessions"] += 1
+            continue
+        LoginSession.objects.create(
+            user=all_users[record.username], kind=LoginSession.Kind.LEGACY, legacy_id=record.session_id,
+            created_at=record.created_at, last_activity=record.last_activity, expires_at=record.expires_at,
+        )
+        tally.created["sessions"] += 1
+
+    for record in plan.conversations:
+        _apply_conversation(record, all_users[record.username], tally)
+    return tally
+
+
+def _apply_conversation(record: ConversationRecord, owner: User, tally: Tally) -> None:
+    conversation = Conversation.objects.filter(id=record.conversation_id).first()
+    fields = {"title": record.title, "created_at": record.created_at, "updated_at": record.updated_at}
+    if conversation is None:
+        conversation = Conversation(id=record.conversation_id, owner=owner, **fields)
+        conversation.save(force_insert=True)
+        tally.created["conversations"] += 1
+        conversation_changed = None
+    else:
+        conversation_changed = any(getattr(conversation, k) != v for k, v in fields.items())
+        for k, v in fields.items():
+            setattr(conversation, k, v)
+
+    existing = {m.legacy_id: m for m in conversation.messages.exclude(legacy_id="")}
+    messages_changed = False
+    new_messages = []
+    for m in record.messages:
+        values = {
+            "role": m.role, "content": m.content, "created_at": m.created_at,
+            "used_documents": m.used_documents, "token_count": m.token_count,
+        }
+        current = existing.get(m.legacy_id)
+        if current is None:
+            new_messages.append(Message(conversation=conversation, legacy_id=m.legacy_id, **values))
+        elif any(getattr(current, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(current, k, v)
+            current.save()
+            tally.updated["messages"] += 1
+            messages_changed = True
+        else:
+            tally.unchanged["messages"] += 1
+    # bulk_create keeps list order, so ids follow the legacy message order.
+    Message.objects.bulk_create(new_messages)
+    tally.created["messages"] += len(new_messages)
+    messages_changed = messages_changed or bool(new_messages)
+
+    count = conversation.messages.count()
+    if conversation_changed is not None:
+        if conversation_changed or messages_changed or conversation.message_count != count:
+            conversation.message_count = count
+            conversation.save()
+            tally.updated["conversations"] += 1
+        else:
+            tally.unchanged["conversations"] += 1
+    elif conversation.message_count != count:
+        conversation.message_count = count
+        conversation.save(update_fields=["message_count"])
