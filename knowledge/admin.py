@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
@@ -15,6 +15,7 @@ from .doctypes import DOC_TYPES, get_doctype
 from .forms import PREFIX, document_form_for
 from .models import Document
 from .services import document_create, document_delete, document_update
+from .text import case_variants
 
 
 class DocTypeFilter(admin.SimpleListFilter):
@@ -59,6 +60,16 @@ class DocumentAdmin(admin.ModelAdmin):
             document_delete(document=document)
             count += 1
         self.message_user(request, f"Deleted {count} document(s).", messages.SUCCESS)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        # Also match the Turkish case variants of the term (izin → İzin).
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(key__iexact=term)
+        for variant in case_variants(term):
+            match |= Q(title__icontains=variant)
+        return queryset.filter(match), False
 
     def _doc_type_for(self, request: HttpRequest, obj: Document | None):
         if obj is not None:

@@ -10,6 +10,7 @@ from accounts.models import User
 
 from .doctypes import DOC_TYPES, REF, REFS
 from .models import Document, Visibility
+from .text import case_variants
 
 
 def documents_visible_to(*, user: User) -> QuerySet[Document]:
@@ -26,7 +27,10 @@ def document_list(*, user: User, doc_type: str = "", q: str = "") -> QuerySet[Do
     if doc_type:
         documents = documents.filter(doc_type=doc_type)
     if q:
-        documents = documents.filter(Q(key__iexact=q) | Q(title__icontains=q))
+        match = Q(key__iexact=q)
+        for variant in case_variants(q):
+            match |= Q(title__icontains=variant)
+        documents = documents.filter(match)
     return documents.order_by("doc_type", "title")
 
 

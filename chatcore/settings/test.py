@@ -26,3 +26,7 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 INDEX_DIR = VAR_DIR / "test-index"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Static files are served from the source folders; no collectstatic for tests.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
