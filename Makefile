@@ -27,7 +27,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py load_company sample_company
+	$(PY) manage.py load_company sample_company --if-empty
 	$(PY) manage.py seed_users
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 

@@ -155,3 +155,13 @@ def test_the_bundled_sample_company_loads_with_its_cross_links():
     employees = Document.objects.filter(doc_type="employee")
     assert sum(1 for e in employees if e.body.get("manager_id") is None) == 1
     assert all(Document.objects.filter(key=d.body["head_id"]).exists() for d in Document.objects.filter(doc_type="department"))
+
+
+@pytest.mark.django_db
+def test_if_empty_never_overwrites_an_edited_document(tmp_path, capsys):
+    directory = write_company(tmp_path / "c")
+    load(directory, "--if-empty")
+    Document.objects.filter(key="PR001").update(title="Edited by HR")
+    load(directory, "--if-empty")
+    assert Document.objects.get(key="PR001").title == "Edited by HR"
+    assert "not loaded again" in capsys.readouterr().out

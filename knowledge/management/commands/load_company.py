@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from knowledge.models import Document
 from knowledge.services import CompanyPlan, company_apply, company_plan
 
 
@@ -38,11 +39,18 @@ class Command(BaseCommand):
         parser.add_argument("directory", help="Directory with employees.json, departments.json, projects.json, procedures.json")
         parser.add_argument("--dry-run", action="store_true", help="Report what would change; write nothing.")
         parser.add_argument(
+            "--if-empty", action="store_true",
+            help="Do nothing when documents already exist (so a restart never overwrites what HR edited).",
+        )
+        parser.add_argument(
             "--no-strict", dest="strict", action="store_false",
             help="Import the valid records and skip the broken ones (default: any problem aborts the import).",
         )
 
-    def handle(self, *args, directory: str, dry_run: bool, strict: bool, **options) -> None:
+    def handle(self, *args, directory: str, dry_run: bool, strict: bool, if_empty: bool, **options) -> None:
+        if if_empty and Document.objects.exists():
+            self.stdout.write(f"Documents already exist ({Document.objects.count()}); {directory} not loaded again.")
+            return
         plan = company_plan(directory=directory, strict=strict)
         if plan.problems:
             self.stderr.write(f"{len(plan.problems)} problem(s) in {directory}:")
