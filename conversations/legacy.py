@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import zoneinfo
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,14 @@ class _Reader:
         # TinyDB document ids are string numbers; keep the file's numeric order.
         return sorted(table.items(), key=lambda item: (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0, item[0]))
 
+    def records(self, path: Path, name: str) -> Iterator[tuple[str, dict]]:
+        """The object records of a table; anything else is reported as a problem."""
+        for doc_id, raw in self.table(path, name) or []:
+            if isinstance(raw, dict):
+                yield doc_id, raw
+            else:
+                self.problem(path.name, doc_id, "must be a JSON object")
+
     def when(self, value: Any, file: str, record: str, name: str, *, required: bool) -> dt.datetime | None:
         if value in (None, ""):
             if required:
@@ -156,14 +165,10 @@ class _Reader:
 
 
 def _read_users(reader: _Reader, path: Path, employee_keys: set[str]) -> list[UserRecord]:
-    rows = reader.table(path, "users")
     users: list[UserRecord] = []
     seen: set[str] = set()
-    for doc_id, raw in rows or []:
+    for doc_id, raw in reader.records(path, "users"):
         file, before = path.name, len(reader.problems)
-        if not isinstance(raw, dict):
-            reader.problem(file, doc_id, "must be a JSON object")
-            continue
         record = str(raw.get("username") or doc_id)
         username = reader.text(raw, "username", file, record, required=True)
         full_name = reader.text(raw, "full_name", file, record)
@@ -197,14 +202,10 @@ def _read_users(reader: _Reader, path: Path, employee_keys: set[str]) -> list[Us
 
 
 def _read_sessions(reader: _Reader, path: Path, usernames: set[str], tally: Tally) -> list[SessionRecord]:
-    rows = reader.table(path, "sessions")
     sessions: list[SessionRecord] = []
     now = timezone.now()
-    for doc_id, raw in rows or []:
+    for doc_id, raw in reader.records(path, "sessions"):
         file, before = path.name, len(reader.problems)
-        if not isinstance(raw, dict):
-            reader.problem(file, doc_id, "must be a JSON object")
-            continue
         record = doc_id
         session_id = reader.text(raw, "session_id", file, record, required=True)
         username = reader.text(raw, "username", file, record, required=True)
@@ -280,14 +281,10 @@ def _read_messages(reader: _Reader, raw_messages: Any, file: str, record: str) -
 
 
 def _read_conversations(reader: _Reader, path: Path, usernames: set[str], tally: Tally) -> list[ConversationRecord]:
-    rows = reader.table(path, "conversations")
     conversations: list[ConversationRecord] = []
     seen: set[str] = set()
-    for doc_id, raw in rows or []:
+    for doc_id, raw in reader.records(path, "conversations"):
         file, before = path.name, len(reader.problems)
-        if not isinstance(raw, dict):
-            reader.problem(file, doc_id, "must be a JSON object")
-            continue
         conversation_id = raw.get("conversation_id")
         record = str(conversation_id or doc_id)
         if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
