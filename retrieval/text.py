@@ -1,0 +1,113 @@
+"""Tokenizing Turkish and English for BM25.
+
+Each word is lowercased with Turkish rules (İ→i, I→ı), stemmed with Snowball
+(the Turkish or English stemmer, chosen per text), then folded to ASCII (ı→i,
+ş→s, ü→u…). So ``İzin``, ``izin`` and ``IZIN`` meet, and so do text typed without
+Turkish letters and text with them (``yillik``/``yıllık``, ``mudur``/``müdür``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+_TR_LOWER = str.maketrans({"İ": "i", "I": "ı"})
+_FOLD = str.maketrans({"ı": "i", "ş": "s", "ğ": "g", "ü": "u", "ö": "o", "ç": "c", "â": "a", "î": "i", "û": "u"})
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_TURKISH_LETTERS = set("ğışçöüĞİŞÇÖÜ")
+# Frequent Turkish function words and question words that carry no Turkish letter.
+_TURKISH_HINTS = {
+    "ve", "bir", "bu", "da", "de", "ile", "mi", "mu", "ne", "kim", "nasil", "nedir", "hangi", "kac", "icin",
+    "olan", "gibi", "daha", "en", "ya", "veya", "ama", "nerede", "zaman", "ki", "olarak", "var", "yok", "midir",
+}
+_ENGLISH_HINTS = {
+    "the", "and", "of", "to", "in", "is", "what", "who", "which", "how", "for", "on", "with", "does", "did",
+    "are", "was", "were", "when", "where", "why", "an", "a", "by", "from", "that", "this", "know", "knows",
+}
+
+STOPWORDS = frozenset({
+    # English
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "by", "for", "with", "from", "is", "are",
+    "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "do", "does", "did",
+    # Turkish (folded)
+    "ve", "veya", "ile", "bir", "bu", "su", "o", "da", "de", "ki", "mi", "mu", "icin", "gibi", "ama", "ya",
+})
+
+_local = threading.local()
+
+
+def turkish_lower(text: str) -> str:
+    return text.translate(_TR_LOWER).lower()
+
+
+def fold(text: str) -> str:
+    """ASCII folding after Turkish lowercasing; other accents are stripped too."""
+    text = turkish_lower(text).translate(_FOLD)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def detect_language(text: str) -> str:
+    """``tr`` or ``en``, by Turkish letters and frequent words; good enough to pick a stemmer."""
+    if any(ch in _TURKISH_LETTERS for ch in text):
+        return "tr"
+    words = [fold(w) for w in _WORD.findall(text[:2000])]
+    tr = sum(w in _TURKISH_HINTS for w in words)
+    en = sum(w in _ENGLISH_HINTS for w in words)
+    return "tr" if tr > en else "en"
+
+
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    # PyStemmer objects are not thread-safe: one per thread and language.
+    stemmers = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = _local.stemmers = {}
+    if language not in stemmers:
+        stemmers[language] = Stemmer.Stemmer("turkish" if language == "tr" else "english")
+    return stemmers[language]
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str, language: str) -> str:
+    return fold(_stemmer(language).stemWord(word))
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, Turkish-lowercased, apostrophe suffixes split off
+    (``Ankara'da`` → ``ankara``)."""
+    result = []
+    for match in _WORD.findall(turkish_lower(unicodedata.normalize("NFC", text))):
+        word = re.split(r"['’]", match, maxsplit=1)[0]
+        if word:
+            result.append(word)
+    return result
+
+
+def tokenize(text: str, language: str | None = None) -> list[str]:
+    """BM25 tokens: stemmed, ASCII-folded, without stopwords."""
+    language = language or detect_language(text)
+    tokens = []
+    for word in words(text):
+        token = _stem(word, language)
+        if token and token not in STOPWORDS:
+            tokens.append(token)
+    return tokens
+
+
+def query_tokens(text: str) -> list[str]:
+    """Tokens for a query. A query with Turkish letters is Turkish; a short ASCII
+    query ("izin", "mudur") may be either, so it gets both stemmings and meets
+    documents in both languages."""
+    if any(ch in _TURKISH_LETTERS for ch in text):
+        return tokenize(text, "tr")
+    seen: dict[str, None] = {}
+    for language in ("tr", "en") if detect_language(text) == "tr" else ("en", "tr"):
+        for token in tokenize(text, language):
+            seen.setdefault(token, None)
+    return list(seen)
