@@ -371,3 +371,16 @@ structlog.configure(
     wrapper_class=structlog.stdlib.BoundLogger,
     cache_logger_on_first_use=True,
 )
+
+EMBEDDERS = {
+    "local": {"BACKEND": "retrieval.embeddings.local.LocalEmbedder", "OPTIONS": {}},
+    "openai": {
+        "BACKEND": "retrieval.embeddings.openai.OpenAIEmbedder",
+        "OPTIONS": {
+            "model": EMBEDDING_MODEL or "text-embedding-3-small",
+            "dim": env_int("EMBEDDING_DIM", 1536, minimum=1),
+            "api_key": OPENAI_API_KEY,
+            "base_url": OPENAI_BASE_URL,
+        },
+    },
+}
