@@ -29,6 +29,7 @@ setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_company sample_company --if-empty
 	$(PY) manage.py seed_users
+	$(PY) manage.py rebuild_index --if-missing
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 
 run: setup

@@ -45,6 +45,17 @@ def _service_markers(request):
 
 
 @pytest.fixture(autouse=True)
+def _own_index_dir(settings, tmp_path):
+    """Each test gets its own INDEX_DIR and a process that has loaded no index."""
+    from retrieval.services import reset_process_cache
+
+    settings.INDEX_DIR = tmp_path / "index"
+    reset_process_cache()
+    yield
+    reset_process_cache()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
     yield

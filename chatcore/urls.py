@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("accounts.urls")),
+    path("", include("retrieval.urls")),
     path("", include("knowledge.urls")),
     path("", include("conversations.urls")),
 ]

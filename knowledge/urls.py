@@ -5,6 +5,5 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("documents/", views.document_index, name="document-index"),
     path("documents/<str:key>/", views.document_detail, name="document"),
 ]

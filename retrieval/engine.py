@@ -40,7 +40,7 @@ class SearchIndex:
     """Passages with their BM25 tokens and unit vectors; immutable once built."""
 
     def __init__(self, passages: list[Passage], vectors: np.ndarray, tokens: list[list[str]] | None = None,
-                 *, dense: str = "flat") -> None:
+                 *, dense: str = "flat", faiss_index=None) -> None:
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
         self.passages = passages
@@ -53,7 +53,10 @@ class SearchIndex:
             self._bm25 = bm25s.BM25()
             # An empty passage still needs a token so rows stay aligned with passages.
             self._bm25.index([t or ["\u0000"] for t in self.tokens], show_progress=False)
-        self._faiss = self._build_faiss() if passages else None
+        if faiss_index is not None and faiss_index.ntotal == len(passages):
+            self._faiss = faiss_index
+        else:
+            self._faiss = self._build_faiss() if passages else None
 
     def _build_faiss(self):
         if self.dense_kind == "hnsw":

@@ -354,6 +354,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
+        "faiss": {"level": "WARNING"},
+        "bm25s": {"level": "WARNING"},
     },
 }
 
@@ -383,4 +385,13 @@ EMBEDDERS = {
             "base_url": OPENAI_BASE_URL,
         },
     },
+}
+
+RETRIEVAL = {
+    "FUSION": env_choice("RETRIEVAL_FUSION", "convex", {"convex", "rrf"}),
+    "BM25_WEIGHT": {"tr": env_float("RETRIEVAL_BM25_WEIGHT_TR", 0.85), "en": env_float("RETRIEVAL_BM25_WEIGHT_EN", 0.5)},
+    "RRF_K": env_int("RETRIEVAL_RRF_K", 60, minimum=1),
+    "CANDIDATES": env_int("RETRIEVAL_CANDIDATES", 100, minimum=10),
+    "DENSE_INDEX": env_choice("RETRIEVAL_DENSE_INDEX", "flat", {"flat", "hnsw"}),
+    "VERSION_CHECK_SECONDS": env_float("RETRIEVAL_VERSION_CHECK_SECONDS", 0.5),
 }

@@ -1,0 +1,215 @@
+"""The company search index: build, update, load, and search for a user.
+
+Every process keeps the index it loaded and compares its version with the one
+in the database (at most every ``RETRIEVAL_VERSION_CHECK_SECONDS``); when the
+database is ahead it loads that version from ``INDEX_DIR`` or, if this machine
+does not have it, rebuilds it from the database by itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from accounts.models import User
+from knowledge.selectors import documents_visible_to
+
+from . import store
+from .chunking import HR, STAFF
+from .embeddings import get_embedder
+from .engine import DEFAULT_BM25_WEIGHT
+from .models import IndexState
+
+log = structlog.get_logger(__name__)
+
+MAX_QUERY_CHARS = 4000
+
+_loaded: store.CompanyIndex | None = None
+_checked_at = 0.0
+_process_lock = threading.Lock()
+
+
+class QueryError(ValueError):
+    """The query cannot be searched (empty, too long)."""
+
+
+@dataclass
+class SearchResult:
+    key: str
+    doc_type: str
+    title: str
+    score: float
+    snippet: str
+    url: str
+
+
+def _root() -> Path:
+    return Path(settings.INDEX_DIR)
+
+
+@contextmanager
+def _build_lock():
+    """One build at a time on this machine (processes share ``INDEX_DIR``)."""
+    root = _root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".build.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _state() -> IndexState:
+    state, _ = IndexState.objects.get_or_create(pk=1)
+    return state
+
+
+def _set_loaded(index: store.CompanyIndex) -> None:
+    global _loaded, _checked_at
+    _loaded = index
+    _checked_at = time.monotonic()
+
+
+def reset_process_cache() -> None:
+    """Forget the loaded index (tests, and after INDEX_DIR changes)."""
+    global _loaded, _checked_at
+    with _process_lock:
+        _loaded = None
+        _checked_at = 0.0
+
+
+def _publish(*, reuse: store.CompanyIndex | None, progress: Callable[[int, int], None] | None = None) -> store.CompanyIndex:
+    """Build from the database, save as the next version, then record that version."""
+    embedder = get_embedder()
+    with _build_lock():
+        version = _state().version + 1
+        index = store.build(embedder=embedder, version=version, reuse=reuse,
+                            dense=settings.RETRIEVAL["DENSE_INDEX"], progress=progress)
+        store.save(index, _root())
+        with transaction.atomic():
+            state = IndexState.objects.select_for_update().get(pk=1)
+            # Another machine may have published meanwhile; ours is newer data anyway.
+            state.version = max(state.version + 1, version)
+            state.chunk_count = index.chunk_count
+            state.embedder = embedder.name
+            state.save()
+        if state.version != version:
+            index.version = state.version
+            store.save(index, _root())
+    _set_loaded(index)
+    log.info("index_published", version=index.version, chunks=index.chunk_count)
+    return index
+
+
+def index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> store.CompanyIndex:
+    """Re-chunk and re-embed everything and publish a new version."""
+    _state()
+    return _publish(reuse=None, progress=progress)
+
+
+def index_update(*, keys: list[str]) -> store.CompanyIndex:
+    """Re-index after ``keys`` changed: only their passages are embedded again
+    (the rest reuse their vectors), then a new version is published."""
+    _state()
+    current = _loaded
+    if current is None:
+        try:
+            current = current_index()
+        except store.IndexUnavailable:
+            current = None
+    index = _publish(reuse=current)
+    log.info("index_updated", keys=keys[:20], version=index.version)
+    return index
+
+
+def current_index() -> store.CompanyIndex:
+    """The index this process serves from, brought up to the database's version."""
+    global _checked_at
+    interval = settings.RETRIEVAL["VERSION_CHECK_SECONDS"]
+    with _process_lock:
+        if _loaded is not None and time.monotonic() - _checked_at < interval:
+            return _loaded
+        state = _state()
+        _checked_at = time.monotonic()
+        if _loaded is not None and _loaded.version == state.version:
+            return _loaded
+        embedder = get_embedder()
+        if state.version:
+            try:
+                index = store.load(_root(), state.version, embedder=embedder)
+                _set_loaded(index)
+                return index
+            except store.IndexUnavailable as exc:
+                log.warning("index_catching_up", version=state.version, reason=str(exc))
+    # Not on this machine (or never built): build it from the database.
+    if state.version == 0:
+        return _publish(reuse=_loaded)
+    with _build_lock():
+        try:
+            index = store.load(_root(), state.version, embedder=get_embedder())
+        except store.IndexUnavailable:
+            index = store.build(embedder=get_embedder(), version=state.version, reuse=_loaded,
+                                dense=settings.RETRIEVAL["DENSE_INDEX"])
+            store.save(index, _root())
+    _set_loaded(index)
+    return index
+
+
+def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "") -> list[SearchResult]:
+    """Documents for ``query`` that ``user`` may see, best first. Employees are
+    searched in the staff view only (no sensitive field is ever in it); HR and
+    admins in the HR view."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise PermissionError("search needs a signed-in, active user")
+    query = (query or "").strip()
+    if not query:
+        raise QueryError("The query is empty.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"The query is longer than {MAX_QUERY_CHARS} characters.")
+    index = current_index()
+    view = index.views[HR if user.is_hr else STAFF]
+    visible = documents_visible_to(user=user)
+    if doc_type:
+        visible = visible.filter(doc_type=doc_type)
+    # Filtered inside the search against the database, so a document that was
+    # just restricted is hidden even before the index has caught up.
+    allowed = set(visible.values_list("key", flat=True))
+    config = settings.RETRIEVAL
+    vector = get_embedder().embed_query(query)
+    hits = view.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"],
+                       bm25_weight=config["BM25_WEIGHT"], rrf_k=config["RRF_K"], allowed=allowed)
+    results = []
+    exact = next((key for key in allowed if key.lower() == query.lower()), None)
+    if exact is not None:
+        # Typing a document's key (E001, PR003) opens that document first.
+        meta = index.documents.get(exact) or {}
+        hits = [h for h in hits if h.doc_id != exact][: k - 1]
+        results.append(SearchResult(key=exact, doc_type=meta.get("doc_type", ""), title=meta.get("title", exact),
+                                    score=1.0, snippet="", url=reverse("document", args=[exact])))
+    for hit in hits:
+        meta = index.documents.get(hit.doc_id, {})
+        results.append(SearchResult(
+            key=hit.doc_id, doc_type=meta.get("doc_type", ""), title=meta.get("title", hit.doc_id),
+            score=round(hit.score, 4), snippet=_snippet(hit.passage.text),
+            url=reverse("document", args=[hit.doc_id]),
+        ))
+    return results
+
+
+def _snippet(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+__all__ = ["DEFAULT_BM25_WEIGHT", "QueryError", "SearchResult", "current_index", "index_rebuild", "index_update",
+           "reset_process_cache", "search_documents"]

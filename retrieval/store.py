@@ -1,0 +1,189 @@
+"""The company index on disk: built from the database, saved under
+``INDEX_DIR/v<version>/`` with a manifest, published by atomically replacing the
+``CURRENT`` pointer. A build happens in a temporary directory, so a crash leaves
+the previous version serving."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+from django.utils import timezone
+
+from knowledge.models import Document, Visibility
+
+from .chunking import HR, STAFF, VIEWS, chunk_document
+from .embeddings import Embedder
+from .engine import Passage, SearchIndex
+from .text import tokenize
+
+FORMAT = 1
+
+
+class IndexUnavailable(Exception):
+    """The index on disk is missing, corrupt or built by another embedder."""
+
+
+@dataclass
+class CompanyIndex:
+    version: int
+    embedder: str
+    dim: int
+    views: dict[str, SearchIndex]
+    documents: dict[str, dict] = field(default_factory=dict)  # key -> {doc_type, title, visibility}
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(len(v) for v in self.views.values())
+
+    def vectors_by_text(self) -> dict[str, np.ndarray]:
+        known = {}
+        for view in self.views.values():
+            for passage, vector in zip(view.passages, view.vectors, strict=True):
+                known[passage.text] = vector
+        return known
+
+
+def _passages_for(document: Document, view: str, names: dict[str, str]) -> list[Passage]:
+    chunks = chunk_document(key=document.key, doc_type=document.doc_type, title=document.title,
+                            body=document.body, view=view, resolve=lambda k: names.get(k, k))
+    return [Passage(c.key, c.text, {"section": c.section}) for c in chunks]
+
+
+def build(*, embedder: Embedder, version: int, reuse: CompanyIndex | None = None, dense: str = "flat",
+          progress: Callable[[int, int], None] | None = None) -> CompanyIndex:
+    """Chunk and embed every document. Vectors of unchanged passages are taken
+    from ``reuse``, so a one-document change embeds only that document."""
+    documents = list(Document.objects.only("key", "doc_type", "title", "body", "visibility").order_by("key"))
+    names = {d.key: d.title for d in documents}
+    known = reuse.vectors_by_text() if reuse is not None and reuse.embedder == embedder.name else {}
+    per_view: dict[str, list[Passage]] = {view: [] for view in VIEWS}
+    for document in documents:
+        for view in VIEWS:
+            if view == STAFF and document.visibility != Visibility.STAFF:
+                continue
+            per_view[view].extend(_passages_for(document, view, names))
+    texts = sorted({p.text for view in VIEWS for p in per_view[view]} - set(known))
+    batch = 64
+    for start in range(0, len(texts), batch):
+        part = texts[start:start + batch]
+        for text, vector in zip(part, embedder.embed_documents(part), strict=True):
+            known[text] = vector
+        if progress:
+            progress(min(start + batch, len(texts)), len(texts))
+    views = {}
+    for view in VIEWS:
+        passages = per_view[view]
+        vectors = np.stack([known[p.text] for p in passages]) if passages else np.zeros((0, embedder.dim), np.float32)
+        views[view] = SearchIndex(passages, vectors, [tokenize(p.text) for p in passages], dense=dense)
+    meta = {d.key: {"doc_type": d.doc_type, "title": d.title, "visibility": d.visibility} for d in documents}
+    return CompanyIndex(version, embedder.name, embedder.dim, views, meta)
+
+
+def _checksum(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def save(index: CompanyIndex, root: Path) -> Path:
+    """Write ``index`` to ``root/v<version>`` via a temporary directory and point
+    ``CURRENT`` at it; returns the directory."""
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        files = []
+        for view, search_index in index.views.items():
+            passages = [{"doc_id": p.doc_id, "text": p.text, "meta": p.meta} for p in search_index.passages]
+            (tmp / f"{view}.passages.json").write_text(json.dumps(passages, ensure_ascii=False), encoding="utf-8")
+            (tmp / f"{view}.tokens.json").write_text(json.dumps(search_index.tokens), encoding="utf-8")
+            np.save(tmp / f"{view}.vectors.npy", search_index.vectors)
+            files += [tmp / f"{view}.passages.json", tmp / f"{view}.tokens.json", tmp / f"{view}.vectors.npy"]
+            if search_index._faiss is not None:
+                faiss.write_index(search_index._faiss, str(tmp / f"{view}.faiss"))
+                files.append(tmp / f"{view}.faiss")
+        (tmp / "documents.json").write_text(json.dumps(index.documents, ensure_ascii=False), encoding="utf-8")
+        files.append(tmp / "documents.json")
+        manifest = {
+            "format": FORMAT, "version": index.version, "embedder": index.embedder, "dim": index.dim,
+            "chunks": {view: len(v) for view, v in index.views.items()},
+            "dense_index": next(iter(index.views.values())).dense_kind if index.views else "flat",
+            "checksum": _checksum(files), "built_at": timezone.now().isoformat(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        target = root / f"v{index.version}"
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer = root / f".CURRENT-{uuid.uuid4().hex}"
+    pointer.write_text(str(index.version), encoding="utf-8")
+    os.replace(pointer, root / "CURRENT")
+    _prune(root, keep={index.version})
+    return target
+
+
+def _prune(root: Path, keep: set[int], extra: int = 2) -> None:
+    versions = sorted((int(p.name[1:]) for p in root.glob("v*") if p.name[1:].isdigit()), reverse=True)
+    for version in versions[extra:]:
+        if version not in keep:
+            shutil.rmtree(root / f"v{version}", ignore_errors=True)
+
+
+def load(root: Path, version: int, *, embedder: Embedder) -> CompanyIndex:
+    """Load ``root/v<version>``; ``IndexUnavailable`` when it is missing, corrupt
+    or was built by another embedder."""
+    directory = root / f"v{version}"
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailable(f"{directory}: no readable manifest ({exc})") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != version:
+        raise IndexUnavailable(f"{directory}: manifest of another format or version")
+    if manifest.get("embedder") != embedder.name or manifest.get("dim") != embedder.dim:
+        raise IndexUnavailable(f"{directory}: built with {manifest.get('embedder')}, not {embedder.name}")
+    try:
+        files = [directory / f"{view}.{part}" for view in VIEWS for part in ("passages.json", "tokens.json", "vectors.npy")]
+        files += [directory / f"{view}.faiss" for view in VIEWS if (directory / f"{view}.faiss").exists()]
+        files.append(directory / "documents.json")
+        if _checksum(files) != manifest.get("checksum"):
+            raise IndexUnavailable(f"{directory}: checksum mismatch (corrupt or half-written)")
+        views = {}
+        for view in VIEWS:
+            raw = json.loads((directory / f"{view}.passages.json").read_text(encoding="utf-8"))
+            passages = [Passage(p["doc_id"], p["text"], p.get("meta") or {}) for p in raw]
+            tokens = json.loads((directory / f"{view}.tokens.json").read_text(encoding="utf-8"))
+            vectors = np.load(directory / f"{view}.vectors.npy")
+            faiss_path = directory / f"{view}.faiss"
+            stored = faiss.read_index(str(faiss_path)) if faiss_path.exists() else None
+            views[view] = SearchIndex(passages, vectors, tokens, dense=manifest.get("dense_index", "flat"),
+                                      faiss_index=stored)
+        documents = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise IndexUnavailable(f"{directory}: unreadable ({exc})") from None
+    return CompanyIndex(version, manifest["embedder"], manifest["dim"], views, documents)
+
+
+def current_version_on_disk(root: Path) -> int | None:
+    try:
+        return int((root / "CURRENT").read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+__all__ = ["HR", "STAFF", "CompanyIndex", "IndexUnavailable", "build", "current_version_on_disk", "load", "save"]

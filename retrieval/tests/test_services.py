@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from knowledge.models import Document
+from knowledge.services import document_create, document_update
+from retrieval import services
+from retrieval.models import IndexState
+from retrieval.services import QueryError, current_index, index_rebuild, search_documents
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def keys(results):
+    return [r.key for r in results]
+
+
+def test_search_needs_a_signed_in_user(company):
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(PermissionError):
+        search_documents(user=AnonymousUser(), query="izin")
+    with pytest.raises(PermissionError):
+        search_documents(user=None, query="izin")
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Yıllık izin nasıl alınır?", "PR1"),
+    ("yillik izin", "PR1"),
+    ("Who leads Kervan?", "P1"),
+    ("Kafka bilen kim?", "E1"),
+])
+def test_employees_find_the_right_document(alice, company, query, expected):
+    assert expected in keys(search_documents(user=alice, query=query, k=5))
+
+
+def test_it_never_returns_sensitive_values_to_an_employee(alice, hr_user, company):
+    for query in ("Ayşe Yılmaz maaş salary", "12345678901", "+90 532 111 2233", "Yazılım bütçe budget 900000"):
+        for result in search_documents(user=alice, query=query, k=10):
+            for secret in ("85000", "12345678901", "111 2233", "900000"):
+                assert secret not in result.snippet
+    index = current_index()
+    staff = " ".join(p.text for p in index.views["staff"].passages)
+    hr = " ".join(p.text for p in index.views["hr"].passages)
+    for secret in ("85000", "12345678901", "111 2233", "900000"):
+        assert secret not in staff
+        assert secret in hr
+
+
+def test_hr_only_documents_are_invisible_to_employees(alice, hr_user, company):
+    assert "PR9" not in keys(search_documents(user=alice, query="Bordro Kapanışı payroll", k=10))
+    assert "PR9" in keys(search_documents(user=hr_user, query="Bordro Kapanışı payroll", k=10))
+
+
+def test_a_document_restricted_a_moment_ago_is_hidden_at_once(alice, company):
+    current_index()
+    Document.objects.filter(key="PR1").update(visibility="hr")  # no re-index yet
+    assert "PR1" not in keys(search_documents(user=alice, query="Yıllık izin", k=10))
+
+
+def test_an_edit_is_searchable_within_two_seconds(alice, company, hr_user):
+    current_index()
+    started = time.monotonic()
+    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."),
+                    by=hr_user)
+    found = keys(search_documents(user=alice, query="zeplin", k=3))
+    assert found[:1] == ["PR1"]
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_new_document_is_indexed_and_only_it_is_embedded(alice, company, monkeypatch):
+    current_index()
+    embedded = []
+    from retrieval.embeddings import get_embedder
+
+    embedder = get_embedder()
+    original = embedder.embed_documents
+    monkeypatch.setattr(embedder, "embed_documents", lambda texts: embedded.extend(texts) or original(texts))
+    document_create(key="PR2", doc_type="procedure", body={"title": "Otopark", "summary": "Otopark kartı güvenlikten alınır."})
+    # Only the new document's passage (once, shared by both views) was embedded.
+    assert embedded == ["Otopark. Otopark kartı güvenlikten alınır."]
+    assert keys(search_documents(user=alice, query="otopark kartı", k=1)) == ["PR2"]
+
+
+def test_rebuild_bumps_the_version(company):
+    first = index_rebuild().version
+    assert index_rebuild().version == first + 1 == IndexState.objects.get().version
+
+
+@pytest.mark.parametrize("query", ["", "   ", "x" * 4001])
+def test_empty_or_oversized_queries_are_refused(alice, company, query):
+    with pytest.raises(QueryError):
+        search_documents(user=alice, query=query)
+
+
+@pytest.mark.parametrize("query", ["?!...", "🙂🙂🙂", "x" * 4000, "' OR 1=1 --"])
+def test_odd_queries_answer_without_crashing(alice, company, query):
+    search_documents(user=alice, query=query)
+
+
+def test_a_corrupt_index_on_disk_is_rebuilt_by_itself(alice, company, settings):
+    version = index_rebuild().version
+    services.reset_process_cache()
+    (settings.INDEX_DIR / f"v{version}" / "staff.vectors.npy").write_bytes(b"garbage")
+    assert "PR1" in keys(search_documents(user=alice, query="yıllık izin", k=3))
+
+
+def test_an_index_built_by_another_embedder_is_rebuilt(alice, company, settings):
+    version = index_rebuild().version
+    services.reset_process_cache()
+    manifest = settings.INDEX_DIR / f"v{version}" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps(dict(data, embedder="some-other-model")))
+    assert "PR1" in keys(search_documents(user=alice, query="yıllık izin", k=3))
+
+
+def test_a_missing_index_dir_is_built_on_demand(alice, company, settings):
+    index_rebuild()
+    services.reset_process_cache()
+    import shutil
+
+    shutil.rmtree(settings.INDEX_DIR)
+    assert "P1" in keys(search_documents(user=alice, query="Kervan", k=3))
+
+
+def test_a_crash_mid_build_leaves_the_previous_version_serving(alice, company, monkeypatch):
+    before = index_rebuild().version
+    from retrieval import store
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store.np, "save", explode)
+    with pytest.raises(RuntimeError):
+        index_rebuild()
+    monkeypatch.undo()
+    services.reset_process_cache()
+    assert IndexState.objects.get().version == before
+    assert "PR1" in keys(search_documents(user=alice, query="yıllık izin", k=3))

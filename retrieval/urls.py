@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+from .api import views as api_views
+
+urlpatterns = [
+    path("documents/", views.document_index, name="document-index"),
+    path("api/documents/", api_views.document_search, name="api-document-search"),
+    path("api/documents/<str:key>/", api_views.document_detail, name="api-document"),
+]
