@@ -4,6 +4,7 @@ so the same tests run on PostgreSQL and Redis."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import local_secret_key
@@ -24,9 +25,13 @@ CACHES["default"]["KEY_PREFIX"] = f"chatcore-test-{os.getpid()}"  # noqa: F405
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
-INDEX_DIR = VAR_DIR / "test-index"  # noqa: F405
+INDEX_DIR = Path(os.environ.get("INDEX_DIR") or VAR_DIR / "test-index")  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Static files are served from the source folders; no collectstatic for tests.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# A file, not memory, so a test can start a second process on the same database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
