@@ -26,10 +26,10 @@ WINDOW_WORDS = 120
 OVERLAP_WORDS = 30
 
 STATUS = {
-    "planned": ("planned", "planlanan"),
-    "active": ("active", "aktif"),
-    "on_hold": ("on hold", "beklemede"),
-    "completed": ("completed", "tamamlanmış"),
+    "planned": ("a planned", "planlanan"),
+    "active": ("an active", "aktif"),
+    "on_hold": ("an on-hold", "beklemede"),
+    "completed": ("a completed", "tamamlanmış"),
 }
 
 
@@ -103,12 +103,13 @@ def project_text(body: dict, resolve: Resolver) -> str:
     name = body.get("name") or ""
     code = body.get("code") or ""
     label = f"{name} ({code})" if code and code != name else name
-    status_en, status_tr = STATUS.get(body.get("status") or "", (body.get("status") or "", body.get("status") or ""))
+    status = body.get("status") or ""
+    status_en, status_tr = STATUS.get(status, (f"a {status}", status))
     lead = resolve(body["lead_id"]) if body.get("lead_id") else ""
     department = resolve(body["department_id"]) if body.get("department_id") else ""
     members = _names(resolve, body.get("members") or [])
     return _join([
-        f"{label} is a {status_en} project" + (f" of {department}." if department else "."),
+        f"{label} is {status_en} project" + (f" of {department}." if department else "."),
         f"{label} {status_tr} bir projedir" + (f"; birimi {department}." if department else "."),
         f"{lead} leads {label}; proje lideri {lead}." if lead else None,
         f"Members / ekip üyeleri: {members}." if members else None,

@@ -7,6 +7,7 @@ and the benchmarks all use it, so what is measured is what serves.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import bm25s
@@ -14,6 +15,10 @@ import faiss
 import numpy as np
 
 from .text import detect_language, tokenize
+
+# bm25s sets its logger to DEBUG when imported, overriding LOGGING; every index
+# build would print a line.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Measured on XQuAD (nDCG@10) with min-max fusion: MiniLM is an English model and
 # adds nothing for Turkish queries (dense alone 0.32), while it lifts English

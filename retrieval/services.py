@@ -121,9 +121,9 @@ def index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> stor
 def index_update(*, keys: list[str]) -> store.CompanyIndex:
     """Re-index after ``keys`` changed: only their passages are embedded again
     (the rest reuse their vectors), then a new version is published."""
-    _state()
+    state = _state()
     current = _loaded
-    if current is None:
+    if current is None and state.version:
         try:
             current = current_index()
         except store.IndexUnavailable:

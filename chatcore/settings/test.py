@@ -16,7 +16,7 @@ PASSWORD_HASHERS = [
     "accounts.hashers.LegacyPBKDF2SHA256Hasher",
 ]
 CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_URL = "memory://localhost/"
 CELERY_RESULT_BACKEND = "cache+memory://"
 # The channel layer stays in memory except in tests that exist to prove Redis.
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -40,6 +40,8 @@ def _fingerprint(model_path: Path) -> str:
 def export_onnx(model_path: Path, target: Path) -> None:
     """Export the installed model to ONNX (done once; atomic, so concurrent
     processes never read a half-written file)."""
+    import warnings
+
     import torch
     from transformers import AutoModel
 
@@ -61,7 +63,9 @@ def export_onnx(model_path: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".tmp{os.getpid()}")
     axes = {0: "batch", 1: "tokens"}
-    with torch.no_grad():
+    # The tracer warns about shapes it fixes; pooling and padding are dynamic axes here.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             model, (sample, sample, torch.zeros_like(sample)), str(tmp),
             input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
