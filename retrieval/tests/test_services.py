@@ -140,3 +140,12 @@ def test_a_crash_mid_build_leaves_the_previous_version_serving(alice, company, m
     services.reset_process_cache()
     assert IndexState.objects.get().version == before
     assert "PR1" in keys(search_documents(user=alice, query="yıllık izin", k=3))
+
+
+def test_a_deleted_document_leaves_the_index(alice, company):
+    from knowledge.services import document_delete
+
+    assert "P1" in keys(search_documents(user=alice, query="Kervan", k=3))
+    document_delete(document=company["P1"])
+    assert "P1" not in keys(search_documents(user=alice, query="Kervan", k=10))
+    assert "P1" not in current_index().documents
