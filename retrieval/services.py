@@ -28,6 +28,7 @@ from . import store
 from .chunking import HR, STAFF
 from .embeddings import get_embedder
 from .engine import DEFAULT_BM25_WEIGHT
+from .llm.base import Source
 from .models import IndexState
 
 log = structlog.get_logger(__name__)
@@ -166,10 +167,7 @@ def current_index() -> store.CompanyIndex:
     return index
 
 
-def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "") -> list[SearchResult]:
-    """Documents for ``query`` that ``user`` may see, best first. Employees are
-    searched in the staff view only (no sensitive field is ever in it); HR and
-    admins in the HR view."""
+def _search(*, user: User, query: str, k: int, doc_type: str = ""):
     if user is None or not user.is_authenticated or not user.is_active:
         raise PermissionError("search needs a signed-in, active user")
     query = (query or "").strip()
@@ -189,6 +187,14 @@ def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "")
     vector = get_embedder().embed_query(query)
     hits = view.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"],
                        bm25_weight=config["BM25_WEIGHT"], rrf_k=config["RRF_K"], allowed=allowed)
+    return index, hits, allowed, query
+
+
+def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "") -> list[SearchResult]:
+    """Documents for ``query`` that ``user`` may see, best first. Employees are
+    searched in the staff view only (no sensitive field is ever in it); HR and
+    admins in the HR view."""
+    index, hits, allowed, query = _search(user=user, query=query, k=k, doc_type=doc_type)
     results = []
     exact = next((key for key in allowed if key.lower() == query.lower()), None)
     if exact is not None:
@@ -207,9 +213,33 @@ def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "")
     return results
 
 
+def retrieve_sources(*, user: User, question: str, history: list[dict] | None = None, k: int = 4) -> list[Source]:
+    """The documents an answer to ``question`` may cite, numbered from 1, with the
+    passages ``user`` may see. A short follow-up ("and his manager?") is searched
+    together with the previous question, so it finds what the conversation is about."""
+    query = question.strip()
+    previous = [t["content"] for t in (history or []) if t.get("role") == "user"]
+    if previous and len(query.split()) < 8:
+        query = f"{previous[-1]} {query}"[-MAX_QUERY_CHARS:]
+    index, hits, _, _ = _search(user=user, query=query, k=k)
+    return sources_from_hits(hits, index.documents)
+
+
+def sources_from_hits(hits: list, documents: dict[str, dict]) -> list[Source]:
+    """Number search hits as citable sources ``[1]``, ``[2]``…"""
+    sources = []
+    for n, hit in enumerate(hits, 1):
+        meta = documents.get(hit.doc_id, {})
+        sources.append(Source(
+            n=n, key=hit.doc_id, doc_type=meta.get("doc_type", ""), title=meta.get("title", hit.doc_id),
+            score=round(hit.score, 4), passages=tuple(p.text for _, p in hit.passages[:3]),
+        ))
+    return sources
+
+
 def _snippet(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 __all__ = ["DEFAULT_BM25_WEIGHT", "QueryError", "SearchResult", "current_index", "index_rebuild", "index_update",
-           "reset_process_cache", "search_documents"]
+           "reset_process_cache", "retrieve_sources", "search_documents"]

@@ -395,3 +395,8 @@ RETRIEVAL = {
     "DENSE_INDEX": env_choice("RETRIEVAL_DENSE_INDEX", "flat", {"flat", "hnsw"}),
     "VERSION_CHECK_SECONDS": env_float("RETRIEVAL_VERSION_CHECK_SECONDS", 0.5),
 }
+
+LLM_PROVIDERS = {
+    "local": {"BACKEND": "retrieval.llm.local.LocalProvider", "OPTIONS": {}},
+}
+ANSWER_CACHE_SECONDS = env_int("ANSWER_CACHE_SECONDS", 60 * 60 * 24, minimum=0)

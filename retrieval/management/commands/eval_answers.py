@@ -1,0 +1,73 @@
+"""Answer quality on a BEIR dataset whose queries carry gold ``answers``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from retrieval.answers import cited_sources, word_count
+from retrieval.beir import DatasetError, load_dataset
+from retrieval.embeddings import get_embedder
+from retrieval.evaluation import build_index
+from retrieval.llm import Options, get_provider
+from retrieval.llm.prompts import build_messages
+from retrieval.services import sources_from_hits
+from retrieval.text import detect_language, fold
+
+
+class Command(BaseCommand):
+    help = "Share of answers holding a gold answer, share citing the gold paragraph, mean words, latency."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dataset", required=True)
+        parser.add_argument("--provider", default=None, help="Provider name (default: LLM_PROVIDER).")
+        parser.add_argument("--limit", type=int, default=0, help="Only the first N questions.")
+        parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
+
+    def handle(self, *args, dataset: str, provider: str | None, limit: int, as_json: bool, **options) -> None:
+        try:
+            data = load_dataset(dataset)
+        except DatasetError as exc:
+            raise CommandError(str(exc)) from None
+        queries = [q for q in data.queries if q.get("answers")]
+        if not queries:
+            raise CommandError(f"{dataset}: no query carries gold 'answers'")
+        if limit:
+            queries = queries[:limit]
+        llm = get_provider(provider)
+        embedder = get_embedder()
+
+        def bar(desc):
+            return lambda it: tqdm(it, desc=desc, disable=as_json, file=self.stderr._out)
+
+        index, _ = build_index(data, embedder, progress=bar("embedding passages"))
+        documents = {d["_id"]: {"doc_type": "passage", "title": str(d.get("title") or "").replace("_", " ")}
+                     for d in data.corpus}
+        has_gold, cites_gold, words, latencies = [], [], [], []
+        for query in bar(f"answering with {llm.name}")(queries):
+            started = time.perf_counter()
+            hits = index.search(query["text"], embedder.embed_query(query["text"]), k=4)
+            sources = sources_from_hits(hits, documents)
+            language = detect_language(query["text"])
+            messages = build_messages(question=query["text"], language=language, sources=sources, history=[])
+            answer = "".join(llm.stream(messages, Options(question=query["text"], language=language, sources=sources)))
+            latencies.append((time.perf_counter() - started) * 1000)
+            has_gold.append(any(fold(g) in fold(answer) for g in query["answers"]))
+            cites_gold.append(any(s.key in data.qrels[query["_id"]] for s in cited_sources(answer, sources)))
+            words.append(word_count(answer))
+        result = {
+            "dataset": data.name, "provider": llm.name, "questions": len(queries),
+            "answer_has_gold": round(float(np.mean(has_gold)), 4), "cites_gold": round(float(np.mean(cites_gold)), 4),
+            "mean_words": round(float(np.mean(words)), 1), "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+        }
+        if not as_json:
+            self.stdout.write(f"{'dataset':<12}{'provider':<10}{'questions':>10}{'has gold':>10}{'cites gold':>11}"
+                              f"{'words':>7}{'p50 ms':>8}")
+            self.stdout.write(f"{result['dataset']:<12}{result['provider']:<10}{result['questions']:>10}"
+                              f"{result['answer_has_gold']:>10.3f}{result['cites_gold']:>11.3f}"
+                              f"{result['mean_words']:>7.1f}{result['p50_ms']:>8.1f}")
+        self.stdout.write(json.dumps(result))
