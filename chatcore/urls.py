@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("retrieval.urls")),
     path("", include("knowledge.urls")),
+    path("", include("conversations.api.urls")),
     path("", include("conversations.urls")),
 ]
 

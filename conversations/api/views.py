@@ -1,0 +1,71 @@
+"""The chat API: one JSON answer, or the same as Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chatcore.api import error_response
+
+from ..answering import Event, ask
+from ..selectors import conversation_get
+from .serializers import ChatRequestSerializer, ChatResponseSerializer
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets clients ask for ``text/event-stream``; the view streams the events itself."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if data is not None else b""
+
+
+def _sse(events: Iterator[Event]) -> Iterator[str]:
+    names = {"token": "token", "notice": "notice", "reset": "reset", "sources": "sources", "done": "done",
+             "started": "started"}
+    try:
+        for event in events:
+            yield f"event: {names[event.kind]}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
+    except Exception as exc:  # the stream is already open: report in-band
+        yield f"event: error\ndata: {json.dumps({'message': str(exc) or exc.__class__.__name__})}\n\n"
+
+
+@extend_schema(
+    request=ChatRequestSerializer,
+    responses={200: ChatResponseSerializer, 400: OpenApiResponse(description="Empty or over-long message"),
+               404: OpenApiResponse(description="Conversation not found (or not yours)")},
+    description="Ask a question. With `Accept: text/event-stream` the answer streams as SSE events "
+                "`started`, `token` (repeated), `notice`/`reset` (provider fallback), `sources`, `done`, `error`.",
+)
+@api_view(["POST"])
+@renderer_classes([JSONRenderer, EventStreamRenderer])
+def chat(request: Request) -> Response | StreamingHttpResponse:
+    serializer = ChatRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    conversation = None
+    conversation_id = serializer.validated_data.get("conversation")
+    if conversation_id:
+        conversation = conversation_get(user=request.user, conversation_id=conversation_id)
+        if conversation is None:
+            return error_response(code="not_found", message="No such conversation.", status_code=404)
+    events = ask(user=request.user, question=serializer.validated_data["message"], conversation=conversation)
+    if request.accepted_renderer.media_type == "text/event-stream":
+        response = StreamingHttpResponse(_sse(events), content_type="text/event-stream; charset=utf-8")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+    done = None
+    for event in events:
+        if event.kind == "done":
+            done = event.data
+    return Response(ChatResponseSerializer(done).data)
