@@ -20,3 +20,8 @@ def conversation_get(*, user: User, conversation_id: str) -> Conversation | None
 
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
     return conversation.messages.order_by("created_at", "id")
+
+
+def message_get(*, user: User, message_id: int) -> Message | None:
+    """A message in one of the user's conversations, or None."""
+    return Message.objects.filter(id=message_id, conversation__owner=user).select_related("conversation").first()

@@ -28,3 +28,16 @@ def conversation_create(*, user: User, title: str = "") -> Conversation:
             continue
         return conversation
     raise RuntimeError("Could not allocate a conversation id; the id generator is broken.")
+
+
+def message_set_feedback(*, message, value: int | None):
+    """+1, -1, or None to clear; only on assistant answers."""
+    from .models import Message
+
+    if message.role != Message.Role.ASSISTANT:
+        raise ValueError("Only answers take feedback.")
+    if value not in (1, -1, None):
+        raise ValueError("Feedback is 1, -1 or null.")
+    message.feedback = value
+    message.save(update_fields=["feedback"])
+    return message

@@ -8,4 +8,5 @@ from .models import ID_PATTERN
 urlpatterns = [
     path("", views.chat, name="chat"),
     re_path(rf"^c/(?P<conversation_id>{ID_PATTERN})/$", views.conversation_detail, name="conversation"),
+    path("m/<int:message_id>/feedback/", views.message_feedback, name="message-feedback"),
 ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from knowledge.selectors import documents_visible_to
 
 from .models import Conversation
-from .selectors import conversation_get, conversation_list, message_list
+from .selectors import conversation_get, conversation_list, message_get, message_list
+from .services import message_set_feedback
 
 
 def _conversation_for(request: HttpRequest, conversation_id: str) -> Conversation:
@@ -40,6 +41,26 @@ def conversation_detail(request: HttpRequest, conversation_id: str) -> HttpRespo
     # Only link citations the viewer may open; others show as plain keys.
     titles = dict(documents_visible_to(user=request.user).filter(key__in=cited).values_list("key", "title"))
     for message in messages_:
-        message.sources = [{"key": key, "title": titles.get(key)} for key in message.cited_keys]
+        message.sources = [
+            {"n": item.get("n") or i, "key": item["key"], "title": titles.get(item["key"])}
+            for i, item in enumerate(message.used_documents, 1) if isinstance(item, dict) and item.get("key")
+        ]
     context = {**_sidebar(request), "conversation": conversation, "messages_": messages_}
     return render(request, "conversations/chat.html", context)
+
+
+@login_required
+@require_POST
+def message_feedback(request: HttpRequest, message_id: int) -> HttpResponse:
+    """Thumbs up/down from the page; pressing the same thumb again clears it."""
+    message = message_get(user=request.user, message_id=message_id)
+    if message is None or message.role != "assistant":
+        raise Http404("No such answer.")
+    try:
+        value = int(request.POST.get("value", ""))
+    except ValueError:
+        return HttpResponse("Feedback is 1 or -1.", status=400)
+    if value not in (1, -1):
+        return HttpResponse("Feedback is 1 or -1.", status=400)
+    message_set_feedback(message=message, value=None if message.feedback == value else value)
+    return render(request, "conversations/_feedback.html", {"m": message})

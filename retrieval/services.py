@@ -213,15 +213,31 @@ def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "")
     return results
 
 
+FOLLOW_UP_WORDS = frozenset(
+    "he she his her hers him it its they them their this that these those also and what about "
+    "o onu onun ona ondan bu bunun buna şu şunun onlar onların onlara peki ya ayrıca bunlar".split()
+)
+
+
+def _is_follow_up(question: str) -> bool:
+    words = [w.strip("?!.,;:'\"").lower() for w in question.split()]
+    return len(words) < 8 and any(w in FOLLOW_UP_WORDS for w in words)
+
+
 def retrieve_sources(*, user: User, question: str, history: list[dict] | None = None, k: int = 4) -> list[Source]:
     """The documents an answer to ``question`` may cite, numbered from 1, with the
-    passages ``user`` may see. A short follow-up ("and his manager?") is searched
-    together with the previous question, so it finds what the conversation is about."""
-    query = question.strip()
+    passages ``user`` may see. A short follow-up ("and his manager?", "peki onun
+    ekibi?") is searched together with the previous question as well, so it finds
+    what the conversation is about; its own hits come first."""
+    index, hits, _, _ = _search(user=user, query=question, k=k)
     previous = [t["content"] for t in (history or []) if t.get("role") == "user"]
-    if previous and len(query.split()) < 8:
-        query = f"{previous[-1]} {query}"[-MAX_QUERY_CHARS:]
-    index, hits, _, _ = _search(user=user, query=query, k=k)
+    if previous and _is_follow_up(question):
+        combined = f"{previous[-1]} {question}"[-MAX_QUERY_CHARS:]
+        _, context_hits, _, _ = _search(user=user, query=combined, k=k)
+        seen = {h.doc_id for h in hits}
+        # Interleave: the follow-up's own best hit, then the conversation's.
+        merged = hits[:1] + [h for h in context_hits if h.doc_id not in seen][:2] + hits[1:]
+        hits = merged[:k]
     return sources_from_hits(hits, index.documents)
 
 

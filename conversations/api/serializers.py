@@ -38,3 +38,7 @@ class ChatResponseSerializer(serializers.Serializer):
     model = serializers.CharField()
     cached = serializers.BooleanField()
     token_count = serializers.IntegerField()
+
+
+class FeedbackSerializer(serializers.Serializer):
+    value = serializers.ChoiceField(choices=[1, -1], allow_null=True)

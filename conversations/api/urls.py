@@ -6,4 +6,5 @@ from . import views
 
 urlpatterns = [
     path("api/chat/", views.chat, name="api-chat"),
+    path("api/messages/<int:message_id>/feedback/", views.message_feedback, name="api-message-feedback"),
 ]

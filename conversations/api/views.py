@@ -15,8 +15,9 @@ from rest_framework.response import Response
 from chatcore.api import error_response
 
 from ..answering import Event, ask
-from ..selectors import conversation_get
-from .serializers import ChatRequestSerializer, ChatResponseSerializer
+from ..selectors import conversation_get, message_get
+from ..services import message_set_feedback
+from .serializers import ChatRequestSerializer, ChatResponseSerializer, FeedbackSerializer
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -69,3 +70,17 @@ def chat(request: Request) -> Response | StreamingHttpResponse:
         if event.kind == "done":
             done = event.data
     return Response(ChatResponseSerializer(done).data)
+
+
+@extend_schema(request=FeedbackSerializer, responses={200: FeedbackSerializer,
+                                                      404: OpenApiResponse(description="Not your answer")})
+@api_view(["POST"])
+def message_feedback(request: Request, message_id: int) -> Response:
+    """Rate an answer: 1 (helpful), -1 (not helpful) or null (clear)."""
+    serializer = FeedbackSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    message = message_get(user=request.user, message_id=message_id)
+    if message is None or message.role != "assistant":
+        return error_response(code="not_found", message="No such answer.", status_code=404)
+    message_set_feedback(message=message, value=serializer.validated_data["value"])
+    return Response({"value": message.feedback})

@@ -79,7 +79,7 @@ class LocalProvider(Provider):
         candidates = [
             _Candidate(source, rank, sentence, frozenset(tokenize(sentence)))
             for rank, source in enumerate(options.sources[:3])
-            for passage in source.passages[:2]
+            for passage in source.passages[:3]
             for sentence in _sentences(passage, source.title)
         ]
         if not candidates or not question_tokens:

@@ -1,0 +1,149 @@
+"""The chat WebSocket: ``/ws/chat/<conversation id>/`` (``new`` starts a conversation).
+
+The page's form (htmx ws extension) sends ``{"message": …}``, ``{"action": "stop"}``
+or ``{"action": "regenerate"}``. The consumer answers with HTML fragments that htmx
+swaps out of band: the question bubble at once, then the answer growing token by
+token, then the finished answer (Markdown, sanitised) with its sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils.html import escape
+
+from .answering import ask
+from .models import Message
+from .selectors import conversation_get
+
+_END = object()
+
+
+def _next(events):
+    try:
+        return next(events)
+    except StopIteration:
+        return _END
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        self.task: asyncio.Task | None = None
+        self.events = None
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=4401)
+            return
+        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        self.conversation = None
+        if conversation_id != "new":
+            self.conversation = await database_sync_to_async(conversation_get)(
+                user=self.user, conversation_id=conversation_id)
+            if self.conversation is None:
+                # Someone else's conversation looks exactly like one that does not exist.
+                await self.close(code=4404)
+                return
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self._stop()
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        action = content.get("action") or "ask"
+        if action == "stop":
+            await self._stop()
+            return
+        if self.task is not None and not self.task.done():
+            await self._send_error("Wait for the current answer, or stop it first.")
+            return
+        if action == "regenerate":
+            question = await database_sync_to_async(self._last_question)()
+            if not question:
+                return
+        else:
+            question = content.get("message")
+        self.task = asyncio.create_task(self._answer(question))
+
+    def _last_question(self) -> str | None:
+        if self.conversation is None:
+            return None
+        last = self.conversation.messages.filter(role=Message.Role.USER).order_by("-created_at", "-id").first()
+        return last.content if last else None
+
+    async def _answer(self, question) -> None:
+        self.events = ask(user=self.user, question=question, conversation=self.conversation)
+        try:
+            first = await database_sync_to_async(_next)(self.events)
+        except ValidationError as exc:
+            await self._send_error(" ".join(m for msgs in exc.message_dict.values() for m in msgs))
+            self.events = None
+            return
+        await self._handle(first)
+        while True:
+            event = await database_sync_to_async(_next)(self.events)
+            if event is _END:
+                break
+            await self._handle(event)
+        self.events = None
+
+    async def _handle(self, event) -> None:
+        if event.kind == "started":
+            self.pending = event.data
+            if self.conversation is None:
+                self.conversation = await database_sync_to_async(conversation_get)(
+                    user=self.user, conversation_id=event.data["conversation"])
+            html = await database_sync_to_async(self._render_started)(event.data)
+        elif event.kind == "token":
+            html = f'<span hx-swap-oob="beforeend:#{self._slot("text")}">{escape(event.data["text"])}</span>'
+        elif event.kind == "reset":
+            html = f'<div id="{self._slot("text")}" class="answer-text" hx-swap-oob="true"></div>'
+        elif event.kind == "notice":
+            html = f'<p class="notice" hx-swap-oob="beforeend:#{self._slot("notices")}">{escape(event.data["text"])}</p>'
+        elif event.kind == "done":
+            html = await database_sync_to_async(self._render_done)(event.data)
+        else:
+            return
+        await self.send(text_data=html)
+
+    def _slot(self, part: str) -> str:
+        return f"answer-{self.pending['user_message_id']}-{part}"
+
+    def _render_started(self, data: dict) -> str:
+        question = Message.objects.get(id=data["user_message_id"])
+        return render_to_string("conversations/ws_started.html", {
+            "question": question, "pending_id": data["user_message_id"], "conversation": self.conversation,
+        })
+
+    def _render_done(self, data: dict) -> str:
+        message = Message.objects.get(id=data["message_id"])
+        message.sources = data["sources"]
+        return render_to_string("conversations/ws_done.html", {
+            "m": message, "pending_id": self.pending["user_message_id"], "conversation": self.conversation,
+        })
+
+    async def _stop(self) -> None:
+        task, events = self.task, self.events
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if events is not None:
+            # Closing the generator stores the partial answer, marked incomplete.
+            await database_sync_to_async(events.close)()
+            self.events = None
+            if getattr(self, "pending", None):
+                last = await database_sync_to_async(
+                    lambda: self.conversation.messages.filter(role=Message.Role.ASSISTANT).order_by("-id").first())()
+                if last is not None and self.scope.get("type") == "websocket":
+                    with contextlib.suppress(Exception):
+                        html = await database_sync_to_async(self._render_done)(
+                            {"message_id": last.id, "sources": []})
+                        await self.send(text_data=html)
+
+    async def _send_error(self, text: str) -> None:
+        await self.send(text_data=f'<p id="composer-error" class="field-error" role="alert">{escape(text)}</p>')

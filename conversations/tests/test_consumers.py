@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from conversations.models import Conversation, Message
+from conversations.routing import websocket_urlpatterns
+from conversations.services import conversation_create
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def communicator(user, path):
+    app = URLRouter(websocket_urlpatterns)
+    comm = WebsocketCommunicator(app, path)
+    comm.scope["user"] = user
+    return comm
+
+
+async def receive_until_done(comm, limit=400):
+    frames = []
+    for _ in range(limit):
+        frame = await comm.receive_from(timeout=10)
+        frames.append(frame)
+        if 'id="chat-state" class=""' in frame:
+            return frames
+    raise AssertionError("no final frame")
+
+
+async def test_the_question_appears_then_the_answer_streams_then_sources(alice, company):
+    comm = communicator(alice, "/ws/chat/new/")
+    connected, _ = await comm.connect()
+    assert connected
+    try:
+        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?", "HEADERS": {}})
+        frames = await receive_until_done(comm)
+    finally:
+        await comm.disconnect()
+    assert "Yıllık izin talebi nereden yapılır?" in frames[0] and 'hx-swap-oob="beforeend:#messages"' in frames[0]
+    tokens = [f for f in frames if f.startswith("<span hx-swap-oob")]
+    assert len(tokens) > 3
+    final = frames[-1]
+    assert 'href="/documents/PR1/"' in final and "İK Portalı" in final
+    conversation = await database_sync_to_async(Conversation.objects.get)(owner=alice)
+    assert conversation.message_count == 2
+
+
+async def test_a_strangers_conversation_is_refused(alice, stranger):
+    conversation = await database_sync_to_async(conversation_create)(user=alice, title="Mine")
+    comm = communicator(stranger, f"/ws/chat/{conversation.id}/")
+    connected, code = await comm.connect()
+    assert not connected and code == 4404
+
+
+async def test_anonymous_is_refused():
+    from django.contrib.auth.models import AnonymousUser
+
+    comm = communicator(AnonymousUser(), "/ws/chat/new/")
+    connected, code = await comm.connect()
+    assert not connected and code == 4401
+
+
+async def test_an_empty_message_gets_an_error_in_the_composer(alice, company):
+    comm = communicator(alice, "/ws/chat/new/")
+    await comm.connect()
+    try:
+        await comm.send_json_to({"message": "   "})
+        frame = await comm.receive_from(timeout=5)
+    finally:
+        await comm.disconnect()
+    assert 'id="composer-error"' in frame and "Write a question." in frame
+    assert not await database_sync_to_async(Message.objects.exists)()
+
+
+async def test_closing_the_socket_mid_answer_stores_the_partial_answer(alice, company):
+    comm = communicator(alice, "/ws/chat/new/")
+    await comm.connect()
+    await comm.send_json_to({"message": "Yıllık izin nasıl alınır?"})
+    await comm.receive_from(timeout=10)  # the question
+    await comm.disconnect()
+    answers = await database_sync_to_async(lambda: list(Message.objects.filter(role="assistant")))()
+    assert len(answers) == 1
+
+
+async def test_regenerate_asks_the_last_question_again(alice, company):
+    comm = communicator(alice, "/ws/chat/new/")
+    await comm.connect()
+    try:
+        await comm.send_json_to({"message": "Kervan projesini kim yönetiyor?"})
+        await receive_until_done(comm)
+        await comm.send_json_to({"action": "regenerate"})
+        frames = await receive_until_done(comm)
+    finally:
+        await comm.disconnect()
+    assert "Kervan projesini kim yönetiyor?" in frames[0]
+    count = await database_sync_to_async(Message.objects.filter(role="user").count)()
+    assert count == 2
