@@ -115,8 +115,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     def _render_started(self, data: dict) -> str:
         question = Message.objects.get(id=data["user_message_id"])
+        first = not Message.objects.filter(conversation_id=question.conversation_id, id__lt=question.id).exists()
         return render_to_string("conversations/ws_started.html", {
             "question": question, "pending_id": data["user_message_id"], "conversation": self.conversation,
+            "first": first,
         })
 
     def _render_done(self, data: dict) -> str:

@@ -118,7 +118,7 @@ class LocalProvider(Provider):
                 if room < 4:
                     break
                 words = self._window(words, question_tokens, room)
-                text = " ".join(words).rstrip(",;:") + "…"
+                text = " ".join(words).strip(",;: -") + "…"
             else:
                 text = candidate.text
             parts.append(f"{text} [{candidate.source.n}]")
