@@ -124,7 +124,7 @@ def test_a_failing_provider_falls_back_to_the_offline_answer_with_a_notice(clien
             raise ProviderError("upstream 500", retryable=True)
 
     llm.reset_providers()
-    llm._instances["broken"] = Broken()
+    llm.providers.set("broken", Broken())
     settings.LLM_PROVIDER = "broken"
     try:
         client.force_login(alice)
