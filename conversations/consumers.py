@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
@@ -22,6 +23,7 @@ from .models import Message
 from .selectors import conversation_get
 
 _END = object()
+log = structlog.get_logger(__name__)
 
 
 def _next(events):
@@ -78,18 +80,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _answer(self, question) -> None:
         self.events = ask(user=self.user, question=question, conversation=self.conversation)
         try:
-            first = await database_sync_to_async(_next)(self.events)
+            while True:
+                event = await database_sync_to_async(_next)(self.events)
+                if event is _END:
+                    break
+                await self._handle(event)
         except ValidationError as exc:
             await self._send_error(" ".join(m for msgs in exc.message_dict.values() for m in msgs))
-            self.events = None
-            return
-        await self._handle(first)
-        while True:
-            event = await database_sync_to_async(_next)(self.events)
-            if event is _END:
-                break
-            await self._handle(event)
-        self.events = None
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Logged with its traceback; the page gets a message and leaves the busy state.
+            log.exception("chat_answer_failed", user_id=self.user.pk)
+            await self._send_error("Something went wrong while answering. Please try again.")
+        finally:
+            if not (self.task is not None and self.task.cancelled()):
+                self.events = None
 
     async def _handle(self, event) -> None:
         if event.kind == "started":
@@ -148,4 +154,5 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                         await self.send(text_data=html)
 
     async def _send_error(self, text: str) -> None:
-        await self.send(text_data=f'<p id="composer-error" class="field-error" role="alert">{escape(text)}</p>')
+        await self.send(text_data=f'<p id="composer-error" class="field-error" role="alert" hx-swap-oob="true">'
+                                  f'{escape(text)}</p><div id="chat-state" class="" hx-swap-oob="true"></div>')

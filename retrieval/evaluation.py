@@ -7,10 +7,23 @@ import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
+from django.core.management.base import CommandError
 
-from .beir import Dataset, corpus_passages, mrr_at, ndcg_at, recall_at
+from .beir import Dataset, DatasetError, corpus_passages, load_dataset, mrr_at, ndcg_at, recall_at
 from .embeddings import Embedder
 from .engine import SearchIndex
+
+
+def open_dataset(directory: str, *, limit: int = 0) -> Dataset:
+    """A BEIR dataset for a management command: a clear ``CommandError`` when it is
+    broken, only the first ``limit`` queries when asked."""
+    try:
+        data = load_dataset(directory)
+    except DatasetError as exc:
+        raise CommandError(str(exc)) from None
+    if limit:
+        data.queries = data.queries[:limit]
+    return data
 
 
 def build_index(data: Dataset, embedder: Embedder | None, *, dense: str = "flat",

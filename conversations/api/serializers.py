@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from retrieval.api.serializers import DocumentResultSerializer
+
 from ..answering import MAX_QUESTION_CHARS
 from ..models import ID_PATTERN
 
@@ -20,13 +22,9 @@ class ChatRequestSerializer(serializers.Serializer):
     conversation = serializers.RegexField(f"^{ID_PATTERN}$", required=False, allow_null=True)
 
 
-class SourceSerializer(serializers.Serializer):
+class SourceSerializer(DocumentResultSerializer):
     n = serializers.IntegerField(help_text="The citation number: [n] in the answer.")
-    key = serializers.CharField()
-    doc_type = serializers.CharField()
-    title = serializers.CharField()
-    score = serializers.FloatField()
-    url = serializers.CharField()
+    snippet = None
 
 
 class ChatResponseSerializer(serializers.Serializer):

@@ -74,14 +74,59 @@ async def test_an_empty_message_gets_an_error_in_the_composer(alice, company):
     assert not await database_sync_to_async(Message.objects.exists)()
 
 
-async def test_closing_the_socket_mid_answer_stores_the_partial_answer(alice, company):
-    comm = communicator(alice, "/ws/chat/new/")
+@pytest.fixture
+def use_provider(settings):
+    """Answer with the given provider instance for the rest of the test."""
+    from retrieval import llm
+
+    def use(name, provider):
+        llm.providers.set(name, provider)
+        settings.LLM_PROVIDER = name
+
+    yield use
+    llm.reset_providers()
+
+
+async def ask_and_read(user, question, frames):
+    comm = communicator(user, "/ws/chat/new/")
     await comm.connect()
-    await comm.send_json_to({"message": "Yıllık izin nasıl alınır?"})
-    await comm.receive_from(timeout=10)  # the question
+    await comm.send_json_to({"message": question})
+    received = [await comm.receive_from(timeout=10) for _ in range(frames)]
     await comm.disconnect()
+    return received
+
+
+class SlowProvider:
+    name, model = "slow", "slow-1"
+
+    def stream(self, messages, options):
+        import time
+
+        for word in ["Bir", " iki", " üç", " dört", " beş"] * 20:
+            time.sleep(0.02)
+            yield word
+
+
+async def test_closing_the_socket_mid_answer_stores_the_partial_answer(alice, company, use_provider):
+    use_provider("slow", SlowProvider())
+    await ask_and_read(alice, "Yıllık izin nasıl alınır?", frames=2)  # the question, the first token
     answers = await database_sync_to_async(lambda: list(Message.objects.filter(role="assistant")))()
     assert len(answers) == 1
+    assert answers[0].incomplete and answers[0].content.startswith("Bir")
+    assert len(answers[0].content.split()) < 100
+
+
+async def test_an_unexpected_failure_is_reported_and_the_page_leaves_the_busy_state(alice, company, use_provider):
+    class Exploding:
+        name, model = "exploding", "x"
+
+        def stream(self, messages, options):
+            raise RuntimeError("bug")
+            yield  # pragma: no cover
+
+    use_provider("exploding", Exploding())
+    frames = await ask_and_read(alice, "Yıllık izin nasıl alınır?", frames=2)
+    assert "Something went wrong" in frames[-1] and 'id="chat-state" class=""' in frames[-1]
 
 
 async def test_regenerate_asks_the_last_question_again(alice, company):

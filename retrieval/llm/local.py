@@ -11,6 +11,7 @@ The naive "top paragraph, best BM25 sentence" holds a gold answer in 61.8% / 72.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class LocalProvider(Provider):
         self.embedder_name = embedder
         self.max_words = max_words
         self._cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
 
     def _embedder(self):
         from ..embeddings import get_embedder
@@ -129,13 +131,18 @@ class LocalProvider(Provider):
 
     def _sentence_vectors(self, embedder, texts: list[str]) -> list[np.ndarray]:
         """Sentence vectors, cached: the same documents answer many questions."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        with self._cache_lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            for text, vector in zip(missing, embedder.embed_documents(missing), strict=True):
-                if len(self._cache) >= SENTENCE_CACHE_SIZE:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[text] = vector
-        return [self._cache[t] for t in texts]
+            fresh = dict(zip(missing, embedder.embed_documents(missing), strict=True))
+            known.update(fresh)
+            with self._cache_lock:
+                for text, vector in fresh.items():
+                    if len(self._cache) >= SENTENCE_CACHE_SIZE:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[text] = vector
+        return [known[t] for t in texts]
 
     @staticmethod
     def _window(words: list[str], question_tokens: set[str], size: int) -> list[str]:

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from retrieval.beir import DatasetError, corpus_passages, load_dataset
+from retrieval.beir import corpus_passages
 from retrieval.embeddings import get_embedder
 from retrieval.engine import Passage, SearchIndex
-from retrieval.evaluation import TABLE_HEADER, build_index, evaluate, score_rankings, table_row
+from retrieval.evaluation import TABLE_HEADER, build_index, evaluate, open_dataset, score_rankings, table_row
 
 DEFAULT_DATASETS = ["xquad-tr", "xquad-en"]
 
@@ -56,17 +56,12 @@ class Command(BaseCommand):
         datasets = dataset or [str(Path(settings.BASE_DIR).parent / "shared" / "eval" / d) for d in DEFAULT_DATASETS]
         rows, scale_rows = [], []
         for directory in datasets:
-            try:
-                data = load_dataset(directory)
-            except DatasetError as exc:
-                raise CommandError(str(exc)) from None
-            if limit:
-                data.queries = data.queries[:limit]
+            data = open_dataset(directory, limit=limit)
             rows.append(self._ours(data))
             if not no_langchain:
                 rows.append(self._langchain(data))
         if scale:
-            queries = [q["text"] for q in load_dataset(datasets[0]).queries[:200]]
+            queries = [q["text"] for q in open_dataset(datasets[0], limit=200).queries]
             for kind in ("flat", "hnsw"):
                 scale_rows.append(self._scale(scale, kind, queries))
         if not as_json:

@@ -10,9 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from retrieval.answers import cited_sources, word_count
-from retrieval.beir import DatasetError, load_dataset
 from retrieval.embeddings import get_embedder
-from retrieval.evaluation import build_index
+from retrieval.evaluation import build_index, open_dataset
 from retrieval.llm import Options, get_provider
 from retrieval.llm.prompts import build_messages
 from retrieval.services import sources_from_hits
@@ -29,10 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
     def handle(self, *args, dataset: str, provider: str | None, limit: int, as_json: bool, **options) -> None:
-        try:
-            data = load_dataset(dataset)
-        except DatasetError as exc:
-            raise CommandError(str(exc)) from None
+        data = open_dataset(dataset)
         queries = [q for q in data.queries if q.get("answers")]
         if not queries:
             raise CommandError(f"{dataset}: no query carries gold 'answers'")

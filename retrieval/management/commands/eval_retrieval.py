@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
-from retrieval.beir import DatasetError, load_dataset
 from retrieval.embeddings import get_embedder
-from retrieval.evaluation import TABLE_HEADER, build_index, evaluate, table_row
+from retrieval.evaluation import TABLE_HEADER, build_index, evaluate, open_dataset, table_row
 
 
 class Command(BaseCommand):
@@ -25,12 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dataset: str, method: str, fusion: str, dense_index: str, limit: int, as_json: bool,
                **options) -> None:
-        try:
-            data = load_dataset(dataset)
-        except DatasetError as exc:
-            raise CommandError(str(exc)) from None
-        if limit:
-            data.queries = data.queries[:limit]
+        data = open_dataset(dataset, limit=limit)
 
         def bar(desc: str, unit: str):
             return lambda it: tqdm(it, desc=desc, unit=unit, disable=as_json, file=self.stderr._out)
