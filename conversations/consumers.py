@@ -100,10 +100,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _handle(self, event) -> None:
         if event.kind == "started":
             self.pending = event.data
-            if self.conversation is None:
+            created = self.conversation is None
+            if created:
                 self.conversation = await database_sync_to_async(conversation_get)(
                     user=self.user, conversation_id=event.data["conversation"])
-            html = await database_sync_to_async(self._render_started)(event.data)
+            html = await database_sync_to_async(self._render_started)(event.data, created)
         elif event.kind == "token":
             html = f'<span hx-swap-oob="beforeend:#{self._slot("text")}">{escape(event.data["text"])}</span>'
         elif event.kind == "reset":
@@ -119,12 +120,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     def _slot(self, part: str) -> str:
         return f"answer-{self.pending['user_message_id']}-{part}"
 
-    def _render_started(self, data: dict) -> str:
+    def _render_started(self, data: dict, created: bool) -> str:
         question = Message.objects.get(id=data["user_message_id"])
         first = not Message.objects.filter(conversation_id=question.conversation_id, id__lt=question.id).exists()
         return render_to_string("conversations/ws_started.html", {
             "question": question, "pending_id": data["user_message_id"], "conversation": self.conversation,
-            "first": first,
+            "first": first, "new_conversation": created,
         })
 
     def _render_done(self, data: dict) -> str:

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from knowledge.text import case_variants
 
 from .models import Conversation, Message
 
+MAX_SEARCH_WORDS = 8
 
-def conversation_list(*, user: User) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(owner=user).order_by("-updated_at")
+
+def conversation_list(*, user: User, query: str = "") -> QuerySet[Conversation]:
+    """The user's conversations, newest first. With a query, only those whose title
+    or any message contains every word of it, case-insensitively; each word is also
+    tried in its Turkish case variants, since SQLite folds ASCII letters only."""
+    conversations = Conversation.objects.filter(owner=user).order_by("-updated_at")
+    for word in query.split()[:MAX_SEARCH_WORDS]:
+        in_title, in_text = Q(), Q()
+        for variant in case_variants(word):
+            in_title |= Q(title__icontains=variant)
+            in_text |= Q(content__icontains=variant)
+        in_messages = Exists(Message.objects.filter(in_text, conversation=OuterRef("pk")))
+        conversations = conversations.filter(in_title | in_messages)
+    return conversations
 
 
 def conversation_get(*, user: User, conversation_id: str) -> Conversation | None:

@@ -142,3 +142,34 @@ async def test_regenerate_asks_the_last_question_again(alice, company):
     assert "Kervan projesini kim yönetiyor?" in frames[0]
     count = await database_sync_to_async(Message.objects.filter(role="user").count)()
     assert count == 2
+
+
+async def test_a_new_conversation_is_added_to_the_top_of_the_sidebar_as_the_open_one(alice, company):
+    comm = communicator(alice, "/ws/chat/new/")
+    await comm.connect()
+    try:
+        await comm.send_json_to({"message": "Kervan projesini kim yönetiyor?"})
+        first = await receive_until_done(comm)
+        await comm.send_json_to({"message": "Peki ekibinde kimler var?"})
+        second = await receive_until_done(comm)
+    finally:
+        await comm.disconnect()
+    conversation = await database_sync_to_async(Conversation.objects.get)(owner=alice)
+    started = first[0]
+    assert '<div hx-swap-oob="afterbegin:#conversation-list">' in started
+    assert f'data-conversation-id="{conversation.id}"' in started
+    assert 'aria-current="page"' in started and "Kervan projesini kim yönetiyor?" in started
+    # The follow-up goes into the same conversation, which is already in the list.
+    assert "#conversation-list" not in second[0]
+
+
+async def test_a_question_in_an_existing_conversation_leaves_the_sidebar_alone(alice, company):
+    conversation = await database_sync_to_async(conversation_create)(user=alice, title="Mine")
+    comm = communicator(alice, f"/ws/chat/{conversation.id}/")
+    await comm.connect()
+    try:
+        await comm.send_json_to({"message": "Kervan projesini kim yönetiyor?"})
+        frames = await receive_until_done(comm)
+    finally:
+        await comm.disconnect()
+    assert "#conversation-list" not in frames[0]

@@ -25,8 +25,68 @@
     var meta = document.getElementById("conversation-meta");
     if (meta && meta.dataset.url && window.location.pathname !== meta.dataset.url) {
       window.history.replaceState({}, "", meta.dataset.url);
+      // Switching language should come back to the conversation, not to the empty page.
+      document.querySelectorAll("form.lang-switch input[name=next]").forEach(function (input) {
+        input.value = meta.dataset.url;
+      });
     }
     var list = document.getElementById("messages");
     if (list) { list.lastElementChild && list.lastElementChild.scrollIntoView({block: "end"}); }
+  });
+
+  // Sidebar: rename in place, cancel with Escape, errors in one place, collapse on small screens.
+  function cancelRename(form) {
+    var item = form.closest(".conversation-item");
+    form.remove();
+    if (item) {
+      item.classList.remove("renaming");
+      var button = item.querySelector("[data-action=rename]");
+      if (button) { button.focus(); }
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-action=cancel-rename]");
+    if (cancel) { cancelRename(cancel.closest("form")); return; }
+    var toggle = event.target.closest(".sidebar-toggle");
+    if (toggle) {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      document.getElementById("sidebar").classList.toggle("open", open);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var form = event.target && event.target.closest && event.target.closest(".rename-form");
+    if (form && event.key === "Escape") {
+      event.preventDefault();
+      cancelRename(form);
+    }
+  });
+
+  // A rejected title comes back as the form with its error (400): show it like a success.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (event.detail.xhr.status === 400 && elt && elt.closest(".rename-form")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:load", function (event) {
+    var input = event.target.querySelector && event.target.querySelector(".rename-form input[name=title]");
+    if (input) { input.focus(); input.select(); }
+  });
+
+  function sidebarError(event, failed) {
+    var sidebar = document.getElementById("sidebar");
+    var box = document.getElementById("sidebar-error");
+    if (!sidebar || !box || !sidebar.contains(event.detail.elt)) { return; }
+    box.textContent = failed ? sidebar.dataset.errorMessage : "";
+  }
+  document.addEventListener("htmx:responseError", function (event) { sidebarError(event, true); });
+  document.addEventListener("htmx:sendError", function (event) { sidebarError(event, true); });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) { sidebarError(event, false); }
   });
 })();
