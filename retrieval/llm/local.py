@@ -4,7 +4,7 @@ question, each followed by its citation, and says plainly when the company
 knowledge does not cover the question.
 
 Measured on XQuAD with hybrid retrieval (answer holds a gold answer / cites the gold
-paragraph / mean words): Turkish 81.3% / 93.7% / 39, English 84.6% / 97.6% / 40.
+paragraph / mean words): Turkish 81.8% / 93.8% / 39.5, English 85.3% / 98.0% / 39.7.
 The naive "top paragraph, best BM25 sentence" holds a gold answer in 61.8% / 72.9%.
 """
 
@@ -25,6 +25,9 @@ MAX_SENTENCES = 3
 # MiniLM understands English only: sentence similarity helps English questions.
 DENSE_WEIGHT = {"tr": 0.0, "en": 0.5}
 RANK_PENALTY = 0.15
+# Phrases of the question found as they are. Turkish suffixes change the word forms,
+# so the pairs rarely match there and only add noise.
+BIGRAM_WEIGHT = {"tr": 0.0, "en": 0.2}
 MIN_DENSE_SUPPORT = 0.35
 SENTENCE_CACHE_SIZE = 20_000
 
@@ -33,9 +36,8 @@ NOT_COVERED = {
     "en": "I could not find anything in the company knowledge that answers this question.",
 }
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÇĞİÖŞÜ0-9\"'“(\[])")
-_NUMBER = re.compile(r"\d")
-_NUMERIC_QUESTION = re.compile(r"\b(kac|ne kadar|yuzde|how many|how much|percent|what year|which year|ne zaman|when)\b")
+# A sentence ends at . ! ? … before a capital, but not after an initial ("John C. Messenger").
+_SENTENCE_END = re.compile(r"(?<![\s(][A-ZÇĞİÖŞÜ]\.)(?<=[.!?…])\s+(?=[A-ZÇĞİÖŞÜ0-9\"'“(\[])")
 _QUESTION_WORDS = frozenset(tokenize(
     "what which who whom whose when where why how many much did does do was were is are "
     "kim kimin kime ne neyi nedir neler hangi hangisi kaç kaçta nasıl neden niçin nerede nereye zaman mıdır midir"
@@ -103,9 +105,10 @@ class LocalProvider(Provider):
             dense = [float(v @ query) for v in vectors]
         if max(lexical) == 0 and max(dense) < MIN_DENSE_SUPPORT:
             return NOT_COVERED[language]
-        numeric = bool(_NUMERIC_QUESTION.search(fold(options.question)))
+        bigram_weight = BIGRAM_WEIGHT.get(language, 0.0)
+        pairs = self._question_pairs(options.question) if bigram_weight else []
         scores = [
-            lexical[i] + dense_weight * dense[i] + (0.3 if numeric and _NUMBER.search(c.text) else 0.0)
+            lexical[i] + dense_weight * dense[i] + bigram_weight * self._bigrams(pairs, c.text)
             - RANK_PENALTY * c.rank
             for i, c in enumerate(candidates)
         ]
@@ -128,6 +131,23 @@ class LocalProvider(Provider):
             if used >= self.max_words:
                 break
         return " ".join(parts)
+
+    @staticmethod
+    def _question_pairs(question: str) -> list[str]:
+        """Adjacent word pairs of the question ("super bowl", "oldest quarterback"),
+        leaving out pairs made only of question words ("how many")."""
+        words = [w.strip("?.,!;:'\"") for w in fold(question).split()]
+        words = [w for w in words if w]
+        return [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)
+                if not (set(tokenize(a)) <= _QUESTION_WORDS and set(tokenize(b)) <= _QUESTION_WORDS)]
+
+    @staticmethod
+    def _bigrams(pairs: list[str], text: str) -> float:
+        """The share of the question's word pairs that the sentence holds as they are."""
+        if not pairs:
+            return 0.0
+        folded = fold(text)
+        return sum(pair in folded for pair in pairs) / len(pairs)
 
     def _sentence_vectors(self, embedder, texts: list[str]) -> list[np.ndarray]:
         """Sentence vectors, cached: the same documents answer many questions."""

@@ -78,3 +78,20 @@ def test_eval_answers_reports_the_json_line(tmp_path, capsys):
     assert set(result) == {"dataset", "provider", "questions", "answer_has_gold", "cites_gold", "mean_words", "p50_ms"}
     assert result["provider"] == "local" and result["questions"] == 2
     assert result["answer_has_gold"] == 1.0 and result["cites_gold"] == 1.0
+
+
+def test_a_name_with_an_initial_stays_in_one_sentence():
+    hymn = Source(1, "D1", "passage", "Hymns", 0.9, (
+        "Hymns. Luther wrote a hymn in 1523. It is known in English by John C. Messenger. It has ten verses.",))
+    text = answer("Who is the English translator of the hymn?", "en", sources=(hymn,))
+    assert "John C. Messenger" in text
+
+
+def test_question_phrases_leave_out_pairs_of_question_words():
+    from retrieval.llm.local import LocalProvider
+
+    pairs = LocalProvider._question_pairs("Who is the oldest quarterback in a Super Bowl?")
+    assert "oldest quarterback" in pairs and "super bowl" in pairs
+    assert "who is" not in pairs
+    assert LocalProvider._bigrams(pairs, "Manning is the oldest quarterback in a Super Bowl.") > \
+        LocalProvider._bigrams(pairs, "Super soup in a bowl was served to the oldest fan.")
