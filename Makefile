@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -21,9 +22,22 @@ $(VENV)/.installed: requirements.txt $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+# Order-only: a missing browser is installed even when the venv is up to date,
+# and installing one does not reinstall the venv.
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed | $(CHROMIUM)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# The browser tests drive Debian's chromium; Playwright's own browser download is not used.
+# Without apt-get (or the rights to use it) they skip, and fail under CI.
+$(CHROMIUM):
+	@if ! command -v apt-get >/dev/null; then \
+	  echo "warning: no apt-get to install chromium; the browser tests will skip (and fail under CI)" >&2; exit 0; fi; \
+	sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	install="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium"; \
+	echo "Installing chromium for the browser tests"; \
+	$$install || { $$sudo apt-get update && $$install; } || \
+	  echo "warning: chromium could not be installed; the browser tests will skip (and fail under CI)" >&2
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input

@@ -1,0 +1,386 @@
+"""The chat pages in a real browser (Debian's chromium through Playwright) against
+daphne serving the ASGI app on the test database: sign in, streamed answers with
+sources, citations, reloads, and the conversation sidebar.
+
+Each step leaves a screenshot in ``$TEST_ARTIFACTS_DIR/browser/`` (default
+``test-artifacts/browser/``), with the server's log beside them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from conftest import PASSWORD, _require
+from conversations.models import Conversation
+from conversations.services import conversation_create
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the browser fixture skips, or fails under CI
+    expect = sync_playwright = None
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or ROOT / "test-artifacts") / "browser"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+STARTUP_SECONDS = 90
+STEP_MS = 15_000
+# The first answer of a run also loads the embedding model and builds the index in the server.
+ANSWER_MS = 60_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Runs in the server process before daphne: if this test run dies without
+# cleaning up (killed by a CI timeout), the kernel stops the server too.
+LAUNCH = (
+    "import ctypes, signal; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
+    "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()"
+)
+
+# Installed in every page before its own scripts run.
+WATCH = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__reportCsp(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`);
+});
+document.addEventListener("htmx:wsOpen", () => { window.__wsOpen = true; });
+document.addEventListener("htmx:wsClose", () => { window.__wsOpen = false; });
+"""
+
+# Records the streaming answer's text at every change of the message list.
+OBSERVE_ANSWER = """
+() => {
+  if (window.__answerObserver) { window.__answerObserver.disconnect(); }
+  window.__answerStates = [];
+  const list = document.getElementById("messages");
+  window.__answerObserver = new MutationObserver(() => {
+    const text = list.querySelector("li.message.assistant.streaming .answer-text");
+    if (text) { window.__answerStates.push(text.textContent); }
+  });
+  window.__answerObserver.observe(list, {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def database_url() -> str:
+    """The test database, as the server process's ``DATABASE_URL``."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    user, password = quote(s["USER"] or "", safe=""), quote(s["PASSWORD"] or "", safe="")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    return f"postgres://{auth}{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class AsgiServer:
+    """daphne serving ``chatcore.asgi:application`` on a port this process already holds."""
+
+    def __init__(self, *, index_dir: Path, log_path: Path) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "chatcore.settings.test",
+            "DATABASE_URL": database_url(),
+            "INDEX_DIR": str(index_dir),
+            # Every test starts from an emptied database: look at its index version on every question.
+            "RETRIEVAL_VERSION_CHECK_SECONDS": "0",
+            # A cached answer arrives in one piece; these tests watch answers stream.
+            "ANSWER_CACHE_SECONDS": "0",
+        }
+        for name in ("REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+            env.pop(name, None)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "wb") as log:
+            # Handing over a bound socket leaves no window for another process to take the port.
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", LAUNCH, "--fd", str(listener.fileno()), "chatcore.asgi:application"],
+                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                pass_fds=[listener.fileno()],
+            )
+        listener.close()
+
+    def wait_until_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"daphne did not answer /healthz within {STARTUP_SECONDS}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser_available():
+    """Checked before anything starts: a skip locally, a failure under CI."""
+    _require(f"Debian's chromium ({CHROMIUM}, installed by make test)", os.access(CHROMIUM, os.X_OK))
+    _require("Playwright (requirements-dev.txt)", sync_playwright is not None)
+
+
+@pytest.fixture(scope="session")
+def asgi_server(browser_available, django_db_setup, tmp_path_factory):
+    """One server per test process; each test's data reaches it through the shared database."""
+    server = AsgiServer(index_dir=tmp_path_factory.mktemp("server-index"), log_path=ARTIFACTS / f"server-{WORKER}.log")
+    try:
+        server.wait_until_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(browser_available):
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django
+    # refuse ORM calls from the tests and from the database flush between them.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        expect.set_options(timeout=STEP_MS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Ui:
+    """One browser tab on the live server, with screenshots and the problems it saw."""
+
+    def __init__(self, page, server: AsgiServer, shots: Path) -> None:
+        self.page = page
+        self.server = server
+        self.shots = shots
+        self.problems: list[str] = []
+        self._shot = 0
+
+    def shot(self, step: str) -> None:
+        self._shot += 1
+        self.page.screenshot(path=self.shots / f"{self._shot:02d}-{step}.png", full_page=True)
+
+    def sign_in_as(self, user) -> None:
+        """A session made on the server side, for tests whose point is not the login form."""
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        self.page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": self.server.url}])
+
+    def open_chat(self, path: str = "/") -> None:
+        self.page.goto(path)
+        self.page.wait_for_function("window.__wsOpen === true")
+
+    def ask(self, question: str) -> tuple[Locator, list[str]]:
+        """Send a question and wait for the finished answer; returns it and the texts seen while it streamed."""
+        finished = self.page.locator("#messages li.message.assistant:not(.streaming)")
+        before = finished.count()
+        self.page.evaluate(OBSERVE_ANSWER)
+        self.page.fill("#message", question)
+        self.page.press("#message", "Enter")
+        answer = finished.nth(before)
+        expect(answer).to_be_visible(timeout=ANSWER_MS)
+        expect(self.page.locator("#chat-state")).not_to_have_class(re.compile(r"\bbusy\b"))
+        return answer, self.page.evaluate("window.__answerStates")
+
+
+@pytest.fixture
+def ui(browser, asgi_server, request):
+    shots = ARTIFACTS / request.node.name
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob("*.png"):
+        old.unlink()
+    context = browser.new_context(base_url=asgi_server.url, locale="en-US", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(STEP_MS)
+    page = context.new_page()
+    ui = Ui(page, asgi_server, shots)
+    context.expose_function("__reportCsp", lambda text: ui.problems.append(f"CSP: {text}"))
+    context.add_init_script(WATCH)
+    page.on("console", lambda m: m.type == "error" and ui.problems.append(f"console: {m.text} ({m.location})"))
+    page.on("pageerror", lambda e: ui.problems.append(f"page error: {e}"))
+    try:
+        yield ui
+    finally:
+        try:
+            page.screenshot(path=shots / "99-last.png", full_page=True)
+        finally:
+            # Closing the tab ends its WebSocket before the database is emptied.
+            context.close()
+    assert not ui.problems, "\n".join(ui.problems)
+
+
+def assert_streamed(states: list[str]) -> None:
+    """The bubble grew piece by piece before the finished answer replaced it."""
+    seen = [s for i, s in enumerate(states) if s and (i == 0 or s != states[i - 1])]
+    assert len(seen) >= 3, f"the answer did not stream: {seen!r}"
+    assert all(len(a) < len(b) and b.startswith(a) for a, b in zip(seen, seen[1:], strict=False)), seen
+
+
+def assert_cited(answer) -> None:
+    links = answer.locator("ol.sources a[href^='/documents/']")
+    assert links.count() >= 1
+    assert re.search(r"\[\d+\]", answer.locator(".prose").inner_text())
+
+
+def test_signing_in_through_the_login_page_lands_on_the_chat_page(ui, alice):
+    page = ui.page
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/$"))
+    ui.shot("login")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    ui.shot("login-filled")
+    page.locator("form[action='/login/'] [type=submit]").click()
+    expect(page).to_have_url(f"{ui.server.url}/")
+    expect(page.locator("#ask-form textarea[name=message]")).to_be_visible()
+    page.wait_for_function("window.__wsOpen === true")
+    ui.shot("chat")
+
+
+def test_answers_stream_in_turkish_and_english_with_sources(ui, alice, company):
+    ui.sign_in_as(alice)
+    ui.open_chat()
+    answer, states = ui.ask("Yıllık izin talebi nereden yapılır?")
+    ui.shot("turkish-answer")
+    assert_streamed(states)
+    assert_cited(answer)
+    assert answer.locator("ol.sources a[href='/documents/PR1/']").count() == 1
+
+    answer, states = ui.ask("Who leads the Kervan project?")
+    ui.shot("english-answer")
+    assert_streamed(states)
+    assert_cited(answer)
+    assert answer.locator("ol.sources a[href='/documents/P1/']").count() == 1
+
+
+def test_a_citation_opens_its_document(ui, alice, company):
+    ui.sign_in_as(alice)
+    ui.open_chat()
+    answer, _ = ui.ask("Yıllık izin talebi nereden yapılır?")
+    ui.shot("answer")
+    answer.locator("ol.sources a[href^='/documents/']").first.click()
+    expect(ui.page).to_have_url(f"{ui.server.url}/documents/PR1/")
+    expect(ui.page.locator("article.document h1")).to_have_text(company["PR1"].title)
+    expect(ui.page.locator("article.document code").first).to_have_text("PR1")
+    ui.shot("document")
+
+
+def test_a_conversation_is_still_there_after_a_reload(ui, alice, company):
+    ui.sign_in_as(alice)
+    ui.open_chat()
+    ui.ask("Yıllık izin talebi nereden yapılır?")
+    conversation = Conversation.objects.get(owner=alice)
+    expect(ui.page).to_have_url(f"{ui.server.url}{conversation.get_absolute_url()}")
+    ui.page.reload()
+    ui.page.wait_for_function("window.__wsOpen === true")
+    messages = ui.page.locator("#messages li.message")
+    expect(messages).to_have_count(2)
+    expect(messages.nth(0)).to_contain_text("Yıllık izin talebi nereden yapılır?")
+    assert_cited(messages.nth(1))
+    ui.shot("reloaded")
+
+
+def sidebar_item(ui, conversation):
+    return ui.page.locator(f"#conversation-list li.conversation-item[data-conversation-id='{conversation.id}']")
+
+
+def test_a_conversation_is_renamed_from_the_sidebar(ui, alice):
+    conversation = conversation_create(user=alice, title="İzin sorusu")
+    ui.sign_in_as(alice)
+    ui.open_chat(conversation.get_absolute_url())
+    item = sidebar_item(ui, conversation)
+    ui.shot("before")
+    item.locator("[data-action=rename]").click()
+    title = item.locator("input[name=title]")
+    expect(title).to_be_visible()
+    title.fill("Yıllık izin planı")
+    ui.shot("renaming")
+    title.press("Enter")
+    expect(item.locator("a.conversation-link")).to_contain_text("Yıllık izin planı")
+    ui.shot("renamed")
+    conversation.refresh_from_db()
+    assert conversation.title == "Yıllık izin planı"
+    ui.page.reload()
+    expect(sidebar_item(ui, conversation).locator("a.conversation-link")).to_contain_text("Yıllık izin planı")
+
+
+def test_a_conversation_is_deleted_from_the_sidebar_after_confirming(ui, alice):
+    kept = conversation_create(user=alice, title="Kervan")
+    doomed = conversation_create(user=alice, title="Eski soru")
+    ui.sign_in_as(alice)
+    ui.open_chat()
+    ui.shot("before")
+    dialogs = []
+
+    def accept(dialog):
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    ui.page.once("dialog", accept)
+    sidebar_item(ui, doomed).locator("[data-action=delete]").click()
+    expect(sidebar_item(ui, doomed)).to_have_count(0)
+    expect(sidebar_item(ui, kept)).to_have_count(1)
+    ui.shot("deleted")
+    assert dialogs == ["confirm"]
+    assert list(Conversation.objects.filter(owner=alice).values_list("id", flat=True)) == [kept.id]
+
+
+def test_declining_the_confirmation_keeps_the_conversation(ui, alice):
+    conversation = conversation_create(user=alice, title="Kervan")
+    ui.sign_in_as(alice)
+    ui.open_chat()
+    ui.page.once("dialog", lambda dialog: dialog.dismiss())
+    sidebar_item(ui, conversation).locator("[data-action=delete]").click()
+    # The dismissed dialog sends nothing; a round trip to the server proves nothing is on its way.
+    ui.page.reload()
+    expect(sidebar_item(ui, conversation)).to_have_count(1)
+    assert Conversation.objects.filter(id=conversation.id).exists()
+
+
+def test_the_sidebar_search_finds_my_conversations_by_title_in_any_turkish_case(ui, alice, stranger):
+    leave = conversation_create(user=alice, title="Yıllık İzin")
+    project = conversation_create(user=alice, title="Kervan projesi")
+    conversation_create(user=stranger, title="İzin planı of someone else")
+    ui.sign_in_as(alice)
+    ui.open_chat()
+    items = ui.page.locator("#conversation-list li.conversation-item")
+    expect(items).to_have_count(2)
+    ui.page.fill("#conversation-search input[name=q]", "izin")
+    expect(items).to_have_count(1)
+    expect(sidebar_item(ui, leave)).to_have_count(1)
+    expect(sidebar_item(ui, project)).to_have_count(0)
+    ui.shot("searched")
