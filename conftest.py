@@ -63,6 +63,13 @@ def _clear_cache():
 
 
 @pytest.fixture
+def english(settings):
+    """English pages and messages, for tests that read English text. Without a
+    language cookie or Accept-Language a client gets LANGUAGE_CODE (Turkish)."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
 def company(db):
     """A tiny company: two departments, three employees, a project, a procedure."""
     from knowledge.models import Document, Visibility

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    HR = "hr", "HR"
-    EMPLOYEE = "employee", "Employee"
+    # Marked, not translated here: commands and files use these labels; pages translate them.
+    ADMIN = "admin", gettext_noop("Admin")
+    HR = "hr", gettext_noop("HR")
+    EMPLOYEE = "employee", gettext_noop("Employee")
 
 
 class User(AbstractUser):

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
 
-admin.site.site_header = "ChatCore.AI administration"
-admin.site.site_title = "ChatCore.AI admin"
-admin.site.index_title = "Company knowledge and users"
+admin.site.site_header = _("ChatCore.AI administration")
+admin.site.site_title = _("ChatCore.AI admin")
+admin.site.index_title = _("Company knowledge and users")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # POST /i18n/setlang/ (Django's set_language): the header's language switch.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("accounts.urls")),
     path("", include("retrieval.urls")),

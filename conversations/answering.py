@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from retrieval.answers import cited_sources
@@ -38,10 +39,6 @@ log = structlog.get_logger(__name__)
 MAX_QUESTION_CHARS = 4000
 HISTORY_MESSAGES = 6
 
-NOTICE = {
-    "tr": "{provider} yanıt veremedi; bu yanıt çevrimdışı yanıtlayıcıdan geliyor.",
-    "en": "{provider} did not answer; this answer comes from the offline answerer.",
-}
 
 
 @dataclass
@@ -52,10 +49,11 @@ class Event:
 
 def validate_question(question: object) -> str:
     if not isinstance(question, str) or not question.strip():
-        raise ValidationError({"message": ["Write a question."]})
+        raise ValidationError({"message": [_("Write a question.")]})
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
-        raise ValidationError({"message": [f"A question may be at most {MAX_QUESTION_CHARS} characters."]})
+        raise ValidationError(
+            {"message": [_("A question may be at most %(limit)d characters.") % {"limit": MAX_QUESTION_CHARS}]})
     return question
 
 
@@ -125,7 +123,9 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
             except ProviderError as exc:
                 log.warning("provider_failed", provider=provider.name, error=exc.message, retryable=exc.retryable)
                 fallback = get_provider("local")
-                notice = NOTICE.get(language, NOTICE["en"]).format(provider=provider.name)
+                # Interface text: in the reader's language, while the answer follows the question's.
+                notice = _("%(provider)s did not answer; this answer comes from the offline answerer.") % {
+                    "provider": provider.name}
                 yield Event("notice", {"text": notice})
                 used_provider, used_model = fallback.name, fallback.model
                 # A partial answer from the failed provider is replaced, not continued.

@@ -4,6 +4,10 @@ The page's form (htmx ws extension) sends ``{"message": …}``, ``{"action": "st
 or ``{"action": "regenerate"}``. The consumer answers with HTML fragments that htmx
 swaps out of band: the question bubble at once, then the answer growing token by
 token, then the finished answer (Markdown, sanitised) with its sources.
+
+Its own words (errors, notices, labels in the fragments) are in the page's language,
+chosen from the scope as LocaleMiddleware chooses it for a page; the answer itself
+follows the language of the question.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
 
 from .answering import ask
 from .models import Message
@@ -25,12 +32,28 @@ from .selectors import conversation_get
 _END = object()
 log = structlog.get_logger(__name__)
 
+BUSY = _("Wait for the current answer, or stop it first.")
+FAILED = _("Something went wrong while answering. Please try again.")
 
-def _next(events):
-    try:
-        return next(events)
-    except StopIteration:
-        return _END
+
+def language_from_scope(scope: dict) -> str:
+    """The language switch's cookie, then Accept-Language, then ``LANGUAGE_CODE``:
+    the same choice LocaleMiddleware makes for the page that opened the socket."""
+    request = HttpRequest()
+    request.COOKIES = scope.get("cookies") or {}
+    for name, value in scope.get("headers") or []:
+        if name.lower() == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
+
+
+def _next(events, language: str):
+    # The pipeline writes its messages (validation, fallback notice) while it runs.
+    with translation.override(language):
+        try:
+            return next(events)
+        except StopIteration:
+            return _END
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -38,6 +61,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user = self.scope.get("user")
         self.task: asyncio.Task | None = None
         self.events = None
+        self.language = language_from_scope(self.scope)
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=4401)
             return
@@ -61,7 +85,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._stop()
             return
         if self.task is not None and not self.task.done():
-            await self._send_error("Wait for the current answer, or stop it first.")
+            await self._send_error(BUSY)
             return
         if action == "regenerate":
             question = await database_sync_to_async(self._last_question)()
@@ -81,7 +105,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.events = ask(user=self.user, question=question, conversation=self.conversation)
         try:
             while True:
-                event = await database_sync_to_async(_next)(self.events)
+                event = await database_sync_to_async(_next)(self.events, self.language)
                 if event is _END:
                     break
                 await self._handle(event)
@@ -92,7 +116,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             # Logged with its traceback; the page gets a message and leaves the busy state.
             log.exception("chat_answer_failed", user_id=self.user.pk)
-            await self._send_error("Something went wrong while answering. Please try again.")
+            await self._send_error(FAILED)
         finally:
             if not (self.task is not None and self.task.cancelled()):
                 self.events = None
@@ -120,10 +144,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     def _slot(self, part: str) -> str:
         return f"answer-{self.pending['user_message_id']}-{part}"
 
+    def _render(self, template: str, context: dict) -> str:
+        with translation.override(self.language):
+            return render_to_string(template, context)
+
     def _render_started(self, data: dict, created: bool) -> str:
         question = Message.objects.get(id=data["user_message_id"])
         first = not Message.objects.filter(conversation_id=question.conversation_id, id__lt=question.id).exists()
-        return render_to_string("conversations/ws_started.html", {
+        return self._render("conversations/ws_started.html", {
             "question": question, "pending_id": data["user_message_id"], "conversation": self.conversation,
             "first": first, "new_conversation": created,
         })
@@ -131,7 +159,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     def _render_done(self, data: dict) -> str:
         message = Message.objects.get(id=data["message_id"])
         message.sources = data["sources"]
-        return render_to_string("conversations/ws_done.html", {
+        return self._render("conversations/ws_done.html", {
             "m": message, "pending_id": self.pending["user_message_id"], "conversation": self.conversation,
         })
 
@@ -155,5 +183,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                         await self.send(text_data=html)
 
     async def _send_error(self, text: str) -> None:
+        with translation.override(self.language):
+            text = str(text)
         await self.send(text_data=f'<p id="composer-error" class="field-error" role="alert" hx-swap-oob="true">'
                                   f'{escape(text)}</p><div id="chat-state" class="" hx-swap-oob="true"></div>')

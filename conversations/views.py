@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -127,8 +128,8 @@ def message_feedback(request: HttpRequest, message_id: int) -> HttpResponse:
     try:
         value = int(request.POST.get("value", ""))
     except ValueError:
-        return HttpResponse("Feedback is 1 or -1.", status=400)
+        value = None
     if value not in (1, -1):
-        return HttpResponse("Feedback is 1 or -1.", status=400)
+        return HttpResponse(_("Feedback is 1 or -1."), status=400)
     message_set_feedback(message=message, value=None if message.feedback == value else value)
     return render(request, "conversations/_feedback.html", {"m": message})

@@ -14,6 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+# Labels are marked for translation but stay English here: the indexed text uses
+# them, and it must not depend on who triggered the re-index. Pages translate them.
+from django.utils.translation import gettext_noop
+
 # Field kinds.
 STR = "str"  # one line of text
 TEXT = "text"  # several lines of plain text
@@ -180,80 +184,82 @@ def _type_name(value: Any) -> str:
 
 EMPLOYEE = DocType(
     name="employee",
-    label="Employee",
-    label_plural="Employees",
+    label=gettext_noop("Employee"),
+    label_plural=gettext_noop("Employees"),
     legacy_file="employees.json",
     title_of=lambda b: f"{b.get('first_name') or ''} {b.get('last_name') or ''}",
     fields=(
-        Field("first_name", "First name", required=True),
-        Field("last_name", "Last name", required=True),
-        Field("title", "Title", required=True),
-        Field("department_id", "Department", REF, required=True, target="department", reverse_label="Employees"),
-        Field("manager_id", "Manager", REF, target="employee", reverse_label="Direct reports"),
-        Field("email", "E-mail"),
-        Field("phone", "Phone", sensitive=True),
-        Field("location", "Location"),
-        Field("start_date", "Start date", DATE),
-        Field("skills", "Skills", LIST),
-        Field("languages", "Languages", LIST),
-        Field("salary", "Salary", NUMBER, sensitive=True),
-        Field("national_id", "National ID", sensitive=True),
+        Field("first_name", gettext_noop("First name"), required=True),
+        Field("last_name", gettext_noop("Last name"), required=True),
+        Field("title", gettext_noop("Title"), required=True),
+        Field("department_id", gettext_noop("Department"), REF, required=True, target="department",
+              reverse_label=gettext_noop("Employees")),
+        Field("manager_id", gettext_noop("Manager"), REF, target="employee", reverse_label=gettext_noop("Direct reports")),
+        Field("email", gettext_noop("E-mail")),
+        Field("phone", gettext_noop("Phone"), sensitive=True),
+        Field("location", gettext_noop("Location")),
+        Field("start_date", gettext_noop("Start date"), DATE),
+        Field("skills", gettext_noop("Skills"), LIST),
+        Field("languages", gettext_noop("Languages"), LIST),
+        Field("salary", gettext_noop("Salary"), NUMBER, sensitive=True),
+        Field("national_id", gettext_noop("National ID"), sensitive=True),
     ),
 )
 
 DEPARTMENT = DocType(
     name="department",
-    label="Department",
-    label_plural="Departments",
+    label=gettext_noop("Department"),
+    label_plural=gettext_noop("Departments"),
     legacy_file="departments.json",
     title_of=lambda b: str(b.get("name") or ""),
     fields=(
-        Field("name", "Name", required=True),
-        Field("head_id", "Head", REF, target="employee", reverse_label="Heads department"),
-        Field("location", "Location"),
-        Field("description", "Description", TEXT),
-        Field("budget", "Budget", NUMBER, sensitive=True),
+        Field("name", gettext_noop("Name"), required=True),
+        Field("head_id", gettext_noop("Head"), REF, target="employee", reverse_label=gettext_noop("Heads department")),
+        Field("location", gettext_noop("Location")),
+        Field("description", gettext_noop("Description"), TEXT),
+        Field("budget", gettext_noop("Budget"), NUMBER, sensitive=True),
     ),
 )
 
 PROJECT = DocType(
     name="project",
-    label="Project",
-    label_plural="Projects",
+    label=gettext_noop("Project"),
+    label_plural=gettext_noop("Projects"),
     legacy_file="projects.json",
     title_of=lambda b: str(b.get("name") or ""),
     fields=(
-        Field("name", "Name", required=True),
-        Field("code", "Code"),
-        Field("status", "Status", CHOICE, required=True, choices=("planned", "active", "on_hold", "completed")),
-        Field("department_id", "Department", REF, target="department", reverse_label="Projects"),
-        Field("lead_id", "Lead", REF, target="employee", reverse_label="Leads projects"),
-        Field("members", "Members", REFS, target="employee", reverse_label="Member of projects"),
-        Field("start_date", "Start date", DATE),
-        Field("end_date", "End date", DATE),
-        Field("client", "Client"),
-        Field("tech_stack", "Tech stack", LIST),
-        Field("description", "Description", TEXT),
+        Field("name", gettext_noop("Name"), required=True),
+        Field("code", gettext_noop("Code")),
+        Field("status", gettext_noop("Status"), CHOICE, required=True, choices=("planned", "active", "on_hold", "completed")),
+        Field("department_id", gettext_noop("Department"), REF, target="department", reverse_label=gettext_noop("Projects")),
+        Field("lead_id", gettext_noop("Lead"), REF, target="employee", reverse_label=gettext_noop("Leads projects")),
+        Field("members", gettext_noop("Members"), REFS, target="employee", reverse_label=gettext_noop("Member of projects")),
+        Field("start_date", gettext_noop("Start date"), DATE),
+        Field("end_date", gettext_noop("End date"), DATE),
+        Field("client", gettext_noop("Client")),
+        Field("tech_stack", gettext_noop("Tech stack"), LIST),
+        Field("description", gettext_noop("Description"), TEXT),
     ),
 )
 
 PROCEDURE = DocType(
     name="procedure",
-    label="Procedure",
-    label_plural="Procedures",
+    label=gettext_noop("Procedure"),
+    label_plural=gettext_noop("Procedures"),
     legacy_file="procedures.json",
     title_of=lambda b: str(b.get("title") or ""),
     one_of=("summary", "steps", "content"),
     fields=(
-        Field("title", "Title", required=True),
-        Field("category", "Category"),
-        Field("owner_department_id", "Owner department", REF, target="department", reverse_label="Procedures"),
-        Field("version", "Version", VERSION),
-        Field("effective_date", "Effective date", DATE),
-        Field("summary", "Summary", TEXT),
-        Field("steps", "Steps", STEPS),
-        Field("content", "Content", MARKDOWN),
-        Field("tags", "Tags", LIST),
+        Field("title", gettext_noop("Title"), required=True),
+        Field("category", gettext_noop("Category")),
+        Field("owner_department_id", gettext_noop("Owner department"), REF, target="department",
+              reverse_label=gettext_noop("Procedures")),
+        Field("version", gettext_noop("Version"), VERSION),
+        Field("effective_date", gettext_noop("Effective date"), DATE),
+        Field("summary", gettext_noop("Summary"), TEXT),
+        Field("steps", gettext_noop("Steps"), STEPS),
+        Field("content", gettext_noop("Content"), MARKDOWN),
+        Field("tags", gettext_noop("Tags"), LIST),
     ),
 )
 

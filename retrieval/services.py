@@ -20,6 +20,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.models import User
 from knowledge.selectors import documents_visible_to
@@ -172,9 +173,9 @@ def _search(*, user: User, query: str, k: int, doc_type: str = ""):
         raise PermissionError("search needs a signed-in, active user")
     query = (query or "").strip()
     if not query:
-        raise QueryError("The query is empty.")
+        raise QueryError(gettext("The query is empty."))
     if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(f"The query is longer than {MAX_QUERY_CHARS} characters.")
+        raise QueryError(gettext("The query is longer than %(limit)d characters.") % {"limit": MAX_QUERY_CHARS})
     index = current_index()
     view = index.views[HR if user.is_hr else STAFF]
     visible = documents_visible_to(user=user)

@@ -57,7 +57,7 @@ def test_login_page_signs_in_and_records_the_device(client, alice):
     assert session.session_key == client.session.session_key
 
 
-def test_wrong_password_says_so_without_detail(client, alice):
+def test_wrong_password_says_so_without_detail(client, alice, english):
     response = client.post("/login/", {"username": "alice", "password": "nope"})
     assert response.status_code == 400
     body = response.content.decode()
@@ -65,7 +65,7 @@ def test_wrong_password_says_so_without_detail(client, alice):
     assert not LoginSession.objects.exists()
 
 
-def test_unknown_user_gets_the_same_message(client, db):
+def test_unknown_user_gets_the_same_message(client, db, english):
     response = client.post("/login/", {"username": "ghost", "password": "nope"})
     assert response.status_code == 400
     assert "Please enter a correct username and password" in response.content.decode()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
+from django.utils import translation
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -29,6 +30,21 @@ class EventStreamRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return json.dumps(data).encode() if data is not None else b""
+
+
+def _in_language(events: Iterator[Event], language: str) -> Iterator[Event]:
+    """The request's language for messages the pipeline writes while the stream is read,
+    which happens after the view (and LocaleMiddleware) have returned."""
+    try:
+        while True:
+            with translation.override(language):
+                event = next(events, None)
+            if event is None:
+                return
+            yield event
+    finally:
+        # A client that goes away closes this generator; the pipeline then stores the partial answer.
+        events.close()
 
 
 def _sse(events: Iterator[Event]) -> Iterator[str]:
@@ -61,6 +77,7 @@ def chat(request: Request) -> Response | StreamingHttpResponse:
             return error_response(code="not_found", message="No such conversation.", status_code=404)
     events = ask(user=request.user, question=serializer.validated_data["message"], conversation=conversation)
     if request.accepted_renderer.media_type == "text/event-stream":
+        events = _in_language(events, translation.get_language())
         response = StreamingHttpResponse(_sse(events), content_type="text/event-stream; charset=utf-8")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"

@@ -62,7 +62,7 @@ async def test_anonymous_is_refused():
     assert not connected and code == 4401
 
 
-async def test_an_empty_message_gets_an_error_in_the_composer(alice, company):
+async def test_an_empty_message_gets_an_error_in_the_composer(alice, company, english):
     comm = communicator(alice, "/ws/chat/new/")
     await comm.connect()
     try:
@@ -116,7 +116,8 @@ async def test_closing_the_socket_mid_answer_stores_the_partial_answer(alice, co
     assert len(answers[0].content.split()) < 100
 
 
-async def test_an_unexpected_failure_is_reported_and_the_page_leaves_the_busy_state(alice, company, use_provider):
+async def test_an_unexpected_failure_is_reported_and_the_page_leaves_the_busy_state(alice, company, use_provider,
+                                                                                   english):
     class Exploding:
         name, model = "exploding", "x"
 

@@ -73,7 +73,7 @@ def test_migrated_users_sign_in_with_their_legacy_passwords(tmp_path, client):
     assert not User.objects.get(username="ayse").password.startswith("legacy_")
 
 
-def test_a_migrated_employee_sees_only_what_their_role_allows(tmp_path, client):
+def test_a_migrated_employee_sees_only_what_their_role_allows(tmp_path, client, english):
     migrate(*write_legacy(tmp_path))
     client.post("/login/", {"username": "ayse", "password": PASSWORDS["ayse"]})
     assert "Emre Şahin" in client.get("/documents/E001/").content.decode()

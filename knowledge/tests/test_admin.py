@@ -57,7 +57,7 @@ def test_saving_an_unchanged_form_changes_nothing(client, hr_user, company):
     assert doc.body["salary"] == 85000 and isinstance(doc.body["salary"], int)
 
 
-def test_invalid_fields_get_clear_errors_and_nothing_is_saved(client, hr_user, company):
+def test_invalid_fields_get_clear_errors_and_nothing_is_saved(client, hr_user, company, english):
     client.force_login(hr_user)
     doc = company["PR1"]
     response = client.post(

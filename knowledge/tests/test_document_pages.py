@@ -30,7 +30,7 @@ def test_links_resolve_to_the_related_documents(client, alice, company):
     assert 'href="/documents/E2/"' in html and "Emre Şahin" in html
 
 
-def test_a_department_lists_its_employees_and_a_manager_their_reports(client, alice, company):
+def test_a_department_lists_its_employees_and_a_manager_their_reports(client, alice, company, english):
     client.force_login(alice)
     department = client.get("/documents/D1/").content.decode()
     assert "Employees" in department and 'href="/documents/E1/"' in department
@@ -47,7 +47,7 @@ def test_procedure_markdown_is_rendered_and_sanitized(client, alice, company):
     assert "<script>alert(1)</script>" not in html and "javascript:" not in html
 
 
-def test_an_unknown_key_is_a_404_page(client, alice, company):
+def test_an_unknown_key_is_a_404_page(client, alice, company, english):
     client.force_login(alice)
     response = client.get("/documents/NOPE/")
     assert response.status_code == 404
