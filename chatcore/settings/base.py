@@ -405,7 +405,39 @@ RETRIEVAL = {
     "VERSION_CHECK_SECONDS": env_float("RETRIEVAL_VERSION_CHECK_SECONDS", 0.5),
 }
 
+
+def _llm_model(provider: str) -> str:
+    """``LLM_MODEL`` names the chosen provider's model; the others keep their defaults."""
+    return LLM_MODEL if LLM_PROVIDER == provider else ""
+
+
+# Constructed on first use, so a provider that is not configured fails only when it is asked for.
 LLM_PROVIDERS = {
     "local": {"BACKEND": "retrieval.llm.local.LocalProvider", "OPTIONS": {}},
+    "openai": {
+        "BACKEND": "retrieval.llm.openai.OpenAIProvider",
+        "OPTIONS": {"api_key": OPENAI_API_KEY, "base_url": OPENAI_BASE_URL, "model": _llm_model("openai"),
+                    "timeout": LLM_TIMEOUT},
+    },
+    "azure": {
+        "BACKEND": "retrieval.llm.azure.AzureOpenAIProvider",
+        "OPTIONS": {"endpoint": AZURE_OPENAI_ENDPOINT, "api_key": AZURE_OPENAI_API_KEY,
+                    "api_version": AZURE_OPENAI_API_VERSION,
+                    "deployment": AZURE_OPENAI_DEPLOYMENT or _llm_model("azure"), "timeout": LLM_TIMEOUT},
+    },
+    "gemini": {
+        "BACKEND": "retrieval.llm.gemini.GeminiProvider",
+        "OPTIONS": {"api_key": GEMINI_API_KEY, "base_url": GEMINI_BASE_URL, "model": _llm_model("gemini"),
+                    "timeout": LLM_TIMEOUT},
+    },
+    "ollama": {
+        "BACKEND": "retrieval.llm.ollama.OllamaProvider",
+        "OPTIONS": {"base_url": OLLAMA_BASE_URL, "model": _llm_model("ollama"), "timeout": LLM_TIMEOUT},
+    },
+    "huggingface": {
+        "BACKEND": "retrieval.llm.huggingface.HuggingFaceProvider",
+        "OPTIONS": {"api_key": HUGGINGFACE_API_KEY, "base_url": HUGGINGFACE_BASE_URL,
+                    "model": _llm_model("huggingface"), "timeout": LLM_TIMEOUT},
+    },
 }
 ANSWER_CACHE_SECONDS = env_int("ANSWER_CACHE_SECONDS", 60 * 60 * 24, minimum=0)

@@ -1,0 +1,82 @@
+"""Hugging Face: the hosted Inference API router or a Text Generation Inference
+server, through their OpenAI-compatible Messages API (``POST /v1/chat/completions``,
+Server-Sent Events ending with ``data: [DONE]``).
+
+Plain HTTP rather than ``huggingface_hub.InferenceClient``: that client sends
+through the hub's shared session, which refuses every request while
+``HF_HUB_OFFLINE`` is set, and the settings set it so the local models never
+reach for the Hub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx2
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import Options, Provider, ProviderError
+from .http import error_detail, malformed, post_lines, redact
+
+DEFAULT_BASE_URL = "https://router.huggingface.co"
+DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+class HuggingFaceProvider(Provider):
+    name = "huggingface"
+
+    def __init__(self, api_key: str = "", base_url: str = "", model: str = "", timeout: float = 30.0) -> None:
+        if not api_key and not base_url:
+            raise ImproperlyConfigured(
+                "The huggingface provider needs HUGGINGFACE_API_KEY (or HUGGINGFACE_BASE_URL for your own server).")
+        self.model = model or DEFAULT_MODEL
+        self.timeout = timeout
+        self._secret = api_key
+        base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        # Accept the base with or without the /v1 that OpenAI-style clients expect.
+        self.url = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx2.Client(timeout=timeout)
+
+    def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
+        # This answer's own time budget may be tighter than the provider's.
+        timeout = min(self.timeout, options.timeout)
+        payload = {"model": self.model, "messages": messages, "stream": True, "max_tokens": options.max_tokens,
+                   "temperature": options.temperature}
+        finished = False
+        for line in post_lines(self.client, self.url, provider=self.name, payload=payload, timeout=timeout,
+                               headers=self.headers, secret=self._secret):
+            # Blank lines end events; "event:", "id:" and ":" keep-alive comments carry no text.
+            if not line.startswith("data:"):
+                continue
+            raw = line[len("data:"):].strip()
+            if raw == "[DONE]":
+                return
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise malformed(self.name, "invalid JSON") from None
+            if not isinstance(data, dict):
+                raise malformed(self.name, "not an object")
+            if data.get("error"):
+                raise ProviderError(f"{self.name}: {redact(error_detail(data) or 'error event', self._secret)}",
+                                    retryable=True)
+            text, done = self._delta(data)
+            finished = finished or done
+            if text:
+                yield text
+        if not finished:
+            raise ProviderError(f"{self.name}: the answer ended before it was done", retryable=True)
+
+    def _delta(self, data: dict) -> tuple[str, bool]:
+        choices = data.get("choices")
+        if not isinstance(choices, list):
+            raise malformed(self.name, "no choices")
+        if not choices:
+            return "", False
+        choice = choices[0]
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if not isinstance(delta, dict) or content is not None and not isinstance(content, str):
+            raise malformed(self.name, "no delta")
+        return content or "", bool(choice.get("finish_reason"))
