@@ -159,6 +159,10 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# Tags help search find a procedure; they are not an answer to anything.
+TAGS_LABEL = "Tags / etiketler:"
+
+
 def procedure_chunks(key: str, title: str, body: dict, resolve: Resolver) -> list[Chunk]:
     chunks = []
     owner = resolve(body["owner_department_id"]) if body.get("owner_department_id") else ""
@@ -167,7 +171,7 @@ def procedure_chunks(key: str, title: str, body: dict, resolve: Resolver) -> lis
         f"Owner / sahibi: {owner}." if owner else None,
         f"Version {body['version']}." if body.get("version") not in (None, "") else None,
         f"Effective / yürürlük: {body['effective_date']}." if body.get("effective_date") else None,
-        f"Tags / etiketler: {', '.join(body['tags'])}." if body.get("tags") else None,
+        f"{TAGS_LABEL} {', '.join(body['tags'])}." if body.get("tags") else None,
     ])
     summary = _join([body.get("summary"), meta])
     if summary:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..chunking import TAGS_LABEL
 from ..text import fold, tokenize
 from .base import Options, Provider, Source
 
@@ -38,9 +39,13 @@ NOT_COVERED = {
 
 # A sentence ends at . ! ? … before a capital, but not after an initial ("John C. Messenger").
 _SENTENCE_END = re.compile(r"(?<![\s(][A-ZÇĞİÖŞÜ]\.)(?<=[.!?…])\s+(?=[A-ZÇĞİÖŞÜ0-9\"'“(\[])")
+# List items flattened into a passage (" - item", " 2. item") are sentences of their own.
+_LIST_ITEM = re.compile(r"(?:^|(?<=[.!?…:;]))\s*(?:[-•*]|\d{1,2}[.)])\s+")
+_BARE = re.compile(r"[\w\s/]{0,40}:|\d{1,2}[.)]?")
 _QUESTION_WORDS = frozenset(tokenize(
     "what which who whom whose when where why how many much did does do was were is are "
-    "kim kimin kime ne neyi nedir neler hangi hangisi kaç kaçta nasıl neden niçin nerede nereye zaman mıdır midir"
+    "kim kimin kime ne neyi nedir neler hangi hangisi kaç kaçta nasıl neden niçin nerede nereye nereden zaman "
+    "mıdır midir"
 ))
 
 
@@ -59,7 +64,11 @@ def _sentences(passage: str, title: str) -> list[str]:
         head, sep, rest = body.partition(". ")
         if sep and len(head) <= len(title) + 80:
             body = rest
-    return [s.strip() for s in _SENTENCE_END.split(body) if len(s.strip()) > 1]
+    sentences = []
+    for item in _LIST_ITEM.split(body):
+        sentences += [s.strip() for s in _SENTENCE_END.split(item)]
+    # A bare list number or a label with nothing after it ("Steps:") answers nothing.
+    return [s for s in sentences if len(s) > 1 and not _BARE.fullmatch(s) and not s.startswith(TAGS_LABEL)]
 
 
 class LocalProvider(Provider):

@@ -95,3 +95,14 @@ def test_question_phrases_leave_out_pairs_of_question_words():
     assert "who is" not in pairs
     assert LocalProvider._bigrams(pairs, "Manning is the oldest quarterback in a Super Bowl.") > \
         LocalProvider._bigrams(pairs, "Super soup in a bowl was served to the oldest fan.")
+
+
+def test_list_items_are_sentences_and_tags_are_never_the_answer():
+    rules = Source(1, "PR1", "procedure", "Yıllık İzin", 0.9, (
+        "Yıllık İzin — Kurallar. - İzin talebi en az 10 iş günü önceden İK Portalı üzerinden yapılır. "
+        "- Yönetici talebi 3 iş günü içinde onaylar. Steps / adımlar: 1. Portala girin. 2. Formu doldurun.",
+        "Yıllık İzin. Tags / etiketler: izin, izin talebi, yıllık izin, portal.",))
+    text = answer("İzin talebi nereden yapılır?", "tr", sources=(rules,))
+    assert text.startswith("İzin talebi en az 10 iş günü önceden İK Portalı üzerinden yapılır. [1]")
+    assert "Yönetici talebi 3 iş günü" not in text.split("[1]")[0]
+    assert "Tags" not in text and "etiketler" not in text
