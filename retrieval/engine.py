@@ -14,6 +14,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from .glossary import query_tokens
 from .text import detect_language, tokenize
 
 # bm25s sets its logger to DEBUG when imported, overriding LOGGING; every index
@@ -81,7 +82,7 @@ class SearchIndex:
         if self._bm25 is None:
             return scores
         vocab = self._bm25.vocab_dict
-        tokens = [t for t in tokenize(query) if t in vocab]
+        tokens = [t for t in query_tokens(query) if t in vocab]
         if tokens:
             scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
         return scores

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..chunking import TAGS_LABEL
+from ..glossary import query_tokens
 from ..text import fold, tokenize
 from .base import Options, Provider, Source
 
@@ -88,7 +89,8 @@ class LocalProvider(Provider):
 
     def compose(self, options: Options) -> str:
         language = options.language if options.language in NOT_COVERED else "en"
-        question_tokens = set(tokenize(options.question)) - _QUESTION_WORDS or set(tokenize(options.question))
+        asked = set(query_tokens(options.question))
+        question_tokens = asked - _QUESTION_WORDS or asked
         candidates = [
             _Candidate(source, rank, sentence, frozenset(tokenize(sentence)))
             for rank, source in enumerate(options.sources[:3])

@@ -1,0 +1,73 @@
+"""Turkish ↔ English workplace terms, so a question in one language finds a
+document written in the other ("şifre" meets "password", "leave" meets "izin").
+
+Company knowledge mixes both languages, and the embedding model understands
+English only, so without this a Turkish question about an English policy (or the
+reverse) has no word in common with it. The pairs are everyday HR and office
+words; a query gets the other language's tokens added, documents are unchanged.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .text import tokenize
+
+# (Turkish, English). A phrase matches when all of its words are in the query.
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("izin", "leave"), ("yıllık izin", "annual leave"), ("hastalık izni", "sick leave"),
+    ("ücretsiz izin", "unpaid leave"), ("doğum izni", "maternity leave"), ("tatil", "holiday"),
+    ("maaş", "salary"), ("ücret", "pay"), ("prim", "bonus"), ("fazla mesai", "overtime"),
+    ("mesai", "working hours"), ("kıdem", "seniority"), ("tazminat", "severance"),
+    ("şifre", "password"), ("parola", "password"), ("karakter", "characters"), ("erişim", "access"),
+    ("güvenlik", "security"), ("olay", "incident"), ("bildirim", "report"), ("veri", "data"),
+    ("departman", "department"), ("birim", "department"), ("bölüm", "department"), ("ekip", "team"),
+    ("müdür", "manager"), ("yönetici", "manager"), ("lider", "lead"), ("proje lideri", "project lead"),
+    ("çalışan", "employee"), ("personel", "staff"), ("unvan", "title"), ("pozisyon", "position"),
+    ("proje", "project"), ("bütçe", "budget"), ("müşteri", "customer"), ("sözleşme", "contract"),
+    ("prosedür", "procedure"), ("politika", "policy"), ("süreç", "process"), ("kural", "rule"),
+    ("talep", "request"), ("onay", "approval"), ("başvuru", "application"),
+    ("işe başlama", "onboarding"), ("işten ayrılma", "offboarding"), ("istifa", "resignation"),
+    ("ihbar süresi", "notice period"), ("deneme süresi", "probation"),
+    ("seyahat", "travel"), ("masraf", "expense"), ("harcırah", "allowance"), ("yemek", "meal"),
+    ("konaklama", "accommodation"), ("uçak", "flight"), ("fatura", "invoice"),
+    ("satın alma", "purchasing"), ("tedarikçi", "supplier"),
+    ("bilgisayar", "computer"), ("dizüstü", "laptop"), ("ekipman", "equipment"), ("telefon", "phone"),
+    ("e-posta", "email"), ("uzaktan çalışma", "remote work"), ("evden çalışma", "work from home"),
+    ("ofis", "office"), ("adres", "address"), ("eğitim", "training"), ("sağlık", "health"),
+    ("sigorta", "insurance"), ("rapor", "report"), ("doğum tarihi", "date of birth"),
+    ("işe giriş tarihi", "hire date"), ("başlangıç", "start"), ("bitiş", "end"), ("durum", "status"),
+    ("kimlik", "identity"), ("yetenek", "skill"), ("beceri", "skill"),
+)
+
+
+def _content(tokens: list[str]) -> frozenset[str]:
+    # The stems decide a match; the four-letter prefixes are too loose for that.
+    return frozenset(t for t in tokens if not t.startswith("~"))
+
+
+@lru_cache(maxsize=1)
+def _entries() -> tuple[tuple[frozenset[str], tuple[str, ...]], ...]:
+    entries = []
+    for turkish, english in PAIRS:
+        for phrase, other in ((turkish, english), (english, turkish)):
+            needed = _content(tokenize(phrase))
+            if needed:
+                entries.append((needed, tuple(tokenize(other))))
+    return tuple(entries)
+
+
+def expand(tokens: list[str]) -> list[str]:
+    """The tokens of the other language's terms for the terms in ``tokens``."""
+    present = set(tokens)
+    extra: list[str] = []
+    for needed, other in _entries():
+        if needed <= present:
+            extra.extend(t for t in other if t not in present and t not in extra)
+    return extra
+
+
+def query_tokens(text: str) -> list[str]:
+    """BM25 tokens of a question, with the other language's terms added."""
+    tokens = tokenize(text)
+    return tokens + expand(tokens)

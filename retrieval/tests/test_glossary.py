@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval.engine import Passage, SearchIndex
+from retrieval.glossary import expand, query_tokens
+from retrieval.llm import Options, Source, get_provider
+from retrieval.text import tokenize
+
+PASSAGES = [
+    Passage("password", "Password & Access Policy. Passwords must be at least 14 characters long."),
+    Passage("leave", "Yıllık İzin Prosedürü. Yıllık izin talebi İK Portalı üzerinden yapılır."),
+    Passage("travel", "İş Seyahati. Günlük yemek harcırahı yurt içinde 1.200 TL'dir."),
+]
+
+
+def test_a_turkish_question_gets_the_english_terms_and_the_reverse():
+    assert "password" in query_tokens("Şifre kaç karakter olmalı?")
+    assert {"izin", "yillik"} <= set(query_tokens("How do I request annual leave?"))
+    # A phrase needs all of its words: "date" alone is not "date of birth".
+    assert "dogum" not in expand(tokenize("What is the start date?"))
+
+
+def test_a_question_finds_a_document_written_in_the_other_language():
+    index = SearchIndex(PASSAGES, np.zeros((len(PASSAGES), 4), dtype=np.float32))
+    assert index.search("Şifre kaç karakter olmalı?", None, k=1, method="bm25")[0].doc_id == "password"
+    assert index.search("What is the daily meal allowance?", None, k=1, method="bm25")[0].doc_id == "travel"
+
+
+def test_the_offline_answer_comes_from_the_other_language_too():
+    source = Source(1, "PR8", "procedure", "Password & Access Policy", 0.9, (PASSAGES[0].text,))
+    text = "".join(get_provider("local").stream([], Options(
+        question="Şifre kaç karakter olmalı?", language="tr", sources=[source])))
+    assert "14 characters" in text and "[1]" in text
