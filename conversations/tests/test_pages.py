@@ -33,6 +33,17 @@ def test_a_conversation_shows_its_messages_and_sources(client, alice, company):
     assert 'href="/documents/PR9/"' not in html and "Bordro" not in html
 
 
+def test_citations_in_an_answer_link_to_the_documents_the_viewer_may_open(client, alice, company):
+    conversation = conversation_create(user=alice, title="İzin")
+    add_message(conversation, "assistant", "Talep portaldan açılır [1]. Bordro ayrıdır [2].",
+                used_documents=[{"n": 1, "key": "PR1", "score": 0.9}, {"n": 2, "key": "PR9", "score": 0.2}])
+    client.force_login(alice)
+    html = client.get(f"/c/{conversation.id}/").content.decode()
+    prose = html.split('class="prose"')[1].split("</div>")[0]
+    assert '<a href="/documents/PR1/" rel="noopener noreferrer nofollow">[1]</a>' in prose
+    assert "[2]" in prose and "/documents/PR9/" not in prose
+
+
 def test_a_strangers_conversation_is_404(client, alice, stranger):
     conversation = conversation_create(user=alice, title="Mine")
     client.force_login(stranger)
