@@ -255,3 +255,59 @@ def test_every_translated_template_text_is_in_the_catalog():
             if match["text"] not in known:
                 missing.append(f"{template.relative_to(ROOT)}: {match['text']}")
     assert not missing
+
+
+class Failing:
+    """A provider that is down: the pipeline falls back to the offline answer with a notice."""
+
+    name, model = "failing", "f-1"
+
+    def stream(self, messages, options):
+        from retrieval.llm import ProviderError
+
+        raise ProviderError("down", retryable=True)
+        yield  # pragma: no cover
+
+
+@pytest.fixture
+def failing_provider(settings):
+    from retrieval import llm
+
+    llm.providers.set("failing", Failing())
+    settings.LLM_PROVIDER = "failing"
+    yield
+    llm.reset_providers()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("cookies", "notice"), [
+    ({settings.LANGUAGE_COOKIE_NAME: "en"}, "failing did not answer; this answer comes from the offline answerer."),
+    (None, "failing yanıt veremedi; bu yanıt çevrimdışı yanıtlayıcıdan geliyor."),
+])
+async def test_the_fallback_notice_is_in_the_page_language(alice, company, failing_provider, cookies, notice):
+    comm = communicator(alice, cookies=cookies)
+    await comm.connect()
+    try:
+        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
+        frames = []
+        while 'id="chat-state" class=""' not in (frames[-1] if frames else ""):
+            frames.append(await comm.receive_from(timeout=10))
+    finally:
+        await comm.disconnect()
+    notices = [f for f in frames if 'class="notice"' in f]
+    assert len(notices) == 1 and notice in notices[0]
+    assert "İK Portalı" in frames[-1]
+
+
+def test_the_fallback_notice_follows_accept_language_over_server_sent_events(client, alice, company,
+                                                                              failing_provider):
+    import json
+
+    client.force_login(alice)
+    response = client.post("/api/chat/", {"message": "Yıllık izin talebi nereden yapılır?"},
+                           content_type="application/json",
+                           headers={"accept": "text/event-stream", "accept-language": "en"})
+    body = b"".join(response.streaming_content).decode()
+    notices = [json.loads(line[6:]) for block in body.split("\n\n") if block.startswith("event: notice")
+               for line in block.splitlines() if line.startswith("data: ")]
+    assert notices == [{"text": "failing did not answer; this answer comes from the offline answerer."}]
