@@ -48,9 +48,10 @@ class LoginSession(models.Model):
     from the legacy system (which grants no access by itself)."""
 
     class Kind(models.TextChoices):
-        WEB = "web", "Web"
-        JWT = "jwt", "API (JWT)"
-        LEGACY = "legacy", "Legacy import"
+        # Marked, not translated here (like Role): the sessions page translates them.
+        WEB = "web", gettext_noop("Web")
+        JWT = "jwt", gettext_noop("API (JWT)")
+        LEGACY = "legacy", gettext_noop("Legacy import")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
     kind = models.CharField(max_length=8, choices=Kind.choices)

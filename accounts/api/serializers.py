@@ -10,3 +10,12 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class JWTPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`.")
+    refresh = serializers.CharField(help_text="Exchange once at /api/auth/jwt/refresh/; it is then used up.")

@@ -13,7 +13,10 @@ from rest_framework.response import Response
 
 from chatcore.api import error_response
 
-from .serializers import TokenRequestSerializer, TokenResponseSerializer
+from ..services import TokenRefused, jwt_login, jwt_logout, jwt_rotate
+from .serializers import JWTPairSerializer, RefreshRequestSerializer, TokenRequestSerializer, TokenResponseSerializer
+
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 @extend_schema(
@@ -39,3 +42,73 @@ def token_obtain(request: Request) -> Response:
         )
     token, _ = Token.objects.get_or_create(user=user)
     return Response({"token": token.key})
+
+
+def _refused(exc: TokenRefused) -> Response:
+    return error_response(
+        code=exc.code, message=exc.message, status_code=status.HTTP_401_UNAUTHORIZED, headers=BEARER_CHALLENGE
+    )
+
+
+@extend_schema(
+    request=TokenRequestSerializer,
+    responses={200: JWTPairSerializer, 400: OpenApiResponse(description="Malformed request"),
+               401: OpenApiResponse(description="Wrong username or password")},
+    auth=[],
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def jwt_obtain(request: Request) -> Response:
+    """Sign in: a username and password for an access token (24 h) and a refresh token
+    (30 days). The sign-in is listed on /sessions/ until it is revoked or signs out."""
+    serializer = TokenRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    user = authenticate(request._request, **serializer.validated_data)
+    if user is None:
+        return error_response(
+            code="invalid_credentials",
+            message="Wrong username or password.",
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            headers=BEARER_CHALLENGE,
+        )
+    return Response(jwt_login(user=user, request=request._request))
+
+
+@extend_schema(
+    request=RefreshRequestSerializer,
+    responses={200: JWTPairSerializer, 400: OpenApiResponse(description="Malformed request"),
+               401: OpenApiResponse(description="Invalid, expired, revoked or reused refresh token "
+                                                "(`token_not_valid`, `token_revoked`, `token_reused`)")},
+    auth=[],
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def jwt_refresh(request: Request) -> Response:
+    """Exchange a refresh token for a new access and refresh token. The old refresh token
+    is used up: presenting it again revokes the whole sign-in."""
+    serializer = RefreshRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        return Response(jwt_rotate(refresh=serializer.validated_data["refresh"], request=request._request))
+    except TokenRefused as exc:
+        return _refused(exc)
+
+
+@extend_schema(
+    request=RefreshRequestSerializer,
+    responses={204: OpenApiResponse(description="Signed out"), 400: OpenApiResponse(description="Malformed request"),
+               401: OpenApiResponse(description="Not authenticated, or not a refresh token of yours")},
+)
+@api_view(["POST"])
+def api_logout(request: Request) -> Response:
+    """Sign out the JWT sign-in of the given refresh token: its refresh and access tokens
+    stop working at once."""
+    serializer = RefreshRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        jwt_logout(user=request.user, refresh=serializer.validated_data["refresh"])
+    except TokenRefused as exc:
+        return _refused(exc)
+    return Response(status=status.HTTP_204_NO_CONTENT)
