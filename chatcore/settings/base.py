@@ -122,6 +122,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_htmx",
     "template_partials",
     "channels",
@@ -133,6 +135,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one, so redirects and errors from the middleware below carry the policy too.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: picks the language from the cookie, then Accept-Language.
@@ -286,6 +290,39 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The company assistant: conversations, grounded chat answers and documents.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ is served from local static files: no CDN, which the CSP would refuse anyway.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl: null keeps Swagger UI from sending the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The names match those drf-spectacular derives from the authentication classes, so
+    # operations refer to these entries; here they gain a description.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "tokenAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "A DRF token for service clients, from `POST /api/auth/token/`: "
+                               "`Authorization: Token <key>`.",
+            },
+            "jwtAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "An access token from `POST /api/auth/jwt/` (renewed with "
+                               "`POST /api/auth/jwt/refresh/`): `Authorization: Bearer <access>`.",
+            },
+            "cookieAuth": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "sessionid",
+                "description": "The pages' login session; unsafe methods also need the "
+                               "`X-CSRFToken` header.",
+            },
+        },
+    },
 }
 
 # --- I18n, static -----------------------------------------------------------
@@ -319,6 +356,24 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# Nothing inline and nothing from elsewhere: every script and style is a file under
+# /static/, htmx runs with allowEval off (templates/base.html), and the Swagger UI
+# loads its init script as a separate file. 'self' also covers the chat's ws:/wss:
+# socket to this host (CSP Level 3). The admin needs no relaxation (see README).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- ChatCore.AI --------------------------------------------------------------
 
