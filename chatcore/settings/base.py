@@ -131,6 +131,8 @@ INSTALLED_APPS = [
     "knowledge",
     "retrieval",
     "conversations",
+    # No models: listed so Django finds its management commands (`bench`).
+    "chatcore",
 ]
 
 MIDDLEWARE = [
@@ -206,7 +208,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
+            # A consumer waits for channel messages in 5 s blocking reads (BZPOPMIN), and
+            # redis-py's default read timeout is also 5 s: the read can give up just before
+            # Redis answers, which closes the WebSocket (1011). Read for longer than that.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
         }
     }
 else:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -69,3 +70,17 @@ def test_healthz_answers_without_login(client, path):
     response = client.get(path)
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_the_redis_channel_layer_reads_for_longer_than_redis_blocks():
+    # Otherwise a consumer's read can time out just before Redis answers its blocking
+    # pop, and the chat socket is closed with 1011 after a few idle seconds.
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.utils import create_pool
+
+    show = "import json; from django.conf import settings; print(json.dumps(settings.CHANNEL_LAYERS['default']))"
+    result = run_manage("shell", "-c", show, REDIS_URL="redis://127.0.0.1:6379/0")
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout.strip().splitlines()[-1])
+    layer = RedisChannelLayer(**config["CONFIG"])
+    assert create_pool(layer.hosts[0]).make_connection().socket_timeout > layer.brpop_timeout

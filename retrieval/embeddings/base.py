@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
+
+# Recent query vectors. A chat question is embedded by the search and again by the
+# answerer, and a repeated question (the answer cache's case) by both once more.
+QUERY_CACHE_SIZE = 1024
 
 
 class EmbeddingError(Exception):
@@ -20,7 +27,25 @@ class Embedder:
         raise NotImplementedError
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        cache, lock = self._query_cache()
+        with lock:
+            vector = cache.get(text)
+            if vector is not None:
+                cache.move_to_end(text)
+        if vector is None:
+            vector = self.embed_documents([text])[0]
+            with lock:
+                cache[text] = vector
+                if len(cache) > QUERY_CACHE_SIZE:
+                    cache.popitem(last=False)
+        # A copy: a caller that changes its vector must not change the next caller's.
+        return vector.copy()
+
+    def _query_cache(self) -> tuple[OrderedDict[str, np.ndarray], threading.Lock]:
+        # Made on first use, so a subclass's ``__init__`` need not call this one's.
+        if "_queries" not in self.__dict__:
+            self._queries = (OrderedDict(), threading.Lock())
+        return self._queries
 
     @staticmethod
     def normalize(vectors: np.ndarray) -> np.ndarray:
