@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import errors, views
 
 admin.site.site_header = _("ChatCore.AI administration")
 admin.site.site_title = _("ChatCore.AI admin")
@@ -30,6 +30,11 @@ urlpatterns = [
     path("", include("knowledge.urls")),
     path("", include("conversations.api.urls")),
     path("", include("conversations.urls")),
+    # Last: whatever no endpoint above answers under /api/ is a 404 in the API's error shape.
+    re_path(r"^api/", errors.api_not_found),
 ]
 
+handler400 = "chatcore.errors.bad_request"
+handler403 = "chatcore.errors.permission_denied"
 handler404 = "chatcore.errors.page_not_found"
+handler500 = "chatcore.errors.server_error"

@@ -144,6 +144,8 @@ MIDDLEWARE = [
     # After sessions, before common: picks the language from the cookie, then Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before any view reads a body: a chunked API request without Content-Length is a 411.
+    "chatcore.middleware.api_body_length",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After auth: signs out a page session whose login session was revoked.
@@ -264,6 +266,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14, minimum=60)
 
+# The largest request body: a bigger API request is a 413 (the biggest legitimate one, a
+# document, is a few KB); Django applies the same limit to form posts such as admin's.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
+
 # --- API --------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -274,7 +280,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["chatcore.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "chatcore.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -295,6 +301,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The company assistant: conversations, grounded chat answers and documents.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Feedback is the same 1/-1 choice wherever it appears: one component, not two.
+    "ENUM_NAME_OVERRIDES": {"FeedbackEnum": "conversations.models.Message.Feedback"},
     # /api/docs/ is served from local static files: no CDN, which the CSP would refuse anyway.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -5,20 +5,32 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.utils import translation
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.decorators import api_view, renderer_classes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import api_view
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from chatcore.api import error_response
+from chatcore.api import CursorPagination, error_response, error_responses
 
 from ..answering import Event, ask
-from ..selectors import conversation_get, message_get
-from ..services import message_set_feedback
-from .serializers import ChatRequestSerializer, ChatResponseSerializer, FeedbackSerializer
+from ..models import Conversation
+from ..selectors import cited_documents, conversation_get, conversation_list, message_get, message_list
+from ..services import conversation_create, conversation_delete, conversation_rename, message_set_feedback
+from .serializers import (
+    ChatRequestSerializer,
+    ChatResponseSerializer,
+    ConversationCreateSerializer,
+    ConversationListQuerySerializer,
+    ConversationSerializer,
+    ConversationUpdateSerializer,
+    FeedbackSerializer,
+    MessageSerializer,
+)
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -48,49 +60,81 @@ def _in_language(events: Iterator[Event], language: str) -> Iterator[Event]:
 
 
 def _sse(events: Iterator[Event]) -> Iterator[str]:
-    names = {"token": "token", "notice": "notice", "reset": "reset", "sources": "sources", "done": "done",
-             "started": "started"}
     try:
         for event in events:
-            yield f"event: {names[event.kind]}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
+            yield f"event: {event.kind}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
     except Exception as exc:  # the stream is already open: report in-band
         yield f"event: error\ndata: {json.dumps({'message': str(exc) or exc.__class__.__name__})}\n\n"
 
 
+_EVENTS = ["started", "token", "notice", "reset", "sources", "done", "error"]
+
+
+class ChatView(APIView):
+    """Ask a question: one JSON answer, or the same as Server-Sent Events."""
+
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # No stream has started, so an error is a plain JSON response even for a client
+        # that asked for text/event-stream.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        tags=["chat"],
+        request=ChatRequestSerializer,
+        responses={
+            (200, "application/json"): ChatResponseSerializer,
+            (200, "text/event-stream"): OpenApiResponse(
+                inline_serializer("ChatEvent", fields={
+                    "event": serializers.ChoiceField(choices=_EVENTS),
+                    "data": serializers.CharField(help_text=(
+                        "JSON. `started`: {conversation, user_message_id}; `token`: {text}; `notice`: {text}; "
+                        "`reset`: {} (drop the tokens so far); `sources`: {sources}; `done`: the JSON answer; "
+                        "`error`: {message}.")),
+                }),
+                description="One `event:`/`data:` block per event: `started`, `token` (repeated), "
+                            "`notice` and `reset` (a provider failed; the offline answerer takes over), "
+                            "`sources`, `done`; `error` if the answer broke off.",
+            ),
+            **error_responses(400, 401, 404, 405, 406, 413, 415, 429, media_type="application/json",
+                              _400="Empty or over-long (4,000 characters) message, malformed JSON, unknown field",
+                              _404="Conversation not found (or not yours)"),
+        },
+        description="Ask a question. With `Accept: text/event-stream` (or `?format=sse`) the answer "
+                    "streams as Server-Sent Events; errors before the stream starts are JSON.",
+    )
+    def post(self, request: Request) -> Response | StreamingHttpResponse:
+        serializer = ChatRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        conversation = None
+        conversation_id = serializer.validated_data.get("conversation")
+        if conversation_id:
+            conversation = conversation_get(user=request.user, conversation_id=conversation_id)
+            if conversation is None:
+                raise exceptions.NotFound("No such conversation.")
+        events = ask(user=request.user, question=serializer.validated_data["message"], conversation=conversation)
+        if request.accepted_renderer.media_type == "text/event-stream":
+            events = _in_language(events, translation.get_language())
+            response = StreamingHttpResponse(_sse(events), content_type="text/event-stream; charset=utf-8")
+            response["Cache-Control"] = "no-cache"
+            response["X-Accel-Buffering"] = "no"
+            return response
+        done = None
+        for event in events:
+            if event.kind == "done":
+                done = event.data
+        return Response(ChatResponseSerializer(done).data)
+
+
 @extend_schema(
-    request=ChatRequestSerializer,
-    responses={200: ChatResponseSerializer, 400: OpenApiResponse(description="Empty or over-long message"),
-               404: OpenApiResponse(description="Conversation not found (or not yours)")},
-    description="Ask a question. With `Accept: text/event-stream` the answer streams as SSE events "
-                "`started`, `token` (repeated), `notice`/`reset` (provider fallback), `sources`, `done`, `error`.",
+    tags=["chat"],
+    request=FeedbackSerializer,
+    responses={200: FeedbackSerializer,
+               **error_responses(400, 401, 404, 405, 413, 415, 429, _404="No such answer (or not yours)")},
 )
-@api_view(["POST"])
-@renderer_classes([JSONRenderer, EventStreamRenderer])
-def chat(request: Request) -> Response | StreamingHttpResponse:
-    serializer = ChatRequestSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    conversation = None
-    conversation_id = serializer.validated_data.get("conversation")
-    if conversation_id:
-        conversation = conversation_get(user=request.user, conversation_id=conversation_id)
-        if conversation is None:
-            return error_response(code="not_found", message="No such conversation.", status_code=404)
-    events = ask(user=request.user, question=serializer.validated_data["message"], conversation=conversation)
-    if request.accepted_renderer.media_type == "text/event-stream":
-        events = _in_language(events, translation.get_language())
-        response = StreamingHttpResponse(_sse(events), content_type="text/event-stream; charset=utf-8")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
-    done = None
-    for event in events:
-        if event.kind == "done":
-            done = event.data
-    return Response(ChatResponseSerializer(done).data)
-
-
-@extend_schema(request=FeedbackSerializer, responses={200: FeedbackSerializer,
-                                                      404: OpenApiResponse(description="Not your answer")})
 @api_view(["POST"])
 def message_feedback(request: Request, message_id: int) -> Response:
     """Rate an answer: 1 (helpful), -1 (not helpful) or null (clear)."""
@@ -101,3 +145,113 @@ def message_feedback(request: Request, message_id: int) -> Response:
         return error_response(code="not_found", message="No such answer.", status_code=404)
     message_set_feedback(message=message, value=serializer.validated_data["value"])
     return Response({"value": message.feedback})
+
+
+# --- Conversations ------------------------------------------------------------------
+
+
+def _conversation_for(request: Request, conversation_id: str) -> Conversation:
+    """The caller's conversation; 404 for strangers, unknown and malformed ids alike."""
+    conversation = conversation_get(user=request.user, conversation_id=conversation_id)
+    if conversation is None:
+        raise Http404("No such conversation.")
+    return conversation
+
+
+_NOT_YOURS = "No such conversation (unknown, malformed or not yours)"
+
+
+class ConversationPagination(CursorPagination):
+    ordering = ("-updated_at", "-id")
+
+
+class MessagePagination(CursorPagination):
+    ordering = ("created_at", "id")
+
+
+class ConversationListView(APIView):
+    """``GET``: my conversations, most recently active first. ``POST``: a new, empty one."""
+
+    pagination_class = ConversationPagination
+
+    @extend_schema(
+        tags=["conversations"],
+        parameters=[
+            ConversationListQuerySerializer,
+            OpenApiParameter("page_size", int, description="1-100, default 20"),
+        ],
+        responses={200: ConversationSerializer(many=True), **error_responses(400, 401, 429)},
+        description="Only the caller's conversations, ordered by `updated_at` (newest first), a page at "
+                    "a time: follow `next` until it is null. `q` keeps those whose title or any message "
+                    "contains every word (case-insensitive, Turkish İ/ı too).",
+    )
+    def get(self, request: Request) -> Response:
+        params = ConversationListQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        conversations = conversation_list(user=request.user, query=params.validated_data["q"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(conversations, request, view=self)
+        return paginator.get_paginated_response(ConversationSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["conversations"],
+        request=ConversationCreateSerializer,
+        responses={201: ConversationSerializer, **error_responses(400, 401, 413, 415, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ConversationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        conversation = conversation_create(user=request.user, title=serializer.validated_data["title"])
+        return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": f"/api/conversations/{conversation.id}/"})
+
+
+class ConversationDetailView(APIView):
+    @extend_schema(
+        tags=["conversations"],
+        responses={200: ConversationSerializer, **error_responses(401, 404, 429, _404=_NOT_YOURS)},
+    )
+    def get(self, request: Request, conversation_id: str) -> Response:
+        return Response(ConversationSerializer(_conversation_for(request, conversation_id)).data)
+
+    @extend_schema(
+        tags=["conversations"],
+        request=ConversationUpdateSerializer,
+        responses={200: ConversationSerializer,
+                   **error_responses(400, 401, 404, 413, 415, 429, _404=_NOT_YOURS)},
+        description="Rename. The conversation keeps its place in the list (`updated_at` does not change).",
+    )
+    def patch(self, request: Request, conversation_id: str) -> Response:
+        conversation = _conversation_for(request, conversation_id)
+        serializer = ConversationUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        conversation_rename(conversation=conversation, title=serializer.validated_data["title"])
+        return Response(ConversationSerializer(conversation).data)
+
+    @extend_schema(
+        tags=["conversations"],
+        responses={204: None, **error_responses(401, 404, 429, _404=_NOT_YOURS)},
+        description="Delete the conversation and all its messages.",
+    )
+    def delete(self, request: Request, conversation_id: str) -> Response:
+        conversation_delete(conversation=_conversation_for(request, conversation_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessageListView(APIView):
+    """The messages of one of my conversations, oldest first."""
+
+    pagination_class = MessagePagination
+
+    @extend_schema(
+        tags=["conversations"],
+        parameters=[OpenApiParameter("page_size", int, description="1-100, default 20")],
+        responses={200: MessageSerializer(many=True), **error_responses(400, 401, 404, 429, _404=_NOT_YOURS)},
+        description="Oldest first, a page at a time: follow `next` until it is null.",
+    )
+    def get(self, request: Request, conversation_id: str) -> Response:
+        conversation = _conversation_for(request, conversation_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(message_list(conversation=conversation), request, view=self)
+        context = {"documents": cited_documents(user=request.user, messages=page)}
+        return paginator.get_paginated_response(MessageSerializer(page, many=True, context=context).data)
