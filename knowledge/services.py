@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
 
@@ -18,6 +18,11 @@ from .doctypes import DocType, get_doctype
 from .importing import CompanyRecord, Problem, link_problems, read_company_dir
 from .models import Document, Visibility
 from .signals import document_changed
+
+
+class DocumentConflict(ValidationError):
+    """The write clashes with what is stored: the key is taken, or the document changed
+    (or went) since the caller read it. A ``ValidationError`` so forms show it on a field."""
 
 
 def _announce(keys: list[str], *, deleted: bool = False) -> None:
@@ -49,22 +54,41 @@ def document_create(
 ) -> Document:
     schema = get_doctype(doc_type)
     document_validate(doc_type=schema, body=body, key=key)
+    taken = DocumentConflict({"key": [f"A document with key {key!r} already exists."]})
     if Document.objects.filter(key=key).exists():
-        raise ValidationError({"key": [f"A document with key {key!r} already exists."]})
-    document = Document.objects.create(
-        key=key, doc_type=schema.name, title=schema.title(body), body=body, visibility=visibility, updated_by=by
-    )
+        raise taken
+    try:
+        # A savepoint: on PostgreSQL a failed insert would otherwise spoil the caller's transaction.
+        with transaction.atomic():
+            document = Document.objects.create(
+                key=key, doc_type=schema.name, title=schema.title(body), body=body, visibility=visibility,
+                updated_by=by,
+            )
+    except IntegrityError:
+        # Another request created the same key between the check and the insert.
+        raise taken from None
     _announce([document.key])
     return document
 
 
 @transaction.atomic
 def document_update(
-    *, document: Document, body: dict, visibility: str | None = None, by: User | None = None
+    *, document: Document, body: dict, visibility: str | None = None, by: User | None = None,
+    expected_version: int | None = None,
 ) -> Document:
     """Replace the body (and optionally visibility); bump ``version`` only when
-    something really changed."""
+    something really changed. With ``expected_version``, refuse (``DocumentConflict``)
+    unless the stored document still has that version: the row is locked while checking,
+    so of two writers who read the same version only the first succeeds."""
     document_validate(doc_type=document.doc_type, body=body, key=document.key)
+    stored = Document.objects.select_for_update().filter(pk=document.pk).values_list("version", flat=True).first()
+    if stored is None:
+        raise DocumentConflict({"key": [f"Document {document.key!r} was deleted meanwhile."]})
+    if expected_version is not None and stored != expected_version:
+        raise DocumentConflict(
+            {"version": [f"The document is at version {stored}, not {expected_version}; read it again."]}
+        )
+    document.version = stored
     visibility = visibility or document.visibility
     title = document.schema.title(body)
     if body == document.body and visibility == document.visibility and title == document.title:

@@ -7,6 +7,5 @@ from .api import views as api_views
 
 urlpatterns = [
     path("documents/", views.document_index, name="document-index"),
-    path("api/documents/", api_views.document_search, name="api-document-search"),
-    path("api/documents/<str:key>/", api_views.document_detail, name="api-document"),
+    path("api/documents/", api_views.DocumentCollectionView.as_view(), name="api-document-search"),
 ]

@@ -14,16 +14,9 @@ class DocumentResultSerializer(serializers.Serializer):
     doc_type = serializers.CharField()
     title = serializers.CharField()
     score = serializers.FloatField(allow_null=True)
-    snippet = serializers.CharField()
+    snippet = serializers.CharField(allow_blank=True)
     url = serializers.CharField()
 
 
-class DocumentDetailSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    doc_type = serializers.CharField()
-    title = serializers.CharField()
-    body = serializers.DictField()
-    visibility = serializers.CharField()
-    version = serializers.IntegerField()
-    updated_at = serializers.DateTimeField()
-    url = serializers.CharField()
+class DocumentSearchResponseSerializer(serializers.Serializer):
+    results = DocumentResultSerializer(many=True)
