@@ -7,6 +7,8 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.lockout import login_attempts_limited
+
 from . import errors, views
 
 admin.site.site_header = _("ChatCore.AI administration")
@@ -15,6 +17,8 @@ admin.site.index_title = _("Company knowledge and users")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Admin's own sign-in form under the same per-IP limit and lockout as /login/.
+    path("admin/login/", login_attempts_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     # POST /i18n/setlang/ (Django's set_language): the header's language switch.
     path("i18n/", include("django.conf.urls.i18n")),

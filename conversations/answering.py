@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from retrieval.answers import cited_sources
+from retrieval.input_flags import flag_input
 from retrieval.llm import Options, ProviderError, Source, get_provider
 from retrieval.llm.prompts import build_messages
 from retrieval.services import current_index, retrieve_sources
@@ -86,6 +87,7 @@ def _history(conversation: Conversation, before: Message) -> list[dict]:
 def ask(*, user: User, question: str, conversation: Conversation | None = None,
         provider_name: str | None = None) -> Iterator[Event]:
     question = validate_question(question)
+    flag_input(text=question, user_id=user.pk, channel="chat")
     if conversation is None:
         conversation = conversation_create(user=user, title=question[:80])
     started = time.perf_counter()

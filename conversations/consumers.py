@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 
 import structlog
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
@@ -24,6 +25,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
+
+from accounts.ratelimits import too_many_requests_text, user_hit
 
 from .answering import ask
 from .models import Message
@@ -83,6 +86,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         action = content.get("action") or "ask"
         if action == "stop":
             await self._stop()
+            return
+        # Questions draw on the same per-user bucket as the API.
+        verdict = await sync_to_async(user_hit)(self.user.pk)
+        if verdict.limited:
+            with translation.override(self.language):
+                await self._send_error(too_many_requests_text(verdict.retry_after))
             return
         if self.task is not None and not self.task.done():
             await self._send_error(BUSY)

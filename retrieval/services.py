@@ -29,6 +29,7 @@ from . import store
 from .chunking import HR, STAFF
 from .embeddings import get_embedder
 from .engine import DEFAULT_BM25_WEIGHT
+from .input_flags import flag_input
 from .llm.base import Source
 from .models import IndexState
 
@@ -196,6 +197,7 @@ def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "")
     searched in the staff view only (no sensitive field is ever in it); HR and
     admins in the HR view."""
     index, hits, allowed, query = _search(user=user, query=query, k=k, doc_type=doc_type)
+    flag_input(text=query, user_id=user.pk, channel="search")
     results = []
     exact = next((key for key in allowed if key.lower() == query.lower()), None)
     if exact is not None:

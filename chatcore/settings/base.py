@@ -5,6 +5,7 @@ with ``ImproperlyConfigured``."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -72,6 +73,14 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     value = os.environ.get(name, default).strip().lower() or default
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(sorted(choices))}")
+    return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate such as ``60/m`` (count per s, m, h or d; ``100/5m`` for five minutes)."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate such as 60/m (count/s|m|h|d)")
     return value
 
 
@@ -270,6 +279,21 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14, minimum=60
 # document, is a few KB); Django applies the same limit to form posts such as admin's.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
 
+# --- Limits -------------------------------------------------------------------
+
+# Counted by django-ratelimit in the default cache: shared by every process through Redis
+# when REDIS_URL is set, per process otherwise. Fixed one-minute windows.
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USER = env_rate("RATELIMIT_USER", "60/m")
+RATELIMIT_LOGIN_IP = env_rate("RATELIMIT_LOGIN_IP", "20/m")
+# A cache that cannot count (Redis down) lets requests through, logged, instead of
+# refusing everyone.
+RATELIMIT_FAIL_OPEN = True
+# Failed sign-ins per username: FAILURES within WINDOW seconds lock it for FIRST seconds,
+# doubling for each further lockout within a day, never longer than MAX; not for an IP the
+# user signed in from within TRUSTED_IP_DAYS.
+LOGIN_LOCKOUT = {"FAILURES": 5, "WINDOW": 15 * 60, "FIRST": 60, "MAX": 15 * 60, "TRUSTED_IP_DAYS": 30}
+
 # --- API --------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -283,6 +307,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["chatcore.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "chatcore.api.exception_handler",
+    # One bucket per user shared with the chat socket (RATELIMIT_USER); the sign-in
+    # endpoints set their own per-IP throttle.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimits.UserRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

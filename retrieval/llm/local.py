@@ -31,6 +31,7 @@ RANK_PENALTY = 0.15
 # so the pairs rarely match there and only add noise.
 BIGRAM_WEIGHT = {"tr": 0.0, "en": 0.2}
 MIN_DENSE_SUPPORT = 0.35
+DENSE_SHORTLIST = 12
 SENTENCE_CACHE_SIZE = 20_000
 
 NOT_COVERED = {
@@ -110,10 +111,18 @@ class LocalProvider(Provider):
         dense = [0.0] * n
         dense_weight = DENSE_WEIGHT.get(language, 0.0)
         if dense_weight or max(lexical) == 0:
+            # Only the sentences that could still win are embedded: a sentence that is
+            # far behind on words cannot catch up on meaning alone (dense ≤ 1).
+            if max(lexical) > 0:
+                ranked = sorted(range(n), key=lambda i: lexical[i] - RANK_PENALTY * candidates[i].rank, reverse=True)
+                shortlist = ranked[:DENSE_SHORTLIST]
+            else:
+                shortlist = list(range(n))
             embedder = self._embedder()
-            vectors = self._sentence_vectors(embedder, [c.text for c in candidates])
+            vectors = self._sentence_vectors(embedder, [candidates[i].text for i in shortlist])
             query = embedder.embed_query(options.question)
-            dense = [float(v @ query) for v in vectors]
+            for i, vector in zip(shortlist, vectors, strict=True):
+                dense[i] = float(vector @ query)
         if max(lexical) == 0 and max(dense) < MIN_DENSE_SUPPORT:
             return NOT_COVERED[language]
         bigram_weight = BIGRAM_WEIGHT.get(language, 0.0)
