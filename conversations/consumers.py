@@ -118,6 +118,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 if event is _END:
                     break
                 await self._handle(event)
+                if event.kind == "done":
+                    # The page may ask again as soon as it has the answer: this task
+                    # must already count as finished then.
+                    break
         except ValidationError as exc:
             await self._send_error(" ".join(m for msgs in exc.message_dict.values() for m in msgs))
         except asyncio.CancelledError:

@@ -174,3 +174,17 @@ async def test_a_question_in_an_existing_conversation_leaves_the_sidebar_alone(a
     finally:
         await comm.disconnect()
     assert "#conversation-list" not in frames[0]
+
+
+async def test_a_question_sent_the_moment_the_answer_is_done_is_answered(alice, company, english):
+    comm = communicator(alice, "/ws/chat/new/")
+    await comm.connect()
+    try:
+        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
+        await receive_until_done(comm)
+        await comm.send_json_to({"message": "Seyahat harcırahı ne kadar?"})
+        frames = await receive_until_done(comm)
+    finally:
+        await comm.disconnect()
+    assert not any("Wait for the current answer" in f for f in frames)
+    assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 2
