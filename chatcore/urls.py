@@ -17,6 +17,8 @@ admin.site.index_title = _("Company knowledge and users")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     # Admin's own sign-in form under the same per-IP limit and lockout as /login/.
     path("admin/login/", login_attempts_limited(admin.site.login)),
     path("admin/", admin.site.urls),

@@ -32,6 +32,7 @@ from retrieval.llm.prompts import build_messages
 from retrieval.services import current_index, retrieve_sources
 from retrieval.text import detect_language, fold
 
+from . import metrics
 from .models import Conversation, Message
 from .services import conversation_create
 
@@ -84,6 +85,21 @@ def _history(conversation: Conversation, before: Message) -> list[dict]:
     return [{"role": m.role, "content": m.content} for m in reversed(list(recent))]
 
 
+def _words(messages: list[dict]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in messages)
+
+
+def _observe(*, provider: str, cached: bool, latency_ms: int, first_token_ms: float | None,
+             tokens: int, complete: bool) -> None:
+    labels = {"provider": provider, "cached": "true" if cached else "false"}
+    if complete:
+        metrics.CHAT_LATENCY.labels(**labels).observe(latency_ms / 1000)
+    if first_token_ms is not None:
+        metrics.CHAT_FIRST_TOKEN.labels(**labels).observe(first_token_ms / 1000)
+    if not cached:
+        metrics.TOKENS_OUT.labels(provider=provider).inc(tokens)
+
+
 def ask(*, user: User, question: str, conversation: Conversation | None = None,
         provider_name: str | None = None) -> Iterator[Event]:
     question = validate_question(question)
@@ -102,6 +118,7 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
     key = _cache_key(user=user, question=question, provider=provider, version=current_index().version,
                      sources=sources)
     cached = cache.get(key)
+    (metrics.ANSWER_CACHE_MISSES if cached is None else metrics.ANSWER_CACHE_HITS).inc()
     used_provider, used_model = provider.name, provider.model
     parts: list[str] = []
     complete = False
@@ -116,6 +133,7 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
             messages = build_messages(question=question, language=language, sources=sources, history=history)
             options = Options(question=question, language=language, sources=sources,
                               max_tokens=settings.LLM_MAX_TOKENS, timeout=settings.LLM_TIMEOUT)
+            metrics.TOKENS_IN.labels(provider=provider.name).inc(_words(messages))
             try:
                 for token in provider.stream(messages, options):
                     if first_token_ms is None:
@@ -124,7 +142,10 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
                     yield Event("token", {"text": token})
             except ProviderError as exc:
                 log.warning("provider_failed", provider=provider.name, error=exc.message, retryable=exc.retryable)
+                metrics.PROVIDER_ERRORS.labels(provider=provider.name).inc()
+                metrics.PROVIDER_FALLBACKS.labels(provider=provider.name).inc()
                 fallback = get_provider("local")
+                metrics.TOKENS_IN.labels(provider=fallback.name).inc(_words(messages))
                 # Interface text: in the reader's language, while the answer follows the question's.
                 notice = _("%(provider)s did not answer; this answer comes from the offline answerer.") % {
                     "provider": provider.name}
@@ -134,6 +155,8 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
                 parts = []
                 yield Event("reset", {})
                 for token in fallback.stream(messages, options):
+                    if first_token_ms is None:
+                        first_token_ms = (time.perf_counter() - started) * 1000
                     parts.append(token)
                     yield Event("token", {"text": token})
         complete = True
@@ -150,8 +173,11 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
         if complete and cached is None and used_provider == provider.name:
             cache.set(key, {"answer": answer, "provider": used_provider, "model": used_model},
                       settings.ANSWER_CACHE_SECONDS)
+        _observe(provider=used_provider, cached=cached is not None, latency_ms=latency_ms,
+                 first_token_ms=first_token_ms, tokens=message.token_count, complete=complete)
         log.info("chat_answer", user_id=user.pk, conversation=conversation.id, provider=used_provider,
-                 cached=cached is not None, latency_ms=latency_ms, first_token_ms=first_token_ms,
+                 cached=cached is not None, latency_ms=latency_ms,
+                 first_token_ms=None if first_token_ms is None else round(first_token_ms),
                  tokens=message.token_count, complete=complete)
     payload = [source_payload(s) for s in cited]
     yield Event("sources", {"sources": payload})

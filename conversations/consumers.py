@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 import structlog
 from asgiref.sync import sync_to_async
@@ -83,6 +84,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self._stop()
 
     async def receive_json(self, content: dict, **kwargs) -> None:
+        # One request id per message, as for an HTTP request; the answer task started
+        # below copies this context, so its log lines (chat_answer) carry it too.
+        structlog.contextvars.bind_contextvars(request_id=uuid.uuid4().hex, user_id=self.user.pk)
         action = content.get("action") or "ask"
         if action == "stop":
             await self._stop()

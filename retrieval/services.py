@@ -31,6 +31,7 @@ from .embeddings import get_embedder
 from .engine import DEFAULT_BM25_WEIGHT
 from .input_flags import flag_input
 from .llm.base import Source
+from .metrics import INDEX_DOCUMENTS, INDEX_PASSAGES, INDEX_VERSION, RETRIEVAL_LATENCY
 from .models import IndexState
 
 log = structlog.get_logger(__name__)
@@ -82,6 +83,9 @@ def _set_loaded(index: store.CompanyIndex) -> None:
     global _loaded, _checked_at
     _loaded = index
     _checked_at = time.monotonic()
+    INDEX_VERSION.set(index.version)
+    INDEX_PASSAGES.set(index.chunk_count)
+    INDEX_DOCUMENTS.set(len(index.documents))
 
 
 def reset_process_cache() -> None:
@@ -192,6 +196,7 @@ def _search(*, user: User, query: str, k: int, doc_type: str = ""):
     return index, hits, allowed, query
 
 
+@RETRIEVAL_LATENCY.labels(kind="search").time()
 def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "") -> list[SearchResult]:
     """Documents for ``query`` that ``user`` may see, best first. Employees are
     searched in the staff view only (no sensitive field is ever in it); HR and
@@ -227,6 +232,7 @@ def _is_follow_up(question: str) -> bool:
     return len(words) < 8 and any(w in FOLLOW_UP_WORDS for w in words)
 
 
+@RETRIEVAL_LATENCY.labels(kind="chat").time()
 def retrieve_sources(*, user: User, question: str, history: list[dict] | None = None, k: int = 4) -> list[Source]:
     """The documents an answer to ``question`` may cite, numbered from 1, with the
     passages ``user`` may see. A short follow-up ("and his manager?", "peki onun

@@ -4,6 +4,7 @@ with ``ImproperlyConfigured``."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -91,6 +92,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma list of addresses or networks (``127.0.0.1,10.0.0.0/8,::1``)."""
+    raw = os.environ.get(name, default)
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
+    return networks
+
+
 VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
 
 
@@ -136,6 +151,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    "django_prometheus",
     "accounts",
     "knowledge",
     "retrieval",
@@ -145,6 +161,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, with its partner last, so django-prometheus times the whole stack.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Every log line of a request carries its id; one line per request with its outcome.
+    "chatcore.middleware.request_log",
     "django.middleware.security.SecurityMiddleware",
     # Outermost but one, so redirects and errors from the middleware below carry the policy too.
     "csp.middleware.CSPMiddleware",
@@ -162,6 +182,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "chatcore.urls"
@@ -444,6 +465,17 @@ EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# --- Operations ---------------------------------------------------------------
+
+# Who may read /metrics besides signed-in admins: clients whose address (REMOTE_ADDR, so
+# behind a proxy only with daphne's --proxy-headers) is in one of these networks. Loopback
+# by default for `make run`; production's default is nobody (settings/production.py).
+METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+# Reading the migration table at start-up would touch the database in every process.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# How long each /readyz check (cache, channel layer) may take before it counts as down.
+READYZ_TIMEOUT = env_float("READYZ_TIMEOUT", 2.0)
+
 # --- Logging ----------------------------------------------------------------
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
@@ -472,6 +504,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # chatcore.middleware.request_log writes one line per request; these would repeat
+        # it for every 4xx. Server errors still come through, with their traceback.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
         "faiss": {"level": "WARNING"},
         "bm25s": {"level": "WARNING"},

@@ -1,0 +1,99 @@
+"""Readiness checks for ``/readyz``: each one touches a dependency for real and
+reports only its status, its latency and the kind of error, never an address."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from retrieval.models import IndexState
+from retrieval.services import current_index
+
+log = structlog.get_logger(__name__)
+
+
+class NotReady(Exception):
+    """A check that ran but found its part unusable."""
+
+
+def check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {}
+
+
+def check_cache() -> dict:
+    key, token = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
+    cache.set(key, token, timeout=10)
+    try:
+        if cache.get(key) != token:
+            raise NotReady("the value read back differs")
+    finally:
+        cache.delete(key)
+    return {}
+
+
+async def _channel_layer_round_trip() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise NotReady("no channel layer configured")
+    timeout = settings.READYZ_TIMEOUT
+    channel = await asyncio.wait_for(layer.new_channel("readyz."), timeout)
+    token = uuid.uuid4().hex
+    await asyncio.wait_for(layer.send(channel, {"type": "readyz.ping", "token": token}), timeout)
+    message = await asyncio.wait_for(layer.receive(channel), timeout)
+    if message.get("token") != token:
+        raise NotReady("the message read back differs")
+
+
+def check_channel_layer() -> dict:
+    async_to_sync(_channel_layer_round_trip)()
+    return {}
+
+
+def check_index() -> dict:
+    # A probe loads the published index (the process's warm-up) but never builds the
+    # first one: that is `rebuild_index`'s job, and far too slow for a probe.
+    state = IndexState.objects.filter(pk=1).only("version").first()
+    if state is None or not state.version:
+        raise NotReady("no index has been built")
+    index = current_index()
+    return {"version": index.version, "passages": index.chunk_count, "documents": len(index.documents)}
+
+
+CHECKS: dict[str, Callable[[], dict]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "channel_layer": check_channel_layer,
+    "index": check_index,
+}
+
+
+def run_check(name: str, check: Callable[[], dict]) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        result = {"status": "ok"}
+    except Exception as exc:
+        # The class name only: messages can carry host names, ports and credentials.
+        log.warning("readyz_check_failed", check=name, error=type(exc).__name__)
+        detail = {"error": type(exc).__name__}
+        result = {"status": "fail"}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return {**result, **detail}
+
+
+def readiness() -> dict:
+    checks = {name: run_check(name, check) for name, check in CHECKS.items()}
+    status = "ok" if all(c["status"] == "ok" for c in checks.values()) else "fail"
+    return {"status": status, "checks": checks}
