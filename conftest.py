@@ -55,11 +55,21 @@ def _own_index_dir(settings, tmp_path):
     reset_process_cache()
 
 
+def _clear_own_cache() -> None:
+    # django-redis's clear() is FLUSHDB: it would also wipe the keys (rate-limit counts,
+    # cached answers) of every other test process sharing the Redis database. Each
+    # process has its own KEY_PREFIX (settings/test.py); delete only that.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    _clear_own_cache()
     yield
-    cache.clear()
+    _clear_own_cache()
 
 
 @pytest.fixture

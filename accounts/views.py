@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from .lockout import login_attempts_limited
 from .models import LoginSession
 from .selectors import api_token_get, login_session_get, login_session_list, login_session_of_request
 from .services import (
@@ -40,6 +41,7 @@ def _safe_next(request: HttpRequest) -> str:
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
+@login_attempts_limited
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_safe_next(request))

@@ -6,28 +6,33 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chatcore.api import error_response
 
+from ..lockout import LoginThrottle
 from ..services import TokenRefused, jwt_login, jwt_logout, jwt_rotate
 from .serializers import JWTPairSerializer, RefreshRequestSerializer, TokenRequestSerializer, TokenResponseSerializer
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
+LOGIN_REFUSED = OpenApiResponse(description="Too many sign-ins from this address (`throttled`) or failed ones "
+                                            "for this username (`login_locked`); see `Retry-After`")
 
 
 @extend_schema(
     request=TokenRequestSerializer,
     responses={200: TokenResponseSerializer, 400: OpenApiResponse(description="Malformed request"),
-               401: OpenApiResponse(description="Wrong username or password")},
+               401: OpenApiResponse(description="Wrong username or password"),
+               429: LOGIN_REFUSED},
     auth=[],
 )
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
+@throttle_classes([LoginThrottle])
 def token_obtain(request: Request) -> Response:
     """Exchange a username and password for a long-lived API token (service clients)."""
     serializer = TokenRequestSerializer(data=request.data)
@@ -53,12 +58,14 @@ def _refused(exc: TokenRefused) -> Response:
 @extend_schema(
     request=TokenRequestSerializer,
     responses={200: JWTPairSerializer, 400: OpenApiResponse(description="Malformed request"),
-               401: OpenApiResponse(description="Wrong username or password")},
+               401: OpenApiResponse(description="Wrong username or password"),
+               429: LOGIN_REFUSED},
     auth=[],
 )
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
+@throttle_classes([LoginThrottle])
 def jwt_obtain(request: Request) -> Response:
     """Sign in: a username and password for an access token (24 h) and a refresh token
     (30 days). The sign-in is listed on /sessions/ until it is revoked or signs out."""
