@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from chatcore.api import StrictSerializer
 
-class TokenRequestSerializer(serializers.Serializer):
+
+class TokenRequestSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
@@ -12,7 +14,7 @@ class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-class RefreshRequestSerializer(serializers.Serializer):
+class RefreshRequestSerializer(StrictSerializer):
     refresh = serializers.CharField(max_length=4096)
 
 

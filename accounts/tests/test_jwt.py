@@ -299,3 +299,11 @@ def test_of_two_processes_touching_at_once_only_one_writes(alice):
     assert login_session_touch(login_session=session) is True
     # The other copy still holds the stale time, but the UPDATE's filter sees the new one.
     assert login_session_touch(login_session=elsewhere) is False
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token/", "/api/auth/jwt/"])
+def test_a_login_body_with_an_unknown_field_is_refused(client, alice, path):
+    response = client.post(path, {"username": alice.username, "password": PASSWORD, "remember": True},
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"remember": ["Unknown field."]}
