@@ -1,19 +1,33 @@
-"""Index jobs. They take document keys, call a service and own their retries."""
+"""Index jobs. They take document keys, call a service and own their retries.
+
+Both are idempotent: the index is always rebuilt from the database, so running one
+twice (a retry, a redelivery after a lost worker) only publishes one more version of
+the same data, and a version is recorded only once its files are written."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import services
 
+# Worth another try: the database or Redis went away for a moment. Anything else
+# (a bug, a bad embedder setting) would fail the same way again.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError, RedisConnectionError,
+                    RedisTimeoutError)
 
-@shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=60, max_retries=5,
-             acks_late=True)
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=60, retry_jitter=True,
+             max_retries=5, acks_late=True)
 def reindex_documents(self, keys: list[str]) -> int:
-    """Re-chunk and re-embed the changed documents; returns the new index version."""
+    """Re-chunk and re-embed the changed (or deleted) documents; returns the new index version."""
     return services.index_update(keys=keys).version
 
 
-@shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, retry_jitter=True,
+             max_retries=3, acks_late=True)
 def rebuild_index(self) -> int:
+    """Re-embed everything and publish a new version; returns it."""
     return services.index_rebuild().version
