@@ -14,7 +14,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from .glossary import query_tokens
+from .glossary import expand
 from .text import detect_language, tokenize
 
 # bm25s sets its logger to DEBUG when imported, overriding LOGGING; every index
@@ -82,7 +82,10 @@ class SearchIndex:
         if self._bm25 is None:
             return scores
         vocab = self._bm25.vocab_dict
-        tokens = [t for t in query_tokens(query) if t in vocab]
+        own = tokenize(query)
+        # The question's own words count twice, the other language's terms once: a
+        # passage that says the same thing in both languages must not win on that alone.
+        tokens = [t for t in own + own + expand(own) if t in vocab]
         if tokens:
             scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
         return scores

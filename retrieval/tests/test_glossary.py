@@ -32,3 +32,12 @@ def test_the_offline_answer_comes_from_the_other_language_too():
     text = "".join(get_provider("local").stream([], Options(
         question="Şifre kaç karakter olmalı?", language="tr", sources=[source])))
     assert "14 characters" in text and "[1]" in text
+
+
+def test_translated_terms_count_less_than_the_questions_own_words():
+    passages = [
+        Passage("approvals", "Onaylar. Bölüm müdürü, birim yöneticisi ve departman yöneticisi onaylar."),
+        Passage("hr", "People. The manager of the department is Sevgi Aslan."),
+    ]
+    index = SearchIndex(passages, np.zeros((2, 4), dtype=np.float32))
+    assert index.search("Who is the manager of the department?", None, k=1, method="bm25")[0].doc_id == "hr"
