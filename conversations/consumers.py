@@ -91,6 +91,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if action == "stop":
             await self._stop()
             return
+        if not await self._session_alive():
+            # Signed out or revoked on /sessions/ since the socket opened: it ends here.
+            await self._stop()
+            await self.close(code=4401)
+            return
         # Questions draw on the same per-user bucket as the API.
         verdict = await sync_to_async(user_hit)(self.user.pk)
         if verdict.limited:
@@ -107,6 +112,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         else:
             question = content.get("message")
         self.task = asyncio.create_task(self._answer(question))
+
+    async def _session_alive(self) -> bool:
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        if not key:
+            return True  # not a cookie session (e.g. a test scope with a user only)
+        return await database_sync_to_async(session.exists)(key)
 
     def _last_question(self) -> str | None:
         if self.conversation is None:

@@ -188,3 +188,20 @@ async def test_a_question_sent_the_moment_the_answer_is_done_is_answered(alice, 
         await comm.disconnect()
     assert not any("Wait for the current answer" in f for f in frames)
     assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 2
+
+
+async def test_a_socket_whose_session_was_revoked_is_closed_on_its_next_question(alice, company):
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    await database_sync_to_async(store.create)()
+    comm = communicator(alice, "/ws/chat/new/")
+    comm.scope["session"] = store
+    assert (await comm.connect())[0]
+    await database_sync_to_async(store.delete)(store.session_key)
+    await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
+    closed = await comm.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    assert not await database_sync_to_async(Message.objects.exists)()
