@@ -22,29 +22,49 @@ LOGIN_REFUSED = OpenApiResponse(description="Too many sign-ins from this address
                                             "for this username (`login_locked`); see `Retry-After`")
 
 
-@extend_schema(
-    request=TokenRequestSerializer,
-    responses={200: TokenResponseSerializer, 400: OpenApiResponse(description="Malformed request"),
-               401: OpenApiResponse(description="Wrong username or password"),
-               429: LOGIN_REFUSED},
-    auth=[],
-)
-@api_view(["POST"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([LoginThrottle])
-def token_obtain(request: Request) -> Response:
-    """Exchange a username and password for a long-lived API token (service clients)."""
+def _sign_in(answer):
+    """A public, throttled POST endpoint that takes a username and password and answers
+    with ``answer``."""
+
+    def decorate(view):
+        view = throttle_classes([LoginThrottle])(view)
+        view = permission_classes([AllowAny])(view)
+        view = authentication_classes([])(view)
+        view = api_view(["POST"])(view)
+        return extend_schema(
+            request=TokenRequestSerializer,
+            responses={200: answer, 400: OpenApiResponse(description="Malformed request"),
+                       401: OpenApiResponse(description="Wrong username or password"),
+                       429: LOGIN_REFUSED},
+            auth=[],
+        )(view)
+
+    return decorate
+
+
+def _authenticate(request: Request):
+    """The user named by a valid username and password in the body, or None; a malformed
+    body is a 400."""
     serializer = TokenRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    user = authenticate(request._request, **serializer.validated_data)
+    return authenticate(request._request, **serializer.validated_data)
+
+
+def _wrong_credentials(challenge: dict[str, str]) -> Response:
+    return error_response(
+        code="invalid_credentials",
+        message="Wrong username or password.",
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        headers=challenge,
+    )
+
+
+@_sign_in(answer=TokenResponseSerializer)
+def token_obtain(request: Request) -> Response:
+    """Exchange a username and password for a long-lived API token (service clients)."""
+    user = _authenticate(request)
     if user is None:
-        return error_response(
-            code="invalid_credentials",
-            message="Wrong username or password.",
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            headers={"WWW-Authenticate": "Token"},
-        )
+        return _wrong_credentials({"WWW-Authenticate": "Token"})
     token, _ = Token.objects.get_or_create(user=user)
     return Response({"token": token.key})
 
@@ -55,30 +75,13 @@ def _refused(exc: TokenRefused) -> Response:
     )
 
 
-@extend_schema(
-    request=TokenRequestSerializer,
-    responses={200: JWTPairSerializer, 400: OpenApiResponse(description="Malformed request"),
-               401: OpenApiResponse(description="Wrong username or password"),
-               429: LOGIN_REFUSED},
-    auth=[],
-)
-@api_view(["POST"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([LoginThrottle])
+@_sign_in(answer=JWTPairSerializer)
 def jwt_obtain(request: Request) -> Response:
     """Sign in: a username and password for an access token (24 h) and a refresh token
     (30 days). The sign-in is listed on /sessions/ until it is revoked or signs out."""
-    serializer = TokenRequestSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    user = authenticate(request._request, **serializer.validated_data)
+    user = _authenticate(request)
     if user is None:
-        return error_response(
-            code="invalid_credentials",
-            message="Wrong username or password.",
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            headers=BEARER_CHALLENGE,
-        )
+        return _wrong_credentials(BEARER_CHALLENGE)
     return Response(jwt_login(user=user, request=request._request))
 
 

@@ -8,20 +8,13 @@ from conversations.models import Conversation, Message
 from conversations.services import conversation_create
 from retrieval.llm import ProviderError, get_provider
 
+from .sse import sse_events
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def post(client, body, **headers):
     return client.post("/api/chat/", json.dumps(body), content_type="application/json", **headers)
-
-
-def sse_events(response):
-    raw = b"".join(response.streaming_content).decode()
-    events = []
-    for block in raw.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 def test_it_answers_with_cited_sources_and_stores_both_messages(client, alice, company):

@@ -15,6 +15,8 @@ from retrieval.llm import reset_providers
 from retrieval.llm.prompts import SYSTEM
 from retrieval.tests.llm_servers import CHUNKS, LLMServer
 
+from .sse import sse_events
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTION = "Yıllık izin talebi nereden yapılır?"
@@ -38,12 +40,7 @@ def ask_streaming(client):
     response = client.post("/api/chat/", json.dumps({"message": QUESTION}), content_type="application/json",
                            HTTP_ACCEPT="text/event-stream")
     assert response.status_code == 200
-    raw = b"".join(response.streaming_content).decode()
-    events = []
-    for block in raw.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
+    return sse_events(response)
 
 
 def test_a_streamed_answer_arrives_token_by_token_and_is_stored_as_the_providers(client, alice, company,
