@@ -26,7 +26,6 @@ from .services import (
     login_session_end,
     login_session_revoke,
     login_session_revoke_others,
-    login_session_start,
 )
 
 
@@ -48,8 +47,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = AuthenticationForm(request, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        auth_login(request, user)
-        login_session_start(user=user, request=request, kind=LoginSession.Kind.WEB)
+        auth_login(request, user)  # recorded as a login session by accounts.receivers
         return redirect(_safe_next(request))
     status = 400 if request.method == "POST" else 200
     next_url = request.POST.get("next") or request.GET.get("next", "")

@@ -213,3 +213,15 @@ def test_admins_manage_tokens_in_admin(client, admin_user, alice):
     client.force_login(admin_user)
     assert client.get("/admin/authtoken/tokenproxy/").status_code == 200
     assert client.get("/admin/token_blacklist/outstandingtoken/").status_code == 200
+
+
+def test_a_sign_in_through_the_admin_is_a_login_session_too(hr_user):
+    admin_browser = Client(HTTP_USER_AGENT="Safari/18", REMOTE_ADDR="10.0.0.9")
+    response = admin_browser.post("/admin/login/?next=/admin/", {"username": hr_user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    recorded = session_of(admin_browser)
+    assert recorded.user == hr_user and recorded.kind == LoginSession.Kind.WEB
+    assert recorded.ip == "10.0.0.9" and recorded.user_agent == "Safari/18"
+    # and only once, though the page sign-in records through the same signal
+    sign_in(hr_user.username)
+    assert LoginSession.objects.filter(user=hr_user).count() == 2
