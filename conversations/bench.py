@@ -18,40 +18,26 @@ company directory instead, touching nothing configured.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
-import http.cookiejar
 import json
 import os
 import re
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.urls import reverse
 
-from accounts.models import Role, User
-from accounts.services import user_create
 from knowledge.models import Document
 from retrieval.services import current_index
 from retrieval.store import IndexUnavailable
 
+from .benchkit import HTTP_SECONDS, Server, create_users, database_url, remove_users, run_on_dataset, stop_on_sigterm
 from .models import Message
 
 HELP = ("Time to first token and cached answers over real WebSockets: N users at once against a "
@@ -63,9 +49,7 @@ TARGET_CACHED_SERVER_P50_MS = 20
 
 USERNAME_PREFIX = "bench-chat-"
 FULL_NAME = "Chat benchmark"
-SERVER_START_SECONDS = 90
 ANSWER_SECONDS = 60
-HTTP_SECONDS = 30
 
 # About the bundled sample company. Each user asks its own run of them; the default
 # 10 users × 4 questions ask each once.
@@ -169,7 +153,6 @@ TOKEN_FRAME = re.compile(r'<span hx-swap-oob="beforeend:#answer-\d+-text">(.*?)<
 ERROR_FRAME = re.compile(r'id="composer-error"[^>]*>(.*?)</p>', re.S)
 DONE_FRAME = re.compile(r'hx-swap-oob="outerHTML"')
 MESSAGE_ID = re.compile(r'id="feedback-(\d+)"')
-ACCESS_LINE = re.compile(r'\S+ - - \[[^]]*\] "')
 
 
 def add_arguments(parser: CommandParser) -> None:
@@ -194,9 +177,10 @@ def run(command: BaseCommand, *, users: int, questions: int, provider: str, data
         import websockets  # noqa: F401
     except ImportError:
         raise CommandError("bench chat needs the websockets package: pip install -r requirements-dev.txt") from None
-    with _stop_on_sigterm():
+    with stop_on_sigterm():
         if dataset:
-            _run_on_dataset(command, dataset, users=users, questions=questions, provider=provider, as_json=as_json)
+            bench = ["chat", "--users", str(users), "--questions", str(questions), "--provider", provider]
+            run_on_dataset(command, dataset, bench=bench, as_json=as_json)
         else:
             ChatBench(command, quiet=as_json).run(users=users, questions=questions, provider=provider)
 
@@ -253,8 +237,8 @@ class ChatBench:
         sessions: list[str] = []
         with tempfile.TemporaryDirectory(prefix="chatcore-bench-") as workdir:
             try:
-                accounts = _create_users(2 * users, password)
-                env = {**os.environ, "DATABASE_URL": _database_url(), "INDEX_DIR": str(settings.INDEX_DIR),
+                accounts = create_users(USERNAME_PREFIX, FULL_NAME, 2 * users, password)
+                env = {**os.environ, "DATABASE_URL": database_url(), "INDEX_DIR": str(settings.INDEX_DIR),
                        "LLM_PROVIDER": provider, **UNLIMITED}
                 with Server(env=env, log=Path(workdir) / "daphne.log") as server:
                     self.say(f"daphne is up on {server.url}; signing in {2 * users} bench users…")
@@ -268,7 +252,7 @@ class ChatBench:
                     stored = {m["id"]: m for m in Message.objects.filter(id__in=ids).values(
                         "id", "latency_ms", "cached", "incomplete", "provider")}
             finally:
-                _remove_users(sessions)
+                remove_users(USERNAME_PREFIX, FULL_NAME, sessions)
         result, rows = _summarise(answers, seconds, stored, users=users, questions=questions)
         if not self.quiet:
             self._table(result, rows, index=index)
@@ -446,194 +430,3 @@ async def _ask(ws, question: str) -> Answer:
             else:
                 answer.message_id = int(message_id.group(1))
             return answer
-
-
-# --- The server and its users ----------------------------------------------------------
-
-
-# On Linux the server asks to be sent SIGTERM when the bench dies, so not even a
-# `kill -9` of the bench leaves it running.
-DAPHNE = ([sys.executable, "-c", "import ctypes, signal; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
-           "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()"]
-          if sys.platform.startswith("linux") else [sys.executable, "-m", "daphne"])
-
-
-class Server:
-    """daphne on a free loopback port, stopped on leaving the block however it is left."""
-
-    def __init__(self, *, env: dict[str, str], log: Path) -> None:
-        self.env, self.log_path = env, log
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        port = _free_port()
-        self.url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-        self.log = self.log_path.open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed command line: this Python's daphne
-            [*DAPHNE, "-b", "127.0.0.1", "-p", str(port), "chatcore.asgi:application"],
-            cwd=settings.BASE_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        opener = _opener()
-        while True:
-            if self.process.poll() is not None:
-                raise CommandError(f"daphne exited with code {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if opener.open(f"{self.url}/healthz", timeout=2).status == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise CommandError(f"daphne did not answer /healthz within {SERVER_START_SECONDS} s:\n{self.log_tail()}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-    def log_tail(self, lines: int = 20) -> str:
-        """The log's last lines, without daphne's access lines (one per request and socket)."""
-        self.log.flush()
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join([line for line in text.splitlines() if not ACCESS_LINE.match(line)][-lines:])
-
-    def login(self, username: str, password: str) -> str:
-        """Sign in through the login form, as a browser does; returns the session key."""
-        jar = http.cookiejar.CookieJar()
-        opener = _opener(urllib.request.HTTPCookieProcessor(jar))
-        url = self.url + reverse("login")
-        try:
-            page = opener.open(url, timeout=HTTP_SECONDS).read().decode("utf-8")
-            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-            if token is None:
-                raise CommandError("The login page has no CSRF token.")
-            form = {"username": username, "password": password, "csrfmiddlewaretoken": token.group(1)}
-            request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode())  # noqa: S310 - http://127.0.0.1
-            opener.open(request, timeout=HTTP_SECONDS)
-        except urllib.error.HTTPError as exc:
-            raise CommandError(f"{username} could not sign in: HTTP {exc.code}\n{self.log_tail()}") from None
-        except OSError as exc:
-            raise CommandError(f"{username} could not sign in: {exc}\n{self.log_tail()}") from None
-        session = next((c.value for c in jar if c.name == settings.SESSION_COOKIE_NAME), None)
-        if session is None:
-            raise CommandError(f"{username} signed in but got no session cookie.")
-        return session
-
-
-def _opener(*handlers) -> urllib.request.OpenerDirector:
-    # Loopback only: never through a proxy from the environment.
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}), *handlers)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url() -> str:
-    """The database this process uses (under the test runner: the test database)."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        name = str(s["NAME"])
-        if name == ":memory:" or name.startswith("file:"):
-            raise CommandError("bench chat needs a database file the server can open, not an in-memory SQLite.")
-        return f"sqlite:///{urllib.parse.quote(name)}"
-    if connection.vendor == "postgresql":
-        quote = lambda value: urllib.parse.quote(str(value or ""), safe="")  # noqa: E731
-        return (f"postgres://{quote(s['USER'])}:{quote(s['PASSWORD'])}@{s['HOST'] or '127.0.0.1'}:"
-                f"{s['PORT'] or 5432}/{quote(s['NAME'])}")
-    raise CommandError(f"bench chat runs on SQLite or PostgreSQL, not {connection.vendor}.")
-
-
-def _create_users(count: int, password: str) -> list[User]:
-    _remove_users([])
-    # Hashed once for all of them: the hasher is slow on purpose.
-    encoded = make_password(password)
-    return [user_create(username=f"{USERNAME_PREFIX}{n:02d}", role=Role.EMPLOYEE, encoded_password=encoded,
-                        full_name=FULL_NAME) for n in range(1, count + 1)]
-
-
-def _remove_users(session_keys: list[str]) -> None:
-    """Bench users go with their conversations and login records (cascade); their
-    sessions are not linked to them, so those are deleted by key."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    for key in session_keys:
-        store(session_key=key).delete()
-    User.objects.filter(username__startswith=USERNAME_PREFIX, full_name=FULL_NAME).delete()
-
-
-@contextlib.contextmanager
-def _stop_on_sigterm():
-    """``kill`` unwinds like Ctrl-C does, so the server and the bench users are cleaned up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-# --- --dataset: a throwaway database and index ------------------------------------------
-
-
-def _run_on_dataset(command: BaseCommand, directory: str, *, users: int, questions: int, provider: str,
-                    as_json: bool) -> None:
-    """Load ``directory`` as ``make setup`` does, into a temporary SQLite database and
-    index, then run the bench in a process configured for them."""
-    if not Path(directory).is_dir():
-        raise CommandError(f"{directory} is not a directory.")
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    with tempfile.TemporaryDirectory(prefix="chatcore-bench-data-") as workdir:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{urllib.parse.quote(str(Path(workdir) / 'bench.sqlite3'))}",
-               "INDEX_DIR": str(Path(workdir) / "index"), "CELERY_TASK_ALWAYS_EAGER": "true"}
-        if not as_json:
-            command.stderr.write(f"Loading {directory} into a temporary database and index…")
-        # With eager tasks the import builds the index as it commits.
-        for step in (["migrate", "--no-input"], ["load_company", str(Path(directory).resolve())]):
-            done = subprocess.run([*manage, *step, "--verbosity", "0"], cwd=settings.BASE_DIR, env=env,  # noqa: S603
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True)
-            if done.returncode:
-                raise CommandError(f"{' '.join(step)} failed:\n{done.stderr.strip()[-2000:]}")
-        bench = [*manage, "bench", "chat", "--users", str(users), "--questions", str(questions), "--provider", provider]
-        # Progress and errors go straight to the terminal; the table and JSON line through this command.
-        child = subprocess.Popen([*bench, *(["--json"] if as_json else [])], cwd=settings.BASE_DIR, env=env,  # noqa: S603
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
-        try:
-            out, _ = child.communicate()
-        except BaseException as exc:
-            # Ctrl-C reached the child as well; anything else must stop it. Either way it
-            # stops its server before the temporary files go.
-            if not isinstance(exc, KeyboardInterrupt):
-                child.terminate()
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-            raise
-        if out.strip():
-            command.stdout.write(out.rstrip("\n"))
-        if child.returncode:
-            raise CommandError(f"bench chat on {directory} failed (exit code {child.returncode}).")
