@@ -50,7 +50,13 @@ def _count(request, *, group: str, key, rate: str) -> Verdict:
         # for django-ratelimit's own failures). Logged so it does not go unnoticed.
         log.warning("ratelimit_unavailable", group=group, exc_info=True)
         return ALLOWED
-    if usage is None or not usage["should_limit"]:
+    if usage is None:
+        # With the limits on, no usage means the cache could not count (django-redis ignores
+        # Redis errors, and RATELIMIT_FAIL_OPEN lets the request through).
+        if settings.RATELIMIT_ENABLE:
+            log.warning("ratelimit_unavailable", group=group)
+        return ALLOWED
+    if not usage["should_limit"]:
         return ALLOWED
     return Verdict(limited=True, retry_after=max(1, usage["time_left"]))
 

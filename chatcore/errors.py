@@ -4,11 +4,20 @@ crashes)."""
 
 from __future__ import annotations
 
+import sys
+
+import structlog
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+
+log = structlog.get_logger(__name__)
+
+# Seconds a client is asked to wait while the database is unreachable (a restart, a failover).
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -41,7 +50,24 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception, template_name="404.html")
 
 
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 while the database cannot be reached: the request may succeed if sent again,
+    which a 500 would not say. No detail: the error's text names the host."""
+    log.warning("database_unavailable", path=request.path)
+    if _is_api(request):
+        response = api_error("unavailable", "The service is briefly unavailable; try again shortly.", 503)
+    else:
+        response = HttpResponse("Service briefly unavailable; try again shortly.", status=503,
+                                content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its except block, for a view's exception and a middleware's
+    # alike (a session or sign-in lookup fails first when the database goes away).
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        return database_unavailable(request)
     if _is_api(request):
         return api_error("server_error", "Something went wrong on our side; it has been logged.", 500)
     return defaults.server_error(request)

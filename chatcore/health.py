@@ -34,6 +34,19 @@ def check_database() -> dict:
 
 def check_cache() -> dict:
     key, token = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
+    client = getattr(cache, "client", None)
+    if client is not None and hasattr(client, "get_client"):
+        # django-redis ignores Redis errors so the site keeps serving without it (settings);
+        # the probe talks to Redis itself, so a stopped Redis still shows here.
+        raw = client.get_client(write=True)
+        key = cache.make_key(key)
+        raw.set(key, token, ex=10)
+        try:
+            if raw.get(key) != token.encode():
+                raise NotReady("the value read back differs")
+        finally:
+            raw.delete(key)
+        return {}
     cache.set(key, token, timeout=10)
     try:
         if cache.get(key) != token:

@@ -107,3 +107,13 @@ def test_it_is_ready_on_the_real_redis(client, built_index, settings):
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     assert {check["status"] for check in response.json()["checks"].values()} == {"ok"}
+
+
+def test_a_stopped_redis_fails_the_cache_check_though_the_cache_ignores_its_errors(client, built_index, settings,
+                                                                                   closed_port):
+    settings.CACHES = redis_cache_at(f"redis://127.0.0.1:{closed_port}/0")
+    settings.CACHES["default"]["OPTIONS"]["IGNORE_EXCEPTIONS"] = True
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == {
+        "status": "fail", "latency_ms": response.json()["checks"]["cache"]["latency_ms"], "error": "ConnectionError"}

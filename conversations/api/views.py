@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -123,9 +124,13 @@ class ChatView(APIView):
             response["X-Accel-Buffering"] = "no"
             return response
         done = None
-        for event in events:
-            if event.kind == "done":
-                done = event.data
+        # The client gets the whole answer or an error, so the database keeps both messages or
+        # neither: a database lost between the question and the answer must not leave a question
+        # stored without its answer.
+        with transaction.atomic():
+            for event in events:
+                if event.kind == "done":
+                    done = event.data
         return Response(ChatResponseSerializer(done).data)
 
 
