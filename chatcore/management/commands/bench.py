@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 BENCHMARKS = {
     "retrieval": "retrieval.bench",
     "chat": "conversations.bench",
+    "load": "conversations.bench_load",
 }
 
 
