@@ -343,3 +343,88 @@ def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(s
     # Each answered question left its question and its answer; each refused one left nothing.
     assert len(messages) == 2 * answered, (len(messages), answered)
     assert messages == ["user", "assistant"] * answered
+
+
+# --- A worker killed mid-rebuild ------------------------------------------------------
+
+
+def start_worker(*, queue: str, index_dir: Path, log_path: Path, delay: float, marker: Path) -> subprocess.Popen:
+    from retrieval.tests.test_celery_worker import worker_redis_url
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatcore.tests.slow_worker_settings",
+           "DATABASE_URL": database_url(), "REDIS_URL": worker_redis_url(), "INDEX_DIR": str(index_dir),
+           "SLOW_EMBEDDER_SECONDS": str(delay), "SLOW_EMBEDDER_MARKER": str(marker)}
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "chatcore", "worker", "--pool=solo", "--concurrency=1",
+             "-Q", queue, "-n", f"{queue}-{time.monotonic_ns()}@%h", "--without-heartbeat", "--without-gossip",
+             "--without-mingle", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.fixture
+def task_sender():
+    import uuid
+
+    from celery import Celery
+
+    from chatcore.celery import app as chatcore_app
+    from retrieval.tests.test_celery_worker import worker_redis_url
+
+    queue = f"chatcore-test-{uuid.uuid4().hex[:12]}"
+    sender = Celery("chatcore-test-sender", broker=worker_redis_url(), backend=worker_redis_url(),
+                    set_as_current=False)
+    sender.conf.update(task_default_queue=queue, task_serializer="json", accept_content=["json"],
+                       result_serializer="json", broker_connection_retry_on_startup=False)
+    sender.set_current()
+    try:
+        yield queue, sender
+    finally:
+        chatcore_app.set_current()
+        with sender.connection_for_write() as conn:
+            conn.default_channel.client.delete(queue)
+        sender.close()
+
+
+@pytest.mark.redis
+def test_a_worker_killed_mid_rebuild_leaves_the_previous_index_serving(company, alice, task_sender, tmp_path,
+                                                                       settings):
+    from retrieval.models import IndexState
+    from retrieval.services import current_index, reset_process_cache, search_documents
+
+    queue, sender = task_sender
+    index_dir = Path(settings.INDEX_DIR)
+    previous = index_rebuild().version
+    marker = tmp_path / "building"
+    log_path = tmp_path / "worker.log"
+
+    worker = start_worker(queue=queue, index_dir=index_dir, log_path=log_path, delay=60, marker=marker)
+    try:
+        sender.send_task("retrieval.tasks.rebuild_index")
+        wait_for(lambda: marker.exists() or worker.poll() is not None, 30, "the rebuild starting")
+        assert worker.poll() is None, log_path.read_text(errors="replace")[-3000:]
+        worker.kill()
+        worker.wait(timeout=10)
+    finally:
+        stop(worker)
+
+    # The database and the CURRENT pointer still name the previous version, which loads
+    # (manifest and checksum intact) and serves.
+    assert IndexState.objects.get(pk=1).version == previous
+    assert (index_dir / "CURRENT").read_text().strip() == str(previous)
+    reset_process_cache()
+    assert current_index().version == previous
+    assert search_documents(user=alice, query="yıllık izin", k=1)
+
+    marker.unlink()
+    worker = start_worker(queue=queue, index_dir=index_dir, log_path=log_path, delay=0, marker=marker)
+    try:
+        rebuilt = sender.send_task("retrieval.tasks.rebuild_index").get(timeout=60)
+    finally:
+        stop(worker)
+    assert rebuilt > previous and IndexState.objects.get(pk=1).version == rebuilt
+    assert (index_dir / "CURRENT").read_text().strip() == str(rebuilt)
+    reset_process_cache()
+    assert current_index().version == rebuilt
+    assert search_documents(user=alice, query="yıllık izin", k=1)
