@@ -65,7 +65,8 @@ def _key(part: str, username: str) -> str:
     return f"login-lockout:{part}:{digest}"
 
 
-def _count(key: str, ttl: int) -> int:
+def _count(key: str, ttl: int) -> int | None:
+    """The new count, or None when the cache cannot count (Redis down: its errors are ignored)."""
     if cache.add(key, 1, ttl):
         return 1
     try:
@@ -99,6 +100,9 @@ def login_failure_record(*, username: object, request: HttpRequest | None = None
     if not username or lockout_remaining(username=username):
         return
     failures = _count(_key("failures", username), _rule("WINDOW"))
+    if failures is None:
+        log.warning("login_lockout_unavailable")
+        return
     if failures < _rule("FAILURES"):
         return
     level = (cache.get(_key("level", username)) or 0) + 1

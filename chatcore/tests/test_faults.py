@@ -180,6 +180,9 @@ def test_the_app_keeps_answering_without_redis_and_recovers_when_it_returns(serv
         assert status == 200 and body["cached"] is False and body["answer"], body
         assert time.monotonic() - started < 10
         assert server.request("GET", "/api/conversations/", token=token)[0] == 200
+        # A wrong password is still refused, though no failure can be counted towards a lockout.
+        status, body = server.request("POST", "/api/auth/token/", body={"username": "alice", "password": "wrong"})
+        assert status == 401, body
         status, body = server.request("GET", "/readyz")
         assert status == 503
         assert body["checks"]["cache"]["status"] == "fail"
