@@ -64,13 +64,15 @@ SERVERS = 2
 # What a normal user does next, by weight: mostly glancing at its conversations, now and
 # then a question or a search.
 MIX = {"chat": 15, "list": 65, "search": 20}
-# Of the chat questions, this share repeats one already asked (an answer-cache hit).
+# Of a user's chat questions, this share repeats one it asked before (an answer-cache hit when
+# the same process answers it, or any process with Redis).
 REPEAT_SHARE = 0.2
 QUESTIONS_PER_CONVERSATION = 4
-# The abusive client's pace, one attempt at a time. Its sign-ins use the right password:
+# The abusive client's pace, not waiting for answers (at most ABUSIVE_IN_FLIGHT at once). Its sign-ins use the right password:
 # every answer before the limit is a 200 (nothing but 429s is expected of it), at the cost
 # of one password hash per allowed sign-in — at most 20 a minute per process.
 ABUSIVE_PER_SECOND = 25
+ABUSIVE_IN_FLIGHT = 50
 
 # A per-user limit no bench user reaches; the sign-in limit stays as documented, so the
 # abusive client meets it.
@@ -130,19 +132,15 @@ class Tally:
 
 
 class Questions:
-    """New questions in turn while they last, with a share of repeats; shared by all users
-    so two users rarely ask the same new question at once."""
+    """New questions in turn while they last, shared by all users so two users rarely ask
+    the same new question at once; then the pool again."""
 
     def __init__(self, pool: list[str], rng: random.Random) -> None:
-        self.pool, self.rng, self.asked = pool, rng, []
+        self.pool, self.rng = pool, rng
         self.fresh = iter(pool)
 
     def next(self) -> str:
-        if self.asked and self.rng.random() < REPEAT_SHARE:
-            return self.rng.choice(self.asked)
-        question = next(self.fresh, None) or self.rng.choice(self.pool)
-        self.asked.append(question)
-        return question
+        return next(self.fresh, None) or self.rng.choice(self.pool)
 
 
 class LoadBench:
@@ -250,17 +248,23 @@ class LoadBench:
                     tally: Tally, deadline: float) -> None:
         headers = {"Authorization": f"Token {token}"}
         kinds, weights = list(MIX), list(MIX.values())
-        conversation, asked_in_it = None, 0
+        conversation, asked_in_it, openers = None, 0, []
         for turn in itertools.count(n):
             if time.perf_counter() >= deadline:
                 return
             url = urls[turn % len(urls)]
             kind = rng.choices(kinds, weights)[0]
             if kind == "chat":
-                if asked_in_it >= QUESTIONS_PER_CONVERSATION:
+                # The answer cache is per user and depends on the conversation so far: a repeat
+                # is the user asking one of its own opening questions again, in a new conversation.
+                repeat = bool(openers) and rng.random() < REPEAT_SHARE
+                if repeat or asked_in_it >= QUESTIONS_PER_CONVERSATION:
                     conversation, asked_in_it = None, 0
+                question = rng.choice(openers) if repeat else questions.next()
+                if conversation is None and not repeat:
+                    openers.append(question)
                 request = client.post(f"{url}/api/chat/", headers=headers,
-                                      json={"message": questions.next(), "conversation": conversation})
+                                      json={"message": question, "conversation": conversation})
             elif kind == "list":
                 request = client.get(f"{url}/api/conversations/", headers=headers)
             else:
@@ -278,23 +282,32 @@ class LoadBench:
                 tally.cached_answers += bool(body.get("cached"))
 
     async def _abuse(self, client, urls: list[str], abuser: tuple[str, str], tally: Tally, deadline: float) -> None:
-        """One client signing in again and again from the users' own address: after 20 in a
-        minute (per process without Redis) every attempt is a 429."""
+        """One client signing in again and again from the users' own address, at a fixed
+        pace whatever the answers take, as a script hammering the endpoint does: after 20
+        in a minute (per process without Redis) every attempt is a 429."""
         username, password = abuser
-        for turn in itertools.count():
-            started = time.perf_counter()
-            if started >= deadline:
-                return
-            response = await _timed(client.post(f"{urls[turn % len(urls)]}/api/auth/token/",
-                                                 json={"username": username, "password": password}),
-                                    "abusive", tally)
+        in_flight = asyncio.Semaphore(ABUSIVE_IN_FLIGHT)
+
+        async def attempt(url: str) -> None:
+            async with in_flight:
+                response = await _timed(client.post(f"{url}/api/auth/token/",
+                                                    json={"username": username, "password": password}),
+                                        "abusive", tally)
             if response is not None and not response.is_success:
                 tally.latencies["abusive"].pop()
                 if response.status_code == 429:
                     tally.rate_limited += 1
                 else:
                     tally.error("abusive", f"HTTP {response.status_code} {response.text[:120]}")
-            await asyncio.sleep(max(0.0, 1 / ABUSIVE_PER_SECOND - (time.perf_counter() - started)))
+
+        attempts = []
+        started = time.perf_counter()
+        for turn in itertools.count():
+            if time.perf_counter() >= deadline:
+                break
+            attempts.append(asyncio.create_task(attempt(urls[turn % len(urls)])))
+            await asyncio.sleep(max(0.0, started + (turn + 1) / ABUSIVE_PER_SECOND - time.perf_counter()))
+        await asyncio.gather(*attempts)
 
 
 async def _timed(request, kind: str, tally: Tally):
