@@ -154,7 +154,8 @@ class LoadBench:
     def run(self, *, users: int, seconds: float, provider: str) -> None:
         index = self._index()
         pool = _question_pool()
-        redis = bool(settings.REDIS_URL)
+        # What the servers will use: they read their settings from the environment given them.
+        redis = bool(os.environ.get("REDIS_URL", "").strip())
         if not redis:
             self.say("REDIS_URL is not set: each daphne process keeps its own rate-limit counts and answer cache "
                      "(the abusive client gets 20 sign-ins a minute from each process, not 20 in all).")
