@@ -4,6 +4,8 @@ stranger) plus an admin, and a small company written by the tests themselves."""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 
 import pytest
 from django.core.cache import cache
@@ -34,6 +36,29 @@ def redis_available() -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
     except redis.RedisError:
         return False
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (the kernel's pick, released at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a server or worker a test started: politely, then for sure."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    return free_port()
 
 
 @pytest.fixture(autouse=True)

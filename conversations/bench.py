@@ -37,7 +37,7 @@ from knowledge.models import Document
 from retrieval.services import current_index
 from retrieval.store import IndexUnavailable
 
-from .benchkit import HTTP_SECONDS, Server, create_users, database_url, remove_users, run_on_dataset, stop_on_sigterm
+from .benchkit import HTTP_SECONDS, Server, create_users, database_url, remove_users, run_bench
 from .models import Message
 
 HELP = ("Time to first token and cached answers over real WebSockets: N users at once against a "
@@ -177,12 +177,9 @@ def run(command: BaseCommand, *, users: int, questions: int, provider: str, data
         import websockets  # noqa: F401
     except ImportError:
         raise CommandError("bench chat needs the websockets package: pip install -r requirements-dev.txt") from None
-    with stop_on_sigterm():
-        if dataset:
-            bench = ["chat", "--users", str(users), "--questions", str(questions), "--provider", provider]
-            run_on_dataset(command, dataset, bench=bench, as_json=as_json)
-        else:
-            ChatBench(command, quiet=as_json).run(users=users, questions=questions, provider=provider)
+    run_bench(command, dataset=dataset, as_json=as_json,
+              bench=["chat", "--users", str(users), "--questions", str(questions), "--provider", provider],
+              here=lambda: ChatBench(command, quiet=as_json).run(users=users, questions=questions, provider=provider))
 
 
 @dataclass

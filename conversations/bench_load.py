@@ -45,7 +45,7 @@ from retrieval.services import current_index
 from retrieval.store import IndexUnavailable
 
 from .bench import QUESTIONS, REPHRASED
-from .benchkit import Server, create_users, database_url, remove_users, run_on_dataset, stop_on_sigterm
+from .benchkit import Server, create_users, database_url, remove_users, run_bench
 
 HELP = ("Throughput under load: N API users (chat, conversation lists, search) against two daphne "
         "processes the bench starts, plus one client over the sign-in rate limit.")
@@ -109,12 +109,9 @@ def run(command: BaseCommand, *, users: int, seconds: float, provider: str, data
         import httpx2  # noqa: F401
     except ImportError:
         raise CommandError("bench load needs the httpx2 package: pip install -r requirements.txt") from None
-    with stop_on_sigterm():
-        if dataset:
-            bench = ["load", "--users", str(users), "--seconds", str(seconds), "--provider", provider]
-            run_on_dataset(command, dataset, bench=bench, as_json=as_json)
-        else:
-            LoadBench(command, quiet=as_json).run(users=users, seconds=seconds, provider=provider)
+    run_bench(command, dataset=dataset, as_json=as_json,
+              bench=["load", "--users", str(users), "--seconds", str(seconds), "--provider", provider],
+              here=lambda: LoadBench(command, quiet=as_json).run(users=users, seconds=seconds, provider=provider))
 
 
 @dataclass

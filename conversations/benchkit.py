@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
 
@@ -182,6 +183,17 @@ def stop_on_sigterm():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def run_bench(command: BaseCommand, *, dataset: str, bench: list[str], as_json: bool,
+              here: Callable[[], None]) -> None:
+    """Run a benchmark here (``here``), or with ``--dataset`` in a process on a
+    throwaway copy; either way ``kill`` cleans up."""
+    with stop_on_sigterm():
+        if dataset:
+            run_on_dataset(command, dataset, bench=bench, as_json=as_json)
+        else:
+            here()
 
 
 # --- --dataset: a throwaway database and index ------------------------------------------

@@ -24,6 +24,7 @@ import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from conftest import free_port, stop_process
 from conversations.models import Message
 from conversations.tests.test_browser import database_url
 from retrieval.services import index_rebuild
@@ -34,22 +35,6 @@ RECOVERY_SECONDS = 20
 REQUEST_SECONDS = 20
 IN_CI = os.environ.get("CI", "").lower() == "true"
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 class Server:
@@ -77,7 +62,7 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.1)
-        stop(self.process)
+        stop_process(self.process)
         pytest.fail(f"daphne did not start:\n{self.log()}")
 
     def log(self) -> str:
@@ -145,7 +130,7 @@ class PrivateRedis:
 
     def stop(self) -> None:
         if self.process is not None:
-            stop(self.process)
+            stop_process(self.process)
 
 
 @pytest.fixture
@@ -199,7 +184,7 @@ def test_the_app_keeps_answering_without_redis_and_recovers_when_it_returns(serv
         status, body = server.request("POST", "/api/chat/", token=token, body=question)
         assert status == 200 and body["cached"] is True, body
     finally:
-        stop(server.process)
+        stop_process(server.process)
 
 
 # --- PostgreSQL restarted -------------------------------------------------------------
@@ -332,7 +317,7 @@ def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(s
         assert server.request("GET", "/api/conversations/", token=token)[0] == 200
     finally:
         finished.set()
-        stop(server.process)
+        stop_process(server.process)
         proxy.close()
 
     statuses = {(p, status) for p, status, _ in outcomes}
@@ -410,7 +395,7 @@ def test_a_worker_killed_mid_rebuild_leaves_the_previous_index_serving(company, 
         worker.kill()
         worker.wait(timeout=10)
     finally:
-        stop(worker)
+        stop_process(worker)
 
     # The database and the CURRENT pointer still name the previous version, which loads
     # (manifest and checksum intact) and serves.
@@ -425,7 +410,7 @@ def test_a_worker_killed_mid_rebuild_leaves_the_previous_index_serving(company, 
     try:
         rebuilt = sender.send_task("retrieval.tasks.rebuild_index").get(timeout=60)
     finally:
-        stop(worker)
+        stop_process(worker)
     assert rebuilt > previous and IndexState.objects.get(pk=1).version == rebuilt
     assert (index_dir / "CURRENT").read_text().strip() == str(rebuilt)
     reset_process_cache()

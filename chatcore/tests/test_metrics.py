@@ -4,9 +4,7 @@ registry is global to the process, so every assertion is on a difference."""
 from __future__ import annotations
 
 import json
-import socket
 
-import pytest
 from prometheus_client import REGISTRY
 
 from retrieval.llm import reset_providers
@@ -22,13 +20,6 @@ def ask(client, message: str = QUESTION) -> dict:
     response = client.post("/api/chat/", json.dumps({"message": message}), content_type="application/json")
     assert response.status_code == 200
     return response.json()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_it_hides_metrics_from_an_anonymous_client_elsewhere(client, db):

@@ -4,7 +4,6 @@ never a host name or a password in the answer."""
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 from django.db import connection
@@ -12,13 +11,6 @@ from django.db import connection
 from retrieval.services import index_rebuild
 
 PARTS = {"database", "cache", "channel_layer", "index"}
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from conftest import PASSWORD, _require
+from conftest import PASSWORD, _require, stop_process
 from conversations.models import Conversation
 from conversations.services import conversation_create
 
@@ -141,13 +141,7 @@ class AsgiServer:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="session")

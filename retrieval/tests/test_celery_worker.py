@@ -15,6 +15,7 @@ import pytest
 from celery import Celery
 
 from chatcore.celery import app as chatcore_app
+from conftest import stop_process
 from knowledge.services import document_update
 from retrieval.models import IndexState
 from retrieval.services import current_index, index_rebuild, search_documents
@@ -55,12 +56,7 @@ def worker(tmp_path):
         yield {"process": process, "index_dir": index_dir, "log": log_path, "sender": sender}
     finally:
         chatcore_app.set_current()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         with sender.connection_for_write() as conn:
             conn.default_channel.client.delete(queue)
         sender.close()
