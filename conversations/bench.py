@@ -33,11 +33,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from knowledge.models import Document
-from retrieval.services import current_index
-from retrieval.store import IndexUnavailable
-
-from .benchkit import HTTP_SECONDS, Server, create_users, database_url, remove_users, run_bench
+from .benchkit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users, run_bench
 from .models import Message
 
 HELP = ("Time to first token and cached answers over real WebSockets: N users at once against a "
@@ -227,7 +223,7 @@ class ChatBench:
             self.stderr.write(text)
 
     def run(self, *, users: int, questions: int, provider: str) -> None:
-        index = self._index()
+        index = bench_index()
         plans = [[[asked[(u * questions + j) % len(asked)] for j in range(questions)] for u in range(users)]
                  for asked in (QUESTIONS, REPHRASED)]
         password = secrets.token_urlsafe(16)
@@ -258,16 +254,6 @@ class ChatBench:
         if log_tail:
             self.stderr.write(f"The server's log ended with:\n{log_tail}")
         self.stdout.write(json.dumps(result))
-
-    def _index(self):
-        if not Document.objects.exists():
-            raise CommandError("The database has no company documents: run `make setup` (or `manage.py "
-                               "load_company sample_company`), or use --dataset sample_company.")
-        try:
-            # Builds it when this machine lacks it, as the server would on its first question.
-            return current_index()
-        except IndexUnavailable as exc:
-            raise CommandError(f"The search index is not usable: {exc}") from None
 
     async def _measure(self, server: Server, groups: list[list[str]], plans: list[list[list[str]]]):
         failed = next((a.error for a in await _ask_all(server, groups[0][0], WARM_UP) if a.error), "")

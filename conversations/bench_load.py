@@ -41,11 +41,9 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from knowledge.models import Document
-from retrieval.services import current_index
-from retrieval.store import IndexUnavailable
 
 from .bench import QUESTIONS, REPHRASED
-from .benchkit import Server, create_users, database_url, remove_users, run_bench
+from .benchkit import Server, bench_index, create_users, database_url, remove_users, run_bench
 
 HELP = ("Throughput under load: N API users (chat, conversation lists, search) against two daphne "
         "processes the bench starts, plus one client over the sign-in rate limit.")
@@ -149,7 +147,7 @@ class LoadBench:
             self.stderr.write(text)
 
     def run(self, *, users: int, seconds: float, provider: str) -> None:
-        index = self._index()
+        index = bench_index()
         pool = _question_pool()
         # What the servers will use: they read their settings from the environment given them.
         redis = bool(os.environ.get("REDIS_URL", "").strip())
@@ -192,15 +190,6 @@ class LoadBench:
         if log_tail:
             self.stderr.write(f"The servers' logs ended with:\n{log_tail}")
         self.stdout.write(json.dumps(result))
-
-    def _index(self):
-        if not Document.objects.exists():
-            raise CommandError("The database has no company documents: run `make setup` (or `manage.py "
-                               "load_company sample_company`), or use --dataset sample_company.")
-        try:
-            return current_index()
-        except IndexUnavailable as exc:
-            raise CommandError(f"The search index is not usable: {exc}") from None
 
     async def _load(self, servers: list[Server], tokens: list[str], abuser: tuple[str, str], pool: list[str],
                     seconds: float) -> tuple[Tally, float]:

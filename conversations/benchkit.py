@@ -33,6 +33,9 @@ from django.urls import reverse
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from knowledge.models import Document
+from retrieval.services import current_index
+from retrieval.store import IndexUnavailable
 
 SERVER_START_SECONDS = 90
 HTTP_SECONDS = 30
@@ -183,6 +186,18 @@ def stop_on_sigterm():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def bench_index():
+    """The index the servers will serve; a clear error when there is nothing to bench on."""
+    if not Document.objects.exists():
+        raise CommandError("The database has no company documents: run `make setup` (or `manage.py "
+                           "load_company sample_company`), or use --dataset sample_company.")
+    try:
+        # Builds it when this machine lacks it, as the server would on its first question.
+        return current_index()
+    except IndexUnavailable as exc:
+        raise CommandError(f"The search index is not usable: {exc}") from None
 
 
 def run_bench(command: BaseCommand, *, dataset: str, bench: list[str], as_json: bool,
