@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.utils import translation
@@ -58,6 +60,22 @@ def _in_language(events: Iterator[Event], language: str) -> Iterator[Event]:
     finally:
         # A client that goes away closes this generator; the pipeline then stores the partial answer.
         events.close()
+
+
+async def _async_parts(parts: Iterator[str]) -> AsyncIterator[str]:
+    """The parts as an async iterator, each one read in the request's own thread as it is written.
+
+    Django's ASGI handler reads a synchronous streaming body to its end before sending any of
+    it, so under daphne the answer would arrive all at once. Read here one part at a time, each
+    is sent as soon as the pipeline writes it; a client that goes away closes the iterator (in
+    the same thread, so the partial answer is stored as over WSGI)."""
+    read = sync_to_async(next, thread_sensitive=True)
+    end = object()
+    try:
+        while (part := await read(parts, end)) is not end:
+            yield part
+    finally:
+        await sync_to_async(parts.close, thread_sensitive=True)()
 
 
 def _sse(events: Iterator[Event]) -> Iterator[str]:
@@ -119,7 +137,10 @@ class ChatView(APIView):
         events = ask(user=request.user, question=serializer.validated_data["message"], conversation=conversation)
         if request.accepted_renderer.media_type == "text/event-stream":
             events = _in_language(events, translation.get_language())
-            response = StreamingHttpResponse(_sse(events), content_type="text/event-stream; charset=utf-8")
+            parts = _sse(events)
+            if isinstance(request._request, ASGIRequest):
+                parts = _async_parts(parts)
+            response = StreamingHttpResponse(parts, content_type="text/event-stream; charset=utf-8")
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
             return response
