@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.asgi import get_asgi_application
+import django
 
 from chatcore.env import configure_settings_module
 
 configure_settings_module()
 # Django must be set up before the routing imports consumers and models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from chatcore.handlers import SyncChainASGIHandler  # noqa: E402
+
+django_asgi_app = SyncChainASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
