@@ -26,6 +26,16 @@ class NotReady(Exception):
 
 
 def check_database() -> dict:
+    pool = getattr(connection, "pool", None)
+    if pool is not None and connection.connection is None:
+        # A request waits up to DATABASE_POOL_TIMEOUT for a pooled connection; the probe
+        # gives up after READYZ_TIMEOUT, so a database that is down is reported at once.
+        conn = pool.getconn(timeout=settings.READYZ_TIMEOUT)
+        try:
+            conn.execute("SELECT 1").fetchone()
+        finally:
+            pool.putconn(conn)
+        return {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
@@ -106,7 +116,16 @@ def run_check(name: str, check: Callable[[], dict]) -> dict:
     return {**result, **detail}
 
 
+# Checks that read the database: reported as failed without waiting once the database has.
+NEEDS_DATABASE = {"index"}
+
+
 def readiness() -> dict:
-    checks = {name: run_check(name, check) for name, check in CHECKS.items()}
+    checks = {}
+    for name, check in CHECKS.items():
+        if name in NEEDS_DATABASE and checks.get("database", {}).get("status") == "fail":
+            checks[name] = {"status": "fail", "latency_ms": 0.0, "error": "DatabaseUnavailable"}
+        else:
+            checks[name] = run_check(name, check)
     status = "ok" if all(c["status"] == "ok" for c in checks.values()) else "fail"
     return {"status": status, "checks": checks}

@@ -211,6 +211,21 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'chatcore.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+# PostgreSQL: a pool of connections per process (psycopg_pool). Under ASGI every request runs
+# in a thread of its own, so without a pool each request would open (and PostgreSQL fork) a
+# new connection; with one it borrows a connection and gives it back when it finishes.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE keeps connections per thread; it cannot be combined with the connection "
+            "pool. Set DATABASE_POOL_MAX_SIZE=0 to use it.")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        # A request waits this long for a free connection, then fails as "database unavailable" (503).
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 5.0),
+    }
 # A kept connection that died with a database restart is replaced at the next request
 # instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -539,7 +554,8 @@ structlog.configure(
 )
 
 EMBEDDERS = {
-    "local": {"BACKEND": "retrieval.embeddings.local.LocalEmbedder", "OPTIONS": {}},
+    "local": {"BACKEND": "retrieval.embeddings.local.LocalEmbedder",
+              "OPTIONS": {"threads": env_int("EMBEDDING_THREADS", 0, minimum=0)}},
     "openai": {
         "BACKEND": "retrieval.embeddings.openai.OpenAIEmbedder",
         "OPTIONS": {

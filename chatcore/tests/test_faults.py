@@ -267,15 +267,21 @@ class RestartingProxy:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("connections", [
+    # The default: each process's pool; the connections that die with the restart must be
+    # noticed when borrowed and replaced.
+    {},
+    # No pool, kept connections: the one that dies must be noticed and replaced as well.
+    {"DATABASE_POOL_MAX_SIZE": "0", "DATABASE_CONN_MAX_AGE": "60"},
+], ids=["pool", "kept-connections"])
 def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(served_company, alice, tmp_path,
-                                                                               settings):
+                                                                               settings, connections):
     token = served_company
     s = connection.settings_dict
     proxy = RestartingProxy((s["HOST"] or "127.0.0.1", int(s["PORT"] or 5432)))
     url = database_url().replace(f":{s['PORT'] or 5432}/", f":{proxy.port}/")
-    # Kept connections: the one that dies with the restart must be noticed and replaced.
-    server = Server(log_path=tmp_path / "daphne.log", DATABASE_URL=url, DATABASE_CONN_MAX_AGE="60",
-                    INDEX_DIR=str(settings.INDEX_DIR), REDIS_URL=None)
+    server = Server(log_path=tmp_path / "daphne.log", DATABASE_URL=url, INDEX_DIR=str(settings.INDEX_DIR),
+                    REDIS_URL=None, **connections)
     outcomes: list[tuple[str, int, object]] = []
     phase = {"name": "before"}
     finished = threading.Event()

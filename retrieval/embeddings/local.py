@@ -100,6 +100,9 @@ class LocalEmbedder(Embedder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # ONNX Runtime's threads busy-wait for work by default; in a web process they would burn
+        # the CPU that the other requests (and the other processes on the machine) need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
