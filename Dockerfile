@@ -18,4 +18,5 @@ RUN SECRET_KEY=collectstatic-only-not-secret-0123456789-abcdefghijklmnopqrstuvwx
 
 USER chatcore
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "chatcore.asgi:application"]
+# --verbosity 0: the app writes one JSON line per request; daphne's access lines would not be JSON.
+CMD ["daphne", "--verbosity", "0", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "chatcore.asgi:application"]

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import logging
 import os
 import random
 import secrets
@@ -91,25 +90,49 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--users", type=int, default=TARGET_USERS, help="Concurrent API users.")
     parser.add_argument("--seconds", type=float, default=TARGET_SECONDS, help="How long the load runs.")
     parser.add_argument("--provider", default="local", help="LLM_PROVIDER for the servers (default: the offline one).")
+    parser.add_argument("--mix", default=_mix_text(MIX),
+                        help="What the users send, by weight: chat, list and search (default: %(default)s); "
+                             "e.g. list=100 for conversation lists only.")
     parser.add_argument("--dataset", default="",
                         help="A company directory (like sample_company/) loaded into a temporary SQLite database "
                              "and index; default: the configured ones.")
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
 
-def run(command: BaseCommand, *, users: int, seconds: float, provider: str, dataset: str, as_json: bool,
+def run(command: BaseCommand, *, users: int, seconds: float, provider: str, mix: str, dataset: str, as_json: bool,
         **options) -> None:
     if not 1 <= users <= 500:
         raise CommandError("--users must be between 1 and 500.")
     if not 1 <= seconds <= 600:
         raise CommandError("--seconds must be between 1 and 600.")
+    weights = parse_mix(mix)
     try:
-        import httpx2  # noqa: F401
+        import aiohttp  # noqa: F401
     except ImportError:
-        raise CommandError("bench load needs the httpx2 package: pip install -r requirements.txt") from None
+        raise CommandError("bench load needs the aiohttp package: pip install -r requirements.txt") from None
     run_bench(command, dataset=dataset, as_json=as_json,
-              bench=["load", "--users", str(users), "--seconds", str(seconds), "--provider", provider],
-              here=lambda: LoadBench(command, quiet=as_json).run(users=users, seconds=seconds, provider=provider))
+              bench=["load", "--users", str(users), "--seconds", str(seconds), "--provider", provider,
+                     "--mix", _mix_text(weights)],
+              here=lambda: LoadBench(command, quiet=as_json, mix=weights).run(users=users, seconds=seconds,
+                                                                               provider=provider))
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """``chat=15,list=65,search=20`` → weights; a kind left out is never sent."""
+    weights = {}
+    for part in text.split(","):
+        kind, sep, weight = part.strip().partition("=")
+        if not sep or kind not in MIX or kind in weights or not weight.strip().isdigit():
+            raise CommandError(f"--mix {text!r}: give kind=weight pairs separated by commas, "
+                               f"each kind once, of {', '.join(MIX)}; weights are whole numbers.")
+        weights[kind] = int(weight)
+    if not any(weights.values()):
+        raise CommandError(f"--mix {text!r}: at least one weight must be above 0.")
+    return {kind: weight for kind, weight in weights.items() if weight}
+
+
+def _mix_text(weights: dict[str, int]) -> str:
+    return ",".join(f"{kind}={weight}" for kind, weight in weights.items())
 
 
 @dataclass
@@ -139,8 +162,8 @@ class Questions:
 
 
 class LoadBench:
-    def __init__(self, command: BaseCommand, *, quiet: bool) -> None:
-        self.stdout, self.stderr, self.quiet = command.stdout, command.stderr, quiet
+    def __init__(self, command: BaseCommand, *, quiet: bool, mix: dict[str, int]) -> None:
+        self.stdout, self.stderr, self.quiet, self.mix = command.stdout, command.stderr, quiet, mix
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -179,7 +202,8 @@ class LoadBench:
         load = os.getloadavg()
         if not self.quiet:
             _print_table(self.stdout.write, result, rows, users=users, seconds=seconds, elapsed=elapsed, index=index,
-                         redis=redis, pool=len(pool), load=load, cached=tally.cached_answers, locked=locked)
+                         redis=redis, pool=len(pool), load=load, cached=tally.cached_answers, locked=locked,
+                         mix=self.mix)
         for what, count in sorted(tally.error_samples.items(), key=lambda kv: -kv[1])[:8]:
             self.stderr.write(f"error ×{count}: {what}")
         if locked:
@@ -193,19 +217,18 @@ class LoadBench:
 
     async def _load(self, servers: list[Server], tokens: list[str], abuser: tuple[str, str], pool: list[str],
                     seconds: float) -> tuple[Tally, float]:
-        import httpx2
+        import aiohttp
 
-        # One log line per request would bury the table (and cost the load generator CPU).
-        for name in ("httpx2", "httpcore2"):
-            logging.getLogger(name).setLevel(logging.WARNING)
         urls = [s.url for s in servers]
         rng = random.Random(20250101)  # the same run of questions every time
         questions = Questions(pool, rng)
         tally = Tally()
-        timeout = httpx2.Timeout(REQUEST_SECONDS)
-        # Loopback only: no proxy from the environment.
-        client = httpx2.AsyncClient(timeout=timeout, trust_env=False,
-                                    limits=httpx2.Limits(max_connections=None, max_keepalive_connections=None))
+        # aiohttp because the generator shares the machine's two cores with the servers: per
+        # request it costs a fraction of what httpx does. No connection limit (each user keeps
+        # its own connection to each server), loopback only: no proxy from the environment.
+        client = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_SECONDS), trust_env=False)
         async with client:
             await self._warm_up(client, urls, tokens[0])
             started = time.perf_counter()
@@ -220,21 +243,23 @@ class LoadBench:
         """Not measured: each process's first answer and search load the embedder and the index."""
         headers = {"Authorization": f"Token {token}"}
         for url in urls:
-            for request in (client.post(f"{url}/api/chat/", headers=headers,
-                                        json={"message": "Şirketin departmanları hangileri?", "conversation": None}),
-                            client.get(f"{url}/api/documents/", headers=headers, params={"q": "izin", "limit": 5})):
+            for method, path, options in (
+                    ("POST", "/api/chat/", {"json": {"message": "Şirketin departmanları hangileri?",
+                                                     "conversation": None}}),
+                    ("GET", "/api/documents/", {"params": {"q": "izin", "limit": 5}})):
                 try:
-                    response = await request
+                    async with client.request(method, url + path, headers=headers, **options) as response:
+                        status, body = response.status, await response.read()
                 except Exception as exc:
                     raise CommandError(f"The warm-up request to {url} failed: {exc!r}") from None
-                if not response.is_success:
-                    raise CommandError(f"The warm-up request to {url} failed: HTTP {response.status_code} "
-                                       f"{response.text[:300]}")
+                if not 200 <= status < 300:
+                    raise CommandError(f"The warm-up request to {url} failed: HTTP {status} "
+                                       f"{body[:300].decode(errors='replace')}")
 
     async def _user(self, client, urls: list[str], n: int, token: str, questions: Questions, rng: random.Random,
                     tally: Tally, deadline: float) -> None:
         headers = {"Authorization": f"Token {token}"}
-        kinds, weights = list(MIX), list(MIX.values())
+        kinds, weights = list(self.mix), list(self.mix.values())
         conversation, asked_in_it, openers = None, 0, []
         for turn in itertools.count(n):
             if time.perf_counter() >= deadline:
@@ -260,13 +285,14 @@ class LoadBench:
             response = await _timed(request, kind, tally)
             if response is None:
                 continue
-            if not response.is_success:
-                tally.error(kind, f"HTTP {response.status_code} {response.text[:120]}")
+            status, body = response
+            if not 200 <= status < 300:
+                tally.error(kind, f"HTTP {status} {body[:120].decode(errors='replace')}")
                 tally.latencies[kind].pop()
             elif kind == "chat":
-                body = response.json()
-                conversation, asked_in_it = body.get("conversation"), asked_in_it + 1
-                tally.cached_answers += bool(body.get("cached"))
+                answer = json.loads(body)
+                conversation, asked_in_it = answer.get("conversation"), asked_in_it + 1
+                tally.cached_answers += bool(answer.get("cached"))
 
     async def _abuse(self, client, urls: list[str], abuser: tuple[str, str], tally: Tally, deadline: float) -> None:
         """One client signing in again and again from the users' own address, at a fixed
@@ -280,12 +306,13 @@ class LoadBench:
                 response = await _timed(client.post(f"{url}/api/auth/token/",
                                                     json={"username": username, "password": password}),
                                         "abusive", tally)
-            if response is not None and not response.is_success:
+            if response is not None and not 200 <= response[0] < 300:
+                status, body = response
                 tally.latencies["abusive"].pop()
-                if response.status_code == 429:
+                if status == 429:
                     tally.rate_limited += 1
                 else:
-                    tally.error("abusive", f"HTTP {response.status_code} {response.text[:120]}")
+                    tally.error("abusive", f"HTTP {status} {body[:120].decode(errors='replace')}")
 
         attempts = []
         started = time.perf_counter()
@@ -297,16 +324,18 @@ class LoadBench:
         await asyncio.gather(*attempts)
 
 
-async def _timed(request, kind: str, tally: Tally):
-    """The response, its time noted under ``kind``; None (and an error) when none came."""
+async def _timed(request, kind: str, tally: Tally) -> tuple[int, bytes] | None:
+    """The response's status and body, read in full and timed under ``kind``; None (and an
+    error) when none came."""
     started = time.perf_counter()
     try:
-        response = await request
+        async with request as response:
+            status, body = response.status, await response.read()
     except Exception as exc:  # timeouts, refused or dropped connections: all count as errors
         tally.error(kind, type(exc).__name__ + (f": {exc}" if str(exc) else ""))
         return None
     tally.latencies[kind].append((time.perf_counter() - started) * 1000)
-    return response
+    return status, body
 
 
 def _question_pool() -> list[str]:
@@ -367,10 +396,12 @@ def _table_rows(rows: dict) -> list[str]:
 
 
 def _print_table(out, r: dict, rows: dict, *, users: int, seconds: float, elapsed: float, index, redis: bool, pool: int,
-           load: tuple[float, float, float], cached: int, locked: int) -> None:
+           load: tuple[float, float, float], cached: int, locked: int, mix: dict[str, int]) -> None:
     cache = "Redis (shared by both processes)" if redis else "no REDIS_URL: each process counts and caches on its own"
     out(f"bench load: {users} user(s) for {seconds:g} s ({elapsed:.1f} s with the last answers) against "
         f"{SERVERS} daphne processes; {connection.vendor}; index v{index.version} ({index.chunk_count} passages); {cache}")
+    total = sum(mix.values())
+    out("mix: " + ", ".join(f"{kind} {weight / total:.0%}" for kind, weight in mix.items()))
     out(f"limits: RATELIMIT_USER raised to {SERVER_LIMITS['RATELIMIT_USER']} for the bench users; the abusive client "
         f"signs in {ABUSIVE_PER_SECOND}/s against RATELIMIT_LOGIN_IP {SERVER_LIMITS['RATELIMIT_LOGIN_IP']}")
     out("")

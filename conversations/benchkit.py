@@ -50,11 +50,18 @@ DAPHNE = ([sys.executable, "-c", "import ctypes, signal; ctypes.CDLL(None).prctl
           if sys.platform.startswith("linux") else [sys.executable, "-m", "daphne"])
 
 
+# What the servers of a benchmark run with, whatever the environment says: as in production,
+# no DEBUG (which records every SQL query) and no access log line per request from daphne
+# (the app's own JSON request log stays).
+SERVER_ENV = {"DEBUG": "false"}
+SERVER_ARGS = ["--verbosity", "0"]
+
+
 class Server:
     """daphne on a free loopback port, stopped on leaving the block however it is left."""
 
     def __init__(self, *, env: dict[str, str], log: Path) -> None:
-        self.env, self.log_path = env, log
+        self.env, self.log_path = {**env, **SERVER_ENV}, log
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
@@ -62,7 +69,7 @@ class Server:
         self.url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - a fixed command line: this Python's daphne
-            [*DAPHNE, "-b", "127.0.0.1", "-p", str(port), "chatcore.asgi:application"],
+            [*DAPHNE, *SERVER_ARGS, "-b", "127.0.0.1", "-p", str(port), "chatcore.asgi:application"],
             cwd=settings.BASE_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:

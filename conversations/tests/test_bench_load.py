@@ -36,6 +36,15 @@ def test_bench_load_serves_every_user_and_refuses_the_abusive_client(tmp_path, c
     assert not User.objects.exists()
 
 
+def test_bench_load_sends_only_the_kinds_of_its_mix(tmp_path, capsys):
+    call_command("bench", "load", "--users", "2", "--seconds", "2", "--mix", "list=1",
+                 "--dataset", str(write_company(tmp_path / "company")))
+    out = capsys.readouterr().out.strip().splitlines()
+    table, result = "\n".join(out[:-1]), json.loads(out[-1])
+    assert "mix: list 100%" in table
+    assert result["list_rps"] == result["rps"] > 0 and result["chat_rps"] == 0 and result["errors"] == 0
+
+
 def test_bench_load_prints_a_table_then_the_json_line(company, capsys):
     call_command("bench", "load", "--users", "2", "--seconds", "2")
     captured = capsys.readouterr()
@@ -51,6 +60,10 @@ def test_bench_load_prints_a_table_then_the_json_line(company, capsys):
 @pytest.mark.parametrize(("args", "message"), [
     (["--users", "0"], "--users must be between 1 and 500"),
     (["--seconds", "0"], "--seconds must be between 1 and 600"),
+    (["--mix", "list=1,upload=2"], "give kind=weight pairs"),
+    (["--mix", "list=1,list=2"], "each kind once"),
+    (["--mix", "list=-1"], "whole numbers"),
+    (["--mix", "chat=0,list=0"], "at least one weight"),
 ])
 def test_bench_load_refuses_bad_numbers_before_starting_anything(args, message):
     with pytest.raises(CommandError, match=message):
