@@ -499,6 +499,11 @@ METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # How long each /readyz check (cache, channel layer) may take before it counts as down.
 READYZ_TIMEOUT = env_float("READYZ_TIMEOUT", 2.0)
+# Worker threads per web process for HTTP requests (chatcore.handlers); 0: a thread per request.
+HTTP_THREADS = env_int("HTTP_THREADS", 4, minimum=0)
+# Chat API requests have threads of their own, so slow answers never hold up quick requests.
+HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", 8, minimum=1)
+HTTP_CHAT_PATHS = ["/api/chat/"]
 
 # --- Logging ----------------------------------------------------------------
 
