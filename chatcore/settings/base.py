@@ -502,7 +502,7 @@ READYZ_TIMEOUT = env_float("READYZ_TIMEOUT", 2.0)
 # Worker threads per web process for HTTP requests (chatcore.handlers); 0: a thread per request.
 HTTP_THREADS = env_int("HTTP_THREADS", 4, minimum=0)
 # Chat API requests have threads of their own, so slow answers never hold up quick requests.
-HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", 8, minimum=1)
+HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", 4, minimum=1)
 HTTP_CHAT_PATHS = ["/api/chat/"]
 
 # --- Logging ----------------------------------------------------------------
