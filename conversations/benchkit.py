@@ -28,7 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -172,6 +172,9 @@ def create_users(prefix: str, full_name: str, count: int, password: str) -> list
 def remove_users(prefix: str, full_name: str, session_keys: list[str]) -> None:
     """Bench users go with their conversations, tokens and login records (cascade); their
     sessions are not linked to them, so those are deleted by key."""
+    # The run can outlast this process's connection (a database restarted under load): the
+    # next query then gets a new one, as a request's would.
+    close_old_connections()
     store = import_module(settings.SESSION_ENGINE).SessionStore
     for key in session_keys:
         store(session_key=key).delete()
