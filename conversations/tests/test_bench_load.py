@@ -65,6 +65,6 @@ def test_bench_load_prints_a_table_then_the_json_line(company, capsys):
     (["--mix", "list=-1"], "whole numbers"),
     (["--mix", "chat=0,list=0"], "at least one weight"),
 ])
-def test_bench_load_refuses_bad_numbers_before_starting_anything(args, message):
+def test_bench_load_refuses_bad_arguments_before_starting_anything(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("bench", "load", *args)
