@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.ratelimits import too_many_requests_text, user_hit
 
 from .answering import ask
-from .models import Message
+from .models import Conversation, Message
 from .selectors import conversation_get
 
 _END = object()
@@ -188,8 +188,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     def _render_done(self, data: dict) -> str:
         message = Message.objects.get(id=data["message_id"])
         message.sources = data["sources"]
+        # Read again for the sidebar: the conversation's new message count and date.
+        conversation = Conversation.objects.only("id", "message_count", "updated_at").get(pk=message.conversation_id)
         return self._render("conversations/ws_done.html", {
-            "m": message, "pending_id": self.pending["user_message_id"], "conversation": self.conversation,
+            "m": message, "pending_id": self.pending["user_message_id"], "conversation": conversation,
         })
 
     async def _stop(self) -> None:

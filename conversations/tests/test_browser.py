@@ -317,6 +317,20 @@ def sidebar_item(ui, conversation):
     return ui.page.locator(f"#conversation-list li.conversation-item[data-conversation-id='{conversation.id}']")
 
 
+def test_the_sidebar_item_follows_the_answers(ui, alice, company):
+    older = conversation_create(user=alice, title="Eski soru")
+    conversation_create(user=alice, title="Yeni soru")
+    ui.sign_in_as(alice)
+    ui.open_chat(older.get_absolute_url())
+    items = ui.page.locator("#conversation-list li.conversation-item")
+    expect(items.first).not_to_have_attribute("data-conversation-id", older.id)
+    ui.ask("Yıllık izin talebi nereden yapılır?")
+    # Counted and moved to the top without a reload.
+    expect(sidebar_item(ui, older).locator(".c-meta")).to_have_text(re.compile(r"· 2 (mesaj|messages)$"))
+    expect(items.first).to_have_attribute("data-conversation-id", older.id)
+    ui.shot("sidebar-after-answer")
+
+
 def test_a_conversation_is_renamed_from_the_sidebar(ui, alice):
     conversation = conversation_create(user=alice, title="İzin sorusu")
     ui.sign_in_as(alice)

@@ -30,6 +30,18 @@
         input.value = meta.dataset.url;
       });
     }
+    if (meta && meta.dataset.summary) {
+      // An answer arrived: the sidebar item shows the new count and date and moves to the top
+      // (unless it is being renamed: moving it would take the focus from the title).
+      var item = document.getElementById("conversation-" + meta.dataset.id);
+      if (item) {
+        item.querySelector(".c-meta").textContent = meta.dataset.summary;
+        if (!item.classList.contains("renaming") && item.parentElement.firstElementChild !== item) {
+          item.parentElement.prepend(item);
+        }
+      }
+      delete meta.dataset.summary;
+    }
     var list = document.getElementById("messages");
     if (list) { list.lastElementChild && list.lastElementChild.scrollIntoView({block: "end"}); }
   });
