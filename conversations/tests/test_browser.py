@@ -344,6 +344,9 @@ def test_a_conversation_is_renamed_from_the_sidebar(ui, alice):
     ui.shot("renaming")
     title.press("Enter")
     expect(item.locator("a.conversation-link")).to_contain_text("Yıllık izin planı")
+    # The open conversation's heading and the tab's title follow.
+    expect(ui.page.locator("#conversation-title")).to_have_text("Yıllık izin planı")
+    expect(ui.page).to_have_title("Yıllık izin planı · ChatCore.AI")
     ui.shot("renamed")
     conversation.refresh_from_db()
     assert conversation.title == "Yıllık izin planı"
