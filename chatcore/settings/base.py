@@ -211,9 +211,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'chatcore.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
-# PostgreSQL: a pool of connections per process (psycopg_pool). Under ASGI every request runs
-# in a thread of its own, so without a pool each request would open (and PostgreSQL fork) a
-# new connection; with one it borrows a connection and gives it back when it finishes.
+# PostgreSQL: a pool of connections per process (psycopg_pool). A request closes its
+# connection when it finishes (DATABASE_CONN_MAX_AGE=0), so without a pool each request would
+# open (and PostgreSQL fork) a new one; with one it borrows a connection and gives it back.
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
     if DATABASES["default"]["CONN_MAX_AGE"]:

@@ -6,8 +6,10 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import User
+from conversations.benchkit import create_users, remove_users
 from knowledge.tests.test_load_company import write_company
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,3 +70,18 @@ def test_bench_load_prints_a_table_then_the_json_line(company, capsys):
 def test_bench_load_refuses_bad_arguments_before_starting_anything(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("bench", "load", *args)
+
+
+@pytest.mark.postgres
+def test_bench_users_are_removed_after_the_database_dropped_the_benchs_connection():
+    """A PostgreSQL restart during the run kills the bench's own connection; cleaning up
+    afterwards must get a new one instead of failing with the results unprinted."""
+    create_users("bench-load-", "Load benchmark", 2, "pw")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    # As a restart does: the server ends the session from its side.
+    with connection.pool.connection() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    remove_users("bench-load-", "Load benchmark", [])
+    assert not User.objects.filter(username__startswith="bench-load-").exists()
