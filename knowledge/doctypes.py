@@ -43,6 +43,19 @@ class Field:
     choices: tuple[str, ...] = ()
     # How the linked document lists the documents that link to it ("Direct reports").
     reverse_label: str = ""
+    # The words a question uses for this field, Turkish and English ("manager",
+    # "yönetici"), and for the link read backwards ("reports", "ekibi"). A word
+    # matches its inflected forms ("yöneticisi", "leads"): see ``retrieval.questions``.
+    terms: tuple[str, ...] = ()
+    reverse_terms: tuple[str, ...] = ()
+    # Values named in questions ("Kafka", "Ankara") are matched against the data
+    # of fields marked ``matchable``; choices have words of their own.
+    matchable: bool = False
+    choice_terms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # How an answer states the field: (English, Turkish) templates with {subject}
+    # and {value}; and how a list names the filter ("who know {value}").
+    says: tuple[str, str] = ("", "")
+    filter_says: tuple[str, str] = ("", "")
 
     @property
     def is_link(self) -> bool:
@@ -59,6 +72,8 @@ class DocType:
     title_of: Callable[[dict], str]
     # At least one of these fields must hold something (e.g. a procedure needs text).
     one_of: tuple[str, ...] = ()
+    # The words a question uses for documents of this type ("projects", "proje").
+    terms: tuple[str, ...] = ()
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -182,27 +197,67 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+PLACE_TERMS = ("location", "located", "based", "city", "where", "konum", "lokasyon", "nerede", "şehir", "hangi şehir")
+DEPARTMENT_TERMS = ("department", "dept", "unit", "division", "departman", "birim", "bölüm")
+
 EMPLOYEE = DocType(
     name="employee",
     label=gettext_noop("Employee"),
     label_plural=gettext_noop("Employees"),
     legacy_file="employees.json",
     title_of=lambda b: f"{b.get('first_name') or ''} {b.get('last_name') or ''}",
+    terms=("employee", "staff", "people", "person", "colleague", "worker", "anyone", "someone", "everyone",
+           "çalışan", "personel", "kişi", "eleman", "meslektaş", "kimler"),
     fields=(
         Field("first_name", gettext_noop("First name"), required=True),
         Field("last_name", gettext_noop("Last name"), required=True),
-        Field("title", gettext_noop("Title"), required=True),
+        Field("title", gettext_noop("Title"), required=True, matchable=True,
+              terms=("title", "job title", "position", "role", "job", "unvan", "ünvan", "pozisyon", "görevi"),
+              says=("{subject} is {value}", "{subject} {value} olarak çalışıyor"),
+              # "{noun}": the word of the title names the people listed ("3 engineers who know Kafka").
+              filter_says=("{noun}", "{noun}")),
         Field("department_id", gettext_noop("Department"), REF, required=True, target="department",
-              reverse_label=gettext_noop("Employees")),
-        Field("manager_id", gettext_noop("Manager"), REF, target="employee", reverse_label=gettext_noop("Direct reports")),
-        Field("email", gettext_noop("E-mail")),
-        Field("phone", gettext_noop("Phone"), sensitive=True),
-        Field("location", gettext_noop("Location")),
-        Field("start_date", gettext_noop("Start date"), DATE),
-        Field("skills", gettext_noop("Skills"), LIST),
-        Field("languages", gettext_noop("Languages"), LIST),
-        Field("salary", gettext_noop("Salary"), NUMBER, sensitive=True),
-        Field("national_id", gettext_noop("National ID"), sensitive=True),
+              reverse_label=gettext_noop("Employees"),
+              terms=DEPARTMENT_TERMS,
+              reverse_terms=("employees", "staff", "people", "members", "work in", "works in", "working in",
+                             "team", "çalışan", "personel", "kişi", "ekip", "ekib", "üye"),
+              says=("{subject} works in {value}", "{subject}, {value} biriminde çalışıyor"),
+              filter_says=("in {value}", "{value} biriminde")),
+        Field("manager_id", gettext_noop("Manager"), REF, target="employee", reverse_label=gettext_noop("Direct reports"),
+              terms=("manager", "boss", "supervisor", "line manager", "reports to", "report to", "yönetici", "müdür",
+                     "amir", "bağlı", "kime bağlı"),
+              reverse_terms=("direct reports", "reports", "reportees", "subordinates", "team", "manage", "manages",
+                             "ekip", "ekib", "astları", "altında", "bağlı çalışan", "yönettiği kişi"),
+              says=("{value} is {subject_of} manager", "{subject_gen} yöneticisi {value}"),
+              filter_says=("reporting to {value}", "{value_dat} bağlı")),
+        Field("email", gettext_noop("E-mail"), terms=("email", "e-mail", "mail", "e-posta", "eposta"),
+              says=("{subject_of} e-mail address is {value}", "{subject_gen} e-posta adresi {value}")),
+        Field("phone", gettext_noop("Phone"), sensitive=True,
+              terms=("phone", "telephone", "mobile", "cell", "phone number", "telefon", "cep", "gsm")),
+        Field("location", gettext_noop("Location"), matchable=True, terms=PLACE_TERMS,
+              says=("{subject} is based in {value}", "{subject} {value_loc} çalışıyor"),
+              filter_says=("based in {value}", "{value_loc}")),
+        Field("start_date", gettext_noop("Start date"), DATE,
+              terms=("start", "started", "join", "joined", "hired", "since when", "how long", "seniority",
+                     "başla", "işe gir", "giriş", "kıdem", "ne zamandır", "ne zamandan beri"),
+              says=("{subject} joined on {value}", "{subject} {value} tarihinde işe başladı"),
+              filter_says=("who joined {value}", "{value} işe başlayan")),
+        Field("skills", gettext_noop("Skills"), LIST, matchable=True,
+              terms=("skill", "skills", "know", "knows", "expertise", "experience", "experienced", "good at",
+                     "familiar", "expert", "yetenek", "yetkinlik", "bilen", "biliyor", "bilir", "bilgisi olan",
+                     "deneyim", "tecrübe", "uzman"),
+              says=("{subject_of} skills are {value}", "{subject_gen} yetkinlikleri: {value}"),
+              filter_says=("who know {value}", "{value} bilen")),
+        Field("languages", gettext_noop("Languages"), LIST, matchable=True,
+              terms=("language", "languages", "speak", "speaks", "dil", "konuş"),
+              says=("{subject} speaks {value}", "{subject} şu dilleri konuşuyor: {value}"),
+              filter_says=("who speak {value}", "{value} konuşan")),
+        Field("salary", gettext_noop("Salary"), NUMBER, sensitive=True,
+              terms=("salary", "salaries", "earn", "earns", "paid", "pay", "wage", "income", "compensation",
+                     "maaş", "ücret", "kazan", "gelir")),
+        Field("national_id", gettext_noop("National ID"), sensitive=True,
+              terms=("national id", "id number", "identity number", "tc kimlik", "kimlik no", "kimlik numara",
+                     "tckn", "tc no")),
     ),
 )
 
@@ -212,12 +267,23 @@ DEPARTMENT = DocType(
     label_plural=gettext_noop("Departments"),
     legacy_file="departments.json",
     title_of=lambda b: str(b.get("name") or ""),
+    terms=DEPARTMENT_TERMS,
     fields=(
         Field("name", gettext_noop("Name"), required=True),
-        Field("head_id", gettext_noop("Head"), REF, target="employee", reverse_label=gettext_noop("Heads department")),
-        Field("location", gettext_noop("Location")),
-        Field("description", gettext_noop("Description"), TEXT),
-        Field("budget", gettext_noop("Budget"), NUMBER, sensitive=True),
+        Field("head_id", gettext_noop("Head"), REF, target="employee", reverse_label=gettext_noop("Heads department"),
+              terms=("head", "heads", "lead", "leads", "leader", "runs", "run", "manager", "manages", "director",
+                     "in charge", "responsible", "başkan", "yönet", "müdür", "başında", "sorumlu", "lider", "şef"),
+              reverse_terms=("head of", "heads", "runs", "başında", "yönettiği birim"),
+              says=("{value} heads {subject}", "{subject} birimini {value} yönetiyor"),
+              filter_says=("headed by {value}", "{value} tarafından yönetilen")),
+        Field("location", gettext_noop("Location"), matchable=True, terms=PLACE_TERMS,
+              says=("{subject} is based in {value}", "{subject} {value_loc} bulunuyor"),
+              filter_says=("based in {value}", "{value_loc} bulunan")),
+        Field("description", gettext_noop("Description"), TEXT,
+              terms=("describe", "description", "responsible for", "what does", "ne yapar", "ne iş yapar",
+                     "açıklama", "sorumluluk"),
+              says=("{value}", "{value}")),
+        Field("budget", gettext_noop("Budget"), NUMBER, sensitive=True, terms=("budget", "bütçe")),
     ),
 )
 
@@ -227,18 +293,61 @@ PROJECT = DocType(
     label_plural=gettext_noop("Projects"),
     legacy_file="projects.json",
     title_of=lambda b: str(b.get("name") or ""),
+    terms=("project", "proje"),
     fields=(
         Field("name", gettext_noop("Name"), required=True),
-        Field("code", gettext_noop("Code")),
-        Field("status", gettext_noop("Status"), CHOICE, required=True, choices=("planned", "active", "on_hold", "completed")),
-        Field("department_id", gettext_noop("Department"), REF, target="department", reverse_label=gettext_noop("Projects")),
-        Field("lead_id", gettext_noop("Lead"), REF, target="employee", reverse_label=gettext_noop("Leads projects")),
-        Field("members", gettext_noop("Members"), REFS, target="employee", reverse_label=gettext_noop("Member of projects")),
-        Field("start_date", gettext_noop("Start date"), DATE),
-        Field("end_date", gettext_noop("End date"), DATE),
-        Field("client", gettext_noop("Client")),
-        Field("tech_stack", gettext_noop("Tech stack"), LIST),
-        Field("description", gettext_noop("Description"), TEXT),
+        Field("code", gettext_noop("Code"), terms=("code", "kod"),
+              says=("{subject_of} code is {value}", "{subject_gen} kodu {value}")),
+        Field("status", gettext_noop("Status"), CHOICE, required=True, choices=("planned", "active", "on_hold", "completed"),
+              terms=("status", "state", "durum"),
+              choice_terms=(
+                  ("planned", ("planned", "upcoming", "future", "planlanan", "planlanmış", "planlama aşaması")),
+                  ("active", ("active", "ongoing", "running", "current", "in progress", "aktif", "devam eden",
+                              "süren", "yürüyen", "devam ediyor")),
+                  ("on_hold", ("on hold", "paused", "suspended", "stopped", "beklemede", "askıda", "durdurul",
+                               "bekleyen")),
+                  ("completed", ("completed", "finished", "done", "closed", "delivered", "tamamlan", "biten",
+                                 "bitmiş", "bitti", "kapanan")),
+              ),
+              says=("{subject} is {value}", "{subject} şu anda {value} durumda"),
+              filter_says=("{value}", "{value}")),
+        Field("department_id", gettext_noop("Department"), REF, target="department", reverse_label=gettext_noop("Projects"),
+              terms=DEPARTMENT_TERMS, reverse_terms=("projects", "projeler", "projesi"),
+              says=("{subject} belongs to {value}", "{subject}, {value} biriminin projesi"),
+              filter_says=("of {value}", "{value} biriminin")),
+        Field("lead_id", gettext_noop("Lead"), REF, target="employee", reverse_label=gettext_noop("Leads projects"),
+              terms=("lead", "leads", "leader", "led", "manage", "manages", "managed", "manager", "in charge",
+                     "responsible", "runs", "owner", "lider", "yönet", "sorumlu", "başında"),
+              reverse_terms=("lead", "leads", "led", "manage", "manages", "in charge", "lider", "yönet", "sorumlu"),
+              says=("{value} leads {subject}", "{subject} projesini {value} yönetiyor"),
+              filter_says=("led by {value}", "{value} liderliğindeki")),
+        Field("members", gettext_noop("Members"), REFS, target="employee", reverse_label=gettext_noop("Member of projects"),
+              terms=("member", "members", "team", "work on", "works on", "working on", "worked on", "involved",
+                     "staffed", "people", "üye", "ekip", "ekib", "çalış", "görevli", "yer al"),
+              reverse_terms=("work on", "works on", "working on", "worked on", "member", "involved", "part of",
+                             "çalış", "üye", "yer al", "görev al"),
+              says=("The {subject} team: {value}", "{subject} ekibi: {value}"),
+              filter_says=("with {value} on the team", "{value_gen} yer aldığı")),
+        Field("start_date", gettext_noop("Start date"), DATE,
+              terms=("start", "started", "begin", "began", "kick off", "kicked off", "başla", "başlangıç"),
+              says=("{subject} started on {value}", "{subject} {value} tarihinde başladı"),
+              filter_says=("started {value}", "{value} başlayan")),
+        Field("end_date", gettext_noop("End date"), DATE,
+              terms=("end", "ended", "ends", "finish", "finished", "deadline", "due", "bitiş", "bitti", "bitecek",
+                     "sona", "teslim"),
+              says=("{subject} ended on {value}", "{subject} {value} tarihinde bitti"),
+              filter_says=("ended {value}", "{value} biten")),
+        Field("client", gettext_noop("Client"), matchable=True,
+              terms=("client", "customer", "for whom", "who is it for", "müşteri"),
+              says=("{subject_of} client is {value}", "{subject_gen} müşterisi {value}"),
+              filter_says=("for {value}", "müşterisi {value} olan")),
+        Field("tech_stack", gettext_noop("Tech stack"), LIST, matchable=True,
+              terms=("tech", "technology", "technologies", "stack", "uses", "built with", "teknoloji", "kullan"),
+              says=("{subject} uses {value}", "{subject} şu teknolojileri kullanıyor: {value}"),
+              filter_says=("using {value}", "{value} kullanan")),
+        Field("description", gettext_noop("Description"), TEXT,
+              terms=("describe", "description", "goal", "purpose", "açıklama", "amaç", "hakkında"),
+              says=("{value}", "{value}")),
     ),
 )
 
@@ -249,13 +358,24 @@ PROCEDURE = DocType(
     legacy_file="procedures.json",
     title_of=lambda b: str(b.get("title") or ""),
     one_of=("summary", "steps", "content"),
+    terms=("procedure", "policy", "policies", "process", "guideline", "prosedür", "politika", "süreç", "yönerge"),
     fields=(
         Field("title", gettext_noop("Title"), required=True),
-        Field("category", gettext_noop("Category")),
+        Field("category", gettext_noop("Category"), matchable=True, terms=("category", "kategori"),
+              says=("{subject} is in the {value} category", "{subject} {value} kategorisinde"),
+              filter_says=("in the {value} category", "{value} kategorisindeki")),
         Field("owner_department_id", gettext_noop("Owner department"), REF, target="department",
-              reverse_label=gettext_noop("Procedures")),
-        Field("version", gettext_noop("Version"), VERSION),
-        Field("effective_date", gettext_noop("Effective date"), DATE),
+              reverse_label=gettext_noop("Procedures"),
+              terms=("owner", "owns", "owned", "responsible", "in charge", "sahibi", "sorumlu"),
+              reverse_terms=("procedures", "policies", "prosedür", "politika"),
+              says=("{value} owns {subject}", "{subject} belgesinin sahibi {value}"),
+              filter_says=("owned by {value}", "{value} biriminin")),
+        Field("version", gettext_noop("Version"), VERSION, terms=("version", "sürüm", "versiyon"),
+              says=("{subject} is at version {value}", "{subject} belgesinin sürümü {value}")),
+        Field("effective_date", gettext_noop("Effective date"), DATE,
+              terms=("effective", "in force", "valid from", "yürürlük", "geçerlilik"),
+              says=("{subject} has been in effect since {value}", "{subject} {value} tarihinden beri yürürlükte"),
+              filter_says=("in effect {value}", "{value} yürürlüğe giren")),
         Field("summary", gettext_noop("Summary"), TEXT),
         Field("steps", gettext_noop("Steps"), STEPS),
         Field("content", gettext_noop("Content"), MARKDOWN),

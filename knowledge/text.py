@@ -7,8 +7,11 @@ its Turkish case variants instead.
 
 from __future__ import annotations
 
+import unicodedata
+
 _UPPER = str.maketrans({"i": "İ", "ı": "I"})
 _LOWER = str.maketrans({"İ": "i", "I": "ı"})
+_FOLD = str.maketrans({"ı": "i", "ş": "s", "ğ": "g", "ü": "u", "ö": "o", "ç": "c", "â": "a", "î": "i", "û": "u"})
 
 
 def tr_upper(text: str) -> str:
@@ -28,3 +31,17 @@ def case_variants(term: str) -> set[str]:
             variants.add(tr_upper(word[0]) + word[1:])
             variants.add(word[0].upper() + word[1:])
     return {v for v in variants if v}
+
+
+def turkish_lower(text: str) -> str:
+    return tr_lower(text)
+
+
+def fold(text: str) -> str:
+    """ASCII folding after Turkish lowercasing (``İzin`` → ``izin``, ``Şahin`` →
+    ``sahin``); other accents are stripped too."""
+    text = tr_lower(text).translate(_FOLD)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

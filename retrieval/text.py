@@ -16,8 +16,8 @@ from functools import lru_cache
 
 import Stemmer
 
-_TR_LOWER = str.maketrans({"İ": "i", "I": "ı"})
-_FOLD = str.maketrans({"ı": "i", "ş": "s", "ğ": "g", "ü": "u", "ö": "o", "ç": "c", "â": "a", "î": "i", "û": "u"})
+from knowledge.text import fold, turkish_lower
+
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _TURKISH_LETTERS = set("ğışçöüĞİŞÇÖÜ")
 # Frequent Turkish function words and question words that carry no Turkish letter.
@@ -39,19 +39,6 @@ STOPWORDS = frozenset({
 })
 
 _local = threading.local()
-
-
-def turkish_lower(text: str) -> str:
-    return text.translate(_TR_LOWER).lower()
-
-
-def fold(text: str) -> str:
-    """ASCII folding after Turkish lowercasing; other accents are stripped too."""
-    text = turkish_lower(text).translate(_FOLD)
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def detect_language(text: str) -> str:
