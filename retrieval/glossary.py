@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .text import tokenize
+from .text import fold, tokenize
 
 # (Turkish, English). A phrase matches when all of its words are in the query.
 PAIRS: tuple[tuple[str, str], ...] = (
@@ -41,6 +41,11 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("sigorta", "insurance"), ("rapor", "report"), ("doğum tarihi", "date of birth"),
     ("işe giriş tarihi", "hire date"), ("başlangıç", "start"), ("bitiş", "end"), ("durum", "status"),
     ("kimlik", "identity"), ("yetenek", "skill"), ("beceri", "skill"),
+    # Job titles, so "engineers" also finds a "Yazılım Mühendisi".
+    ("mühendis", "engineer"), ("geliştirici", "developer"), ("kıdemli", "senior"), ("uzman", "specialist"),
+    ("analist", "analyst"), ("tasarımcı", "designer"), ("direktör", "director"), ("temsilci", "representative"),
+    ("yönetici", "administrator"), ("sorumlu", "officer"), ("bilimci", "scientist"), ("stajyer", "intern"),
+    ("müdür", "head"), ("lider", "lead"), ("uzaktan", "remote"),
 )
 
 
@@ -74,3 +79,20 @@ def query_tokens(text: str) -> list[str]:
     """BM25 tokens of a question, with the other language's terms added."""
     tokens = tokenize(text)
     return tokens + expand(tokens)
+
+
+@lru_cache(maxsize=1)
+def _word_pairs() -> dict[str, frozenset[str]]:
+    pairs: dict[str, set[str]] = {}
+    for turkish, english in PAIRS:
+        if " " in turkish or " " in english:
+            continue
+        a, b = fold(turkish), fold(english)
+        pairs.setdefault(a, set()).add(b)
+        pairs.setdefault(b, set()).add(a)
+    return {word: frozenset(others) for word, others in pairs.items()}
+
+
+def word_translations(word: str) -> frozenset[str]:
+    """The other language's words for one folded word ("engineer" → "muhendis")."""
+    return _word_pairs().get(fold(word), frozenset())

@@ -1,0 +1,613 @@
+"""What a question is about, in Turkish or English: the documents it names, the
+types and fields its words stand for, the values it filters by, the asker
+("my manager", "yöneticim") and whether it counts, lists or follows up.
+
+Everything is read from the doctype declarations (their ``terms``) and from the
+data the asker may see (names, codes, skills, cities…): nothing here knows a
+particular company. A word matches a term in its inflected forms ("leads",
+"yöneticisi", "projelerim"); names also match in their Turkish case forms
+("Ayşe'nin", "Kervanı"), without Turkish letters ("Ayse Yilmaz") and with one
+typo in a longer name.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from knowledge.doctypes import CHOICE, DOC_TYPES, LIST
+from knowledge.queries import Record, Snapshot
+from knowledge.text import fold
+
+from .glossary import word_translations
+from .phrasing import LANGUAGES
+from .text import detect_language
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_YEAR = re.compile(r"^(19[5-9]\d|20\d\d)$")
+
+# Words that carry no subject: question words, articles, auxiliaries (folded).
+FUNCTION_WORDS = frozenset(fold(w) for w in """
+a an the and or of to in on at by for with from is are was were be been being it its this that these those as do
+does did has have had what which who whom whose when where why how many much all any every each list show tell
+me give please can could would should will there their them they he she his her him our we you your i my mine
+about also else other others only just currently now still ever yet than more most less least some no not
+ve veya ile bir bu şu o da de ki mi mı mu mü için gibi ama ya ne neler nedir kim kimdir kimler kime kimin kimi
+hangi hangisi hangileri kaç kaçı nasıl neden niçin nerede nereye zaman mıdır midir var yok olan olarak şu an
+şimdi tüm bütün hepsi listele göster söyle bana beni benim ben bize biz sen siz onun ona onu onlar onların peki
+başka diğer ayrıca daha en çok az acaba lütfen hakkında ile
+""".split())
+
+FOLLOW_UP_WORDS = frozenset(fold(w) for w in """
+he she his her hers him it its they them their this that these those also else what about other others
+o onu onun ona ondan onda onlar onları onların onlara bu bunun buna bunu bunlar bunların şu şunun peki ya
+ayrıca başka diğer bunlardan onlardan içlerinden hangisi
+""".split())
+ELSE_WORDS = frozenset(fold(w) for w in "else other others besides başka diğer dışında".split())
+OF_THEM_WORDS = frozenset(fold(w) for w in "them they those these bunlardan onlardan içlerinden bunların onların".split())
+COUNT_PHRASES = ("how many", "number of", "count", "kaç", "sayısı", "kaç tane", "kaç kişi")
+LIST_PHRASES = ("list", "all", "every", "which", "who are", "name the", "show", "listele", "tüm", "bütün", "hangi",
+                "kimler", "hepsi", "sırala")
+OR_WORDS = frozenset(fold(w) for w in "or veya yahut".split())
+ASKER_WORDS = frozenset(fold(w) for w in "my me i mine myself im i'm benim ben bana beni bende kendi".split())
+BEFORE_WORDS = frozenset(fold(w) for w in "before until prior önce öncesinde kadar".split())
+AFTER_WORDS = frozenset(fold(w) for w in "after since sonra itibaren beri".split())
+NEWEST_PHRASES = ("newest", "latest", "most recent", "most recently", "last", "en yeni", "en son", "en genç")
+OLDEST_PHRASES = ("oldest", "earliest", "first", "longest", "longest-serving", "most senior", "en eski", "ilk",
+                  "en uzun", "en kıdemli")
+
+# Turkish case and possessive endings a name or value may carry without an apostrophe.
+_NAME_SUFFIX = re.compile(
+    r"^(?:n?(?:in|un)|y?(?:e|a|i|u)|[dt](?:e|a)|[dt](?:en|an)|y?l(?:e|a)|s?i|s?u|s?in(?:in|e|de|den|i)?|s?un(?:un|a|da|dan|u)?"
+    r"|ler|lar|leri|lari|lerin|larin|s)$")
+# First person possessive ("yöneticim", "projelerimde", "müdürümün") and verb ("çalışıyorum", "aldım").
+_MY_SUFFIX = re.compile(r"^(?:ler|lar)?(?:i|u)?m(?:iz|uz)?(?:i|u|e|a|in|un|de|da|den|dan|le|la)?$")
+_MY_VERB = re.compile(r"(?:yorum|yoruz|[dt][iu]m|[dt][iu]k|(?:i|u)m)$")
+# Third person possessive ("müşterisi", "yöneticisi", "ekibi", "lideri").
+_THEIR_SUFFIX = re.compile(r"^(?:ler|lar)?(?:s?i|s?u)(?:n(?:in|un|e|a|de|da|i|u))?$")
+
+
+@dataclass(frozen=True)
+class Word:
+    i: int
+    text: str  # as typed, apostrophe suffix removed
+    base: str  # folded
+    suffix: str  # folded suffix after an apostrophe ("Ayşe'nin" → "nin")
+    capital: bool
+
+
+def a_suffix(word: Word) -> str:
+    """The case ending a name carries, after an apostrophe or not."""
+    return word.suffix
+
+
+def split_words(question: str) -> list[Word]:
+    result = []
+    for i, token in enumerate(_WORD.findall(question)):
+        head, _, tail = token.replace("’", "'").partition("'")
+        result.append(Word(i=i, text=head, base=fold(head), suffix=fold(tail), capital=head[:1].isupper()))
+    return result
+
+
+def _phrase(text: str) -> tuple[str, ...]:
+    return tuple(fold(w) for w in _WORD.findall(text.replace("'", " ")))
+
+
+def term_word_matches(word: Word, term_word: str) -> str | None:
+    """How ``word`` carries ``term_word``: "" for the word itself, the ending it
+    adds ("lerim" for "projelerim"), or None."""
+    base = word.base
+    if base == term_word:
+        return ""
+    if len(term_word) >= 3 and base.startswith(term_word) and len(base) - len(term_word) <= 6:
+        return base[len(term_word):]
+    return None
+
+
+@dataclass(frozen=True)
+class TermHit:
+    """A field or type named by words ``start``…``end`` (exclusive)."""
+
+    doc_type: str
+    field: str  # "" for a type
+    reverse: bool
+    start: int
+    end: int
+    score: int  # letters matched: longer terms win
+    mine: bool = False  # carried a first-person ending ("yöneticim", "çalışıyorum")
+    theirs: bool = False  # carried a third-person possessive ("müşterisi", "yöneticisi"): about someone named before
+
+
+@dataclass(frozen=True)
+class NameHit:
+    records: tuple[Record, ...]
+    start: int
+    end: int
+    quality: int  # 3 full name or code, 2 a name part, 1 a typo
+
+
+@dataclass(frozen=True)
+class ValueHit:
+    doc_type: str
+    field: str
+    value: str  # as stored (a list item, a whole value or one word of it)
+    op: str  # "eq", "has"
+    start: int
+    end: int
+
+
+@dataclass
+class Analysis:
+    question: str
+    language: str
+    words: list[Word]
+    names: list[NameHit] = field(default_factory=list)
+    terms: list[TermHit] = field(default_factory=list)
+    values: list[ValueHit] = field(default_factory=list)
+    years: list[tuple[int, str]] = field(default_factory=list)  # (year, "year" | "before" | "after")
+    mine: bool = False
+    count: bool = False
+    listing: bool = False
+    who: bool = False
+    else_: bool = False
+    of_them: bool = False
+    any_of: bool = False
+    newest: bool = False
+    oldest: bool = False
+    pronoun: bool = False
+    every: bool = False  # "all", "tüm": the whole type, not one document
+
+    @property
+    def entities(self) -> list[Record]:
+        out: list[Record] = []
+        for hit in self.names:
+            if len(hit.records) == 1 and hit.records[0] not in out:
+                out.append(hit.records[0])
+        return out
+
+    @property
+    def ambiguous(self) -> list[NameHit]:
+        return [h for h in self.names if len(h.records) > 1]
+
+    def type_terms(self) -> list[TermHit]:
+        return [t for t in self.terms if not t.field]
+
+    def field_terms(self) -> list[TermHit]:
+        return [t for t in self.terms if t.field]
+
+    def content_words(self) -> int:
+        used = {i for h in self.names for i in range(h.start, h.end)}
+        used |= {i for h in self.terms for i in range(h.start, h.end)}
+        return sum(1 for w in self.words if w.i not in used and w.base not in FUNCTION_WORDS and not w.base.isdigit())
+
+
+# --- Terms of the schema ----------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _schema_terms() -> tuple[tuple[tuple[str, ...], str, str, bool], ...]:
+    """(words, doc_type, field, reverse) for every term of every type and field."""
+    out = []
+    for doctype in DOC_TYPES.values():
+        for term in doctype.terms:
+            out.append((_phrase(term), doctype.name, "", False))
+        for spec in doctype.fields:
+            for term in spec.terms:
+                out.append((_phrase(term), doctype.name, spec.name, False))
+            for term in spec.reverse_terms:
+                out.append((_phrase(term), doctype.name, spec.name, True))
+    return tuple(t for t in out if t[0])
+
+
+@lru_cache(maxsize=1)
+def _choice_terms() -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
+    out = []
+    for doctype in DOC_TYPES.values():
+        for spec in doctype.fields:
+            if spec.kind != CHOICE:
+                continue
+            for choice in spec.choices:
+                out.append((_phrase(choice.replace("_", " ")), doctype.name, spec.name, choice))
+            for choice, terms in spec.choice_terms:
+                out += [(_phrase(t), doctype.name, spec.name, choice) for t in terms]
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def term_vocabulary() -> frozenset[str]:
+    """Every folded word used by a term: such words never name a document."""
+    words = {w for phrase, *_ in _schema_terms() for w in phrase}
+    words |= {w for phrase, *_ in _choice_terms() for w in phrase}
+    return frozenset(words)
+
+
+def _match_phrase(words: list[Word], start: int, phrase: tuple[str, ...]) -> tuple[int, str] | None:
+    """(letters matched, ending of the last word) when ``phrase`` starts at ``start``."""
+    if start + len(phrase) > len(words):
+        return None
+    ending = ""
+    for j, term_word in enumerate(phrase):
+        ending = term_word_matches(words[start + j], term_word)
+        if ending is None and j == len(phrase) - 1 and j > 0 and len(term_word) == 2:
+            base = words[start + j].base
+            ending = base[2:] if base.startswith(term_word) and len(base) <= 10 else None
+        if ending is None:
+            return None
+    return sum(len(w) for w in phrase), ending
+
+
+def _find_terms(words: list[Word]) -> tuple[list[TermHit], list[tuple[str, str, str, int, int]]]:
+    terms: list[TermHit] = []
+    for start in range(len(words)):
+        for phrase, doc_type, field_name, reverse in _schema_terms():
+            found = _match_phrase(words, start, phrase)
+            if found is None:
+                continue
+            score, ending = found
+            mine = bool(ending) and (bool(_MY_SUFFIX.match(ending)) or bool(_MY_VERB.search(ending)))
+            theirs = bool(ending) and bool(_THEIR_SUFFIX.match(ending))
+            terms.append(TermHit(doc_type, field_name, reverse, start, start + len(phrase), score, mine, theirs))
+    choices = []
+    for start in range(len(words)):
+        for phrase, doc_type, field_name, choice in _choice_terms():
+            if _match_phrase(words, start, phrase) is not None:
+                choices.append((doc_type, field_name, choice, start, start + len(phrase)))
+    return terms, choices
+
+
+# --- Names and values from the data ------------------------------------------------
+
+_PARTS = re.compile(r"[()/]|\s[-–—:]\s|\s&\s")
+
+
+@dataclass
+class Lexicon:
+    """Names and matchable values of one snapshot of the documents."""
+
+    names: dict[tuple[str, ...], list[tuple[Record, int]]]
+    values: dict[tuple[str, ...], list[tuple[str, str, str, str]]]  # words → (doc_type, field, value, op)
+    longest_name: int
+    longest_value: int
+    prefixes: dict[str, list[str]] = field(default_factory=dict)  # first four letters → one-word values
+
+
+_lexicons: dict[int, tuple[Snapshot, Lexicon]] = {}
+_lexicon_lock = threading.Lock()
+
+
+def lexicon_for(snapshot: Snapshot) -> Lexicon:
+    with _lexicon_lock:
+        cached = _lexicons.get(id(snapshot))
+        if cached is not None and cached[0] is snapshot:
+            return cached[1]
+    lexicon = _build_lexicon(snapshot)
+    with _lexicon_lock:
+        if len(_lexicons) > 8:
+            _lexicons.clear()
+        _lexicons[id(snapshot)] = (snapshot, lexicon)
+    return lexicon
+
+
+def _build_lexicon(snapshot: Snapshot) -> Lexicon:
+    vocabulary = term_vocabulary()
+    names: dict[tuple[str, ...], list[tuple[Record, int]]] = {}
+
+    def add(phrase: tuple[str, ...], record: Record, quality: int) -> None:
+        if not phrase or all(w in FUNCTION_WORDS for w in phrase):
+            return
+        entries = names.setdefault(phrase, [])
+        if all(r.key != record.key for r, _ in entries):
+            entries.append((record, quality))
+
+    single_counts: dict[str, set[str]] = {}
+    for record in snapshot.records:
+        title = record.title
+        add(_phrase(title), record, 3)
+        parts = [p.strip() for p in _PARTS.split(title) if p and p.strip()]
+        for part in parts:
+            phrase = _phrase(part)
+            if len(phrase) >= 2 or (phrase and len(phrase[0]) >= 2 and len(parts) > 1):
+                add(phrase, record, 3)
+            significant = [w for w in phrase if w not in FUNCTION_WORDS]
+            if len(significant) >= 2:
+                add((("".join(w[0] for w in significant)),), record, 2)
+        code = record.body.get("code")
+        if isinstance(code, str) and code.strip():
+            add(_phrase(code), record, 3)
+        if record.doc_type == "employee":
+            for name_field in ("first_name", "last_name"):
+                value = record.body.get(name_field)
+                if isinstance(value, str) and value.strip():
+                    add(_phrase(value), record, 2)
+        else:
+            for word in _phrase(title):
+                if len(word) >= 4 and word not in FUNCTION_WORDS and word not in vocabulary:
+                    single_counts.setdefault(word, set()).add(record.key)
+    by_key = snapshot.by_key()
+    for word, keys in single_counts.items():
+        if len(keys) == 1:
+            add((word,), by_key[next(iter(keys))], 2)
+
+    values: dict[tuple[str, ...], list[tuple[str, str, str, str]]] = {}
+    for doctype in DOC_TYPES.values():
+        matchable = [f for f in doctype.fields if f.matchable and not (f.sensitive and not snapshot.hr)]
+        for record in snapshot.of_type(doctype.name):
+            for spec in matchable:
+                value = record.body.get(spec.name)
+                items = value if spec.kind == LIST and isinstance(value, list) else [value]
+                for item in items:
+                    if not isinstance(item, str) or not item.strip():
+                        continue
+                    entry = (doctype.name, spec.name, item, "eq")
+                    phrase = _phrase(item)
+                    if phrase and entry not in values.setdefault(phrase, []):
+                        values[phrase].append(entry)
+                    if len(item) == 2 and item.lower() in LANGUAGES:
+                        # Languages stored as codes are asked for by name ("German", "Almanca").
+                        for name in LANGUAGES[item.lower()]:
+                            alias = _phrase(name)
+                            if entry not in values.setdefault(alias, []):
+                                values[alias].append(entry)
+                    if len(phrase) > 1:
+                        # One word of a longer value ("Engineer" of "Senior Software Engineer").
+                        for original in _WORD.findall(item.replace("'", " ")):
+                            word = fold(original)
+                            if len(word) < 4 or word in FUNCTION_WORDS:
+                                continue
+                            existing = values.setdefault((word,), [])
+                            if not any(e[0] == doctype.name and e[1] == spec.name and e[3] == "has" for e in existing):
+                                existing.append((doctype.name, spec.name, original, "has"))
+    prefixes: dict[str, list[str]] = {}
+    for phrase in values:
+        if len(phrase) == 1 and len(phrase[0]) >= 4:
+            prefixes.setdefault(phrase[0][:4], []).append(phrase[0])
+    return Lexicon(names=names, values=values, longest_name=max((len(p) for p in names), default=1),
+                   longest_value=max((len(p) for p in values), default=1), prefixes=prefixes)
+
+
+def _name_word_matches(word: Word, name_word: str) -> int:
+    """2 exact (or with a case ending), 1 one typo away, 0 no."""
+    base = word.base
+    if base == name_word:
+        return 2
+    if base.startswith(name_word) and len(name_word) >= 3 and _NAME_SUFFIX.match(base[len(name_word):]):
+        return 2
+    # Turkish drops or softens a final consonant before an ending: "Kervanı", "Çınar'ın" are covered above;
+    # "Ekibi" for "ekip" is not a name.
+    if len(name_word) >= 5 and len(base) >= 5 and _one_edit(base, name_word):
+        return 1
+    return 0
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    if len(a) < len(b):
+        a, b = b, a
+    for i in range(len(a)):
+        if a[:i] + a[i + 1:] == b:
+            return True
+    return False
+
+
+def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str]) -> list[NameHit]:
+    hits: list[NameHit] = []
+    for start in range(len(words)):
+        for length in range(min(lexicon.longest_name, len(words) - start), 0, -1):
+            window = words[start:start + length]
+            # Candidate phrases are looked up exactly first, then word by word for endings and typos.
+            exact = tuple(w.base for w in window)
+            candidates = [exact] if exact in lexicon.names else []
+            if not candidates:
+                candidates = [p for p in _phrases_of_length(lexicon, length) if p[0][:2] == window[0].base[:2]
+                              or _one_edit(window[0].base[:len(p[0])], p[0])]
+            for phrase in candidates:
+                scores = [_name_word_matches(w, p) for w, p in zip(window, phrase, strict=True)]
+                if 0 in scores:
+                    continue
+                typos = scores.count(1)
+                if typos > 1 or (typos and length == 1 and len(phrase[0]) < 6):
+                    continue
+                entries = lexicon.names[phrase]
+                quality = min(q for _, q in entries) - typos
+                if length == 1 and not _plausible_single(window[0], phrase[0], entries, vocabulary, lexicon.values):
+                    continue
+                hits.append(NameHit(tuple(r for r, _ in entries), start, start + length, quality))
+    return _non_overlapping(hits)
+
+
+def _phrases_of_length(lexicon: Lexicon, length: int) -> list[tuple[str, ...]]:
+    by_length = getattr(lexicon, "_by_length", None)
+    if by_length is None:
+        by_length = {}
+        for phrase in lexicon.names:
+            by_length.setdefault(len(phrase), []).append(phrase)
+        lexicon._by_length = by_length  # type: ignore[attr-defined]
+    return by_length.get(length, [])
+
+
+def _plausible_single(word: Word, name_word: str, entries: list[tuple[Record, int]], vocabulary,
+                     values: dict | None = None) -> bool:
+    """One word alone names a document only when it is not an ordinary word of the
+    question: written with a capital (and not only because it starts the sentence),
+    or a project code, or a word no term uses."""
+    if name_word in FUNCTION_WORDS:
+        return False
+    is_code = any(fold(str(r.body.get("code") or "")) == name_word for r, _ in entries)
+    if is_code and len(name_word) >= 3:
+        return True
+    if word.base in vocabulary or name_word in vocabulary:
+        return False
+    if values and (name_word,) in values and not (word.capital and word.i > 0):
+        return False  # "internal projects": a value of the data, not the "Internal" of a title
+    if word.capital and (word.i > 0 or word.suffix):
+        return True
+    if word.capital and word.text.isupper() and len(word.text) >= 2:
+        return True  # an abbreviation ("İK", "HR", "ATLAS")
+    if word.i == 0 and word.capital and len(name_word) >= 4:
+        # "Ayşe'nin…" is covered by the suffix; "Ayşe hangi…" starts with the name.
+        return True
+    return len(name_word) >= 5 and all(r.doc_type != "employee" for r, _ in entries)
+
+
+def _non_overlapping(hits: list) -> list:
+    hits = sorted(hits, key=lambda h: (-(h.end - h.start), -getattr(h, "quality", 0), h.start))
+    taken: set[int] = set()
+    kept = []
+    for hit in hits:
+        span = set(range(hit.start, hit.end))
+        if span & taken:
+            continue
+        taken |= span
+        kept.append(hit)
+    return sorted(kept, key=lambda h: h.start)
+
+
+def _find_values(words: list[Word], lexicon: Lexicon, used: set[int]) -> list[ValueHit]:
+    hits: list[ValueHit] = []
+    for start in range(len(words)):
+        if start in used:
+            continue
+        for length in range(min(lexicon.longest_value, len(words) - start), 0, -1):
+            window = words[start:start + length]
+            if any(w.i in used for w in window):
+                continue
+            keys = [tuple(w.base for w in window)]
+            if length == 1:
+                keys += [(t,) for t in word_translations(window[0].base)]
+                stripped = strip_ending(window[0].base)
+                if stripped:
+                    keys.append((stripped,))
+                    keys += [(t,) for t in word_translations(stripped)]
+                # The data's own inflection of the word ("Mühendisi" for "mühendisler").
+                stem = stripped or window[0].base
+                keys += [(w,) for w in lexicon.prefixes.get(stem[:4], [])
+                         if w != stem and len(stem) >= 5 and (w.startswith(stem) and len(w) - len(stem) <= 2
+                                                              or stem.startswith(w) and len(stem) - len(w) <= 2)]
+            for key in keys:
+                for doc_type, field_name, value, op in lexicon.values.get(key, []):
+                    if length == 1 and window[0].base in FUNCTION_WORDS:
+                        continue
+                    # Short values ("Go", "SQL", "AWS") only as written, so "go" is not Go.
+                    if len(key[0]) <= 3 and length == 1 and window[0].text != value and window[0].text.upper() != value:
+                        continue
+                    hits.append(ValueHit(doc_type, field_name, value, op, start, start + length))
+            if any(h.start == start for h in hits):
+                break
+    return hits
+
+
+def strip_ending(base: str) -> str:
+    """A plural or Turkish case ending taken off a word ("engineers", "Ankarada")."""
+    for ending in ("lerin", "larin", "leri", "lari", "ler", "lar", "den", "dan", "ten", "tan", "de", "da", "te",
+                   "ta", "ye", "ya", "es", "s", "e", "a", "i", "u", "yi", "yu"):
+        if base.endswith(ending) and len(base) - len(ending) >= 3:
+            return base[: -len(ending)]
+    return ""
+
+
+TURKISH_WORDS = frozenset(fold(w) for w in """
+kim kimdir kimler kimin kime kimi hangi hangisi hangileri kaç kaçı nedir neler nerede nereye nasıl neden mı mi mu mü
+var yok ve ile bir bu şu için olan olarak benim bana beni ben bizim peki ya da de ki mu midir mıdır değil gibi
+listele göster söyle tüm bütün hepsi başka diğer ayrıca şu an şimdi bilen çalışan çalışıyor yönetiyor kaçta
+""".split())
+ENGLISH_WORDS = frozenset("""
+what who whom whose which how when where why is are was were the a an of in on at to for does do did my me i
+list show tell all any every there their they it its this that and or with from know knows work works lead leads
+""".split())
+
+
+def _language(question: str, words: list[Word], names: set[int]) -> str:
+    """The question's language, judged without the names and values in it: "What
+    is Ayşe Yılmaz's salary?" is English although the name has Turkish letters."""
+    rest = [w for w in words if w.i not in names]
+    if any(ch in "çğışöüÇĞİŞÖÜ" for w in rest for ch in w.text) or any(w.suffix for w in rest):
+        return "tr"
+    tr = sum(w.base in TURKISH_WORDS for w in rest)
+    en = sum(w.base in ENGLISH_WORDS for w in rest)
+    if tr != en:
+        return "tr" if tr > en else "en"
+    return detect_language(question)
+
+
+def _has_phrase(words: list[Word], phrases) -> bool:
+    for phrase in phrases:
+        folded = _phrase(phrase)
+        for start in range(len(words) - len(folded) + 1):
+            if all(words[start + j].base == w for j, w in enumerate(folded)):
+                return True
+    return False
+
+
+def analyse(question: str, snapshot: Snapshot) -> Analysis:
+    words = split_words(question)
+    analysis = Analysis(question=question, language=detect_language(question), words=words)
+    lexicon = lexicon_for(snapshot)
+    vocabulary = term_vocabulary()
+    analysis.names = _find_names(words, lexicon, vocabulary)
+    named = {i for h in analysis.names for i in range(h.start, h.end)}
+    terms, choices = _find_terms(words)
+    analysis.terms = [t for t in terms if not set(range(t.start, t.end)) & named]
+    # "the ATLAS project", "Data & AI department", "KERVAN projesi": the type word only says what
+    # the name next to it is; it asks for nothing.
+    labels = set()
+    for t in analysis.terms:
+        if not t.field and any(t.doc_type in {r.doc_type for r in h.records} and t.start in (h.end, h.end + 1)
+                               or t.end == h.start and t.doc_type in {r.doc_type for r in h.records}
+                               for h in analysis.names):
+            labels |= set(range(t.start, t.end))
+    analysis.terms = [t for t in analysis.terms if not set(range(t.start, t.end)) <= labels or not labels]
+    analysis.terms = [
+        TermHit(t.doc_type, t.field, True, t.start, t.end, t.score, t.mine)
+        if not t.reverse and t.field and words[t.end - 1].base in ("to", "for") and t.end < len(words) else t
+        for t in analysis.terms]
+    dative_ends = [h.end for h in analysis.names if re.fullmatch(r"y?[ea]", a_suffix(words[h.end - 1]) or "-")]
+    analysis.terms = [
+        TermHit(t.doc_type, t.field, True, t.start, t.end, t.score, t.mine, t.theirs)
+        if not t.reverse and t.field and words[t.start].base.startswith("bagl")
+        and any(0 <= t.start - end <= 2 for end in dative_ends) else t
+        for t in analysis.terms]
+    used = named | {i for t in analysis.terms for i in range(t.start, t.end)}
+    for doc_type, field_name, choice, start, end in choices:
+        if not set(range(start, end)) & named:
+            analysis.values.append(ValueHit(doc_type, field_name, choice, "eq", start, end))
+            used |= set(range(start, end))
+    analysis.values += _find_values(words, lexicon, used)
+    analysis.language = _language(question, words, named | {i for v in analysis.values for i in range(v.start, v.end)})
+    bases = [w.base for w in words]
+    for i, base in enumerate(bases):
+        if _YEAR.match(base):
+            before = set(bases[max(0, i - 2):i]) | set(bases[i + 1:i + 3]) | {words[i].suffix}
+            suffix_after = words[i].suffix.endswith(("den", "dan", "ten", "tan")) and set(bases[i + 1:i + 3]) & AFTER_WORDS
+            op = "year"
+            if before & BEFORE_WORDS:
+                op = "before"
+            if before & AFTER_WORDS or suffix_after:
+                op = "after"
+            year = int(base)
+            if op == "after" and before & {"after", "sonra"} and not before & {"since", "itibaren", "beri"}:
+                year += 1  # "after 2024" starts in 2025; "since 2024" in 2024
+            analysis.years.append((year, op))
+    analysis.mine = bool(set(bases) & ASKER_WORDS) or any(t.mine for t in analysis.terms)
+    analysis.count = _has_phrase(words, COUNT_PHRASES)
+    analysis.listing = _has_phrase(words, LIST_PHRASES) or any(
+        w.base.endswith(("ler", "lar")) or w.base.endswith("s") for t in analysis.type_terms() for w in words[t.start:t.end])
+    analysis.who = bool({"who", "whom", "kim", "kimdir", "kimler", "kimin", "kime", "kimi", "anyone", "someone"} & set(bases))
+    analysis.else_ = bool(set(bases) & ELSE_WORDS)
+    analysis.of_them = bool(set(bases) & OF_THEM_WORDS)
+    analysis.any_of = bool(set(bases) & OR_WORDS)
+    analysis.every = _has_phrase(words, ("all", "every", "list", "tüm", "bütün", "hepsi", "listele", "sırala"))
+    analysis.newest = _has_phrase(words, NEWEST_PHRASES)
+    analysis.oldest = _has_phrase(words, OLDEST_PHRASES) and not analysis.newest
+    analysis.pronoun = bool(set(bases) & FOLLOW_UP_WORDS) or any(t.theirs for t in analysis.terms)
+    return analysis
+
+
+__all__ = ["Analysis", "FUNCTION_WORDS", "NameHit", "TermHit", "ValueHit", "Word", "analyse", "split_words",
+           "strip_ending", "term_vocabulary"]

@@ -1,0 +1,117 @@
+"""Exact answers from the structured documents, on the small company of conftest."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Role
+from accounts.services import user_create
+from knowledge.models import Document
+from retrieval.structured import structured_answer
+
+
+def ask(user, question, history=None):
+    return structured_answer(user=user, question=question, history=history or [])
+
+
+def keys(answer):
+    return [r.key for r in answer.records]
+
+
+def turn(question, answer):
+    return [{"role": "user", "content": question, "sources": []},
+            {"role": "assistant", "content": answer.text, "sources": keys(answer)}]
+
+
+def test_a_lookup_is_one_sentence_in_the_question_language_with_its_citations(alice, company):
+    en = ask(alice, "Who leads the KERVAN project?")
+    tr = ask(alice, "Kervan projesini kim yönetiyor?")
+    assert en.text == "Emre Şahin leads Kervan [1][2]." and keys(en) == ["P1", "E2"]
+    assert tr.text == "Kervan projesini Emre Şahin yönetiyor [1][2]."
+
+
+def test_names_match_without_turkish_letters_and_in_any_case(alice, company):
+    answer = ask(alice, "ayse yilmaz hangi departmanda?")
+    assert "Yazılım" in answer.text and keys(answer)[0] == "E1"
+    assert "Emre Şahin" in ask(alice, "who leads kervan?").text
+
+
+def test_a_list_is_complete_and_holds_nothing_that_does_not_match(alice, company):
+    answer = ask(alice, "Who works in the Yazılım department?")
+    assert "Ayşe Yılmaz" in answer.text and "Emre Şahin" in answer.text and "Zeynep" not in answer.text
+    assert answer.kind == "list" and set(keys(answer)) >= {"E1", "E2"}
+
+
+def test_a_count_gives_the_number_and_the_items(alice, company):
+    answer = ask(alice, "Kaç çalışan var?")
+    assert "3 çalışan" in answer.text and {"E1", "E2", "E3"} <= set(keys(answer))
+
+
+def test_a_filter_by_a_skill_names_who_has_it(alice, company):
+    answer = ask(alice, "Who knows Kafka?")
+    assert "Ayşe Yılmaz" in answer.text and "Emre" not in answer.text and keys(answer) == ["E1"]
+
+
+def test_the_asker_is_the_linked_employee(alice, company):
+    answer = ask(alice, "Yöneticim kim?")
+    assert "Emre Şahin" in answer.text and keys(answer) == ["E1", "E2"]
+    assert "Kervan" in ask(alice, "Which projects do I work on?").text
+
+
+def test_an_account_without_an_employee_says_so(stranger, company):
+    answer = ask(stranger, "Who is my manager?")
+    assert answer.refusal and answer.records == [] and "No employee record is linked" in answer.text
+
+
+def test_a_follow_up_is_about_what_the_conversation_is_about(alice, company):
+    first = ask(alice, "Who leads the KERVAN project?")
+    history = turn("Who leads the KERVAN project?", first)
+    others = ask(alice, "Who else works on it?", history)
+    assert "Ayşe Yılmaz" in others.text and "Emre" not in others.text
+    assert "Emre Şahin" in ask(alice, "What about KERVAN?", turn("Who leads KERVAN?", first)).text
+
+
+def test_a_follow_up_with_no_earlier_turn_asks_which_one(alice, company):
+    answer = ask(alice, "Who else works on it?")
+    assert answer.refusal and answer.records == [] and "Which project" in answer.text
+
+
+def test_employees_are_told_a_sensitive_field_is_for_hr_and_nothing_about_it(alice, company):
+    for question in ("What is Emre Şahin's salary?", "Who earns more than 100,000?", "Ayşe'nin TC kimlik numarası nedir?"):
+        answer = ask(alice, question)
+        assert answer.refusal and answer.records == [], question
+        assert "HR" in answer.text or "İK" in answer.text
+        assert "Emre" not in answer.text.replace("Emre Şahin's", "") and "210" not in answer.text
+
+
+def test_hr_gets_the_sensitive_answer(hr_user, company):
+    assert "210,000" in ask(hr_user, "What is Emre Şahin's salary?").text
+    richest = ask(hr_user, "Who earns more than 100,000?")
+    assert "Emre Şahin" in richest.text and "Ayşe" not in richest.text
+
+
+def test_a_name_nobody_has_is_a_plain_refusal(alice, company):
+    for question in ("Who leads the ZEPHYR project?", "What is Mehmet Yılmaz's title?"):
+        answer = ask(alice, question)
+        assert answer.refusal and answer.records == [] and "could not find" in answer.text, question
+
+
+def test_two_people_of_the_same_name_are_asked_about(alice, company):
+    Document.objects.create(key="E9", doc_type="employee", title="Ayşe Kaya", body={
+        "first_name": "Ayşe", "last_name": "Kaya", "title": "Designer", "department_id": "D2"})
+    answer = ask(alice, "Where does Ayşe work?")
+    assert answer.kind == "ambiguous" and "Ayşe Yılmaz" in answer.text and "Ayşe Kaya" in answer.text
+
+
+def test_questions_about_procedures_are_left_to_the_text_answerer(alice, company):
+    assert ask(alice, "Yıllık izin nasıl talep edilir?") is None
+
+
+@pytest.mark.parametrize("question", ["", "???", "the of and", "x" * 4000])
+def test_odd_questions_never_raise(alice, company, question):
+    ask(alice, question)
+
+
+def test_hr_only_documents_are_never_named_to_employees(alice, company):
+    hidden = user_create(username="dora", role=Role.EMPLOYEE, employee_key="E3")
+    assert "Bordro" not in (ask(hidden, "List all procedures") or ask(alice, "List all procedures")).text
