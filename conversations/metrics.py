@@ -1,5 +1,6 @@
 """Prometheus metrics for chat answers, defined here because the answer pipeline
-(``answering.ask``) is where the numbers are born. Each app defines the metrics it
+(``answering.ask``) is where the numbers are born; those of the answer itself
+(cache, providers) live in ``retrieval.metrics``. Each app defines the metrics it
 owns (``retrieval.metrics``, ``accounts.ratelimits``), so no app imports a higher one."""
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ CHAT_FIRST_TOKEN = Histogram(
     ["provider", "cached"], buckets=LATENCY_BUCKETS,
 )
 # Words, as Message.token_count counts them: providers do not all report usage.
-TOKENS_IN = Counter("chatcore_chat_tokens_in", "Words sent to a provider (prompt, sources, history).", ["provider"])
 TOKENS_OUT = Counter("chatcore_chat_tokens_out", "Words of answers written by a provider.", ["provider"])
-ANSWER_CACHE_HITS = Counter("chatcore_answer_cache_hits", "Answers served from the answer cache.")
-ANSWER_CACHE_MISSES = Counter("chatcore_answer_cache_misses", "Answers that had to be written by a provider.")
-PROVIDER_ERRORS = Counter("chatcore_provider_errors", "Provider failures while answering.", ["provider"])
-PROVIDER_FALLBACKS = Counter(
-    "chatcore_provider_fallbacks", "Answers handed to the offline answerer after a provider failed.", ["provider"]
+# The answer pipeline in ``retrieval`` counts what happens inside it.
+from retrieval.metrics import (  # noqa: E402
+    ANSWER_CACHE_HITS,
+    ANSWER_CACHE_MISSES,
+    PROVIDER_ERRORS,
+    PROVIDER_FALLBACKS,
+    TOKENS_IN,
 )
+
+__all__ = ["ANSWER_CACHE_HITS", "ANSWER_CACHE_MISSES", "CHAT_FIRST_TOKEN", "CHAT_LATENCY", "PROVIDER_ERRORS",
+           "PROVIDER_FALLBACKS", "TOKENS_IN", "TOKENS_OUT"]

@@ -77,6 +77,10 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.passages)
 
+    def knows(self, token: str) -> bool:
+        """Whether any passage holds this BM25 token."""
+        return self._bm25 is not None and token in self._bm25.vocab_dict
+
     def bm25_scores(self, query: str) -> np.ndarray:
         scores = np.zeros(len(self.passages), dtype=np.float32)
         if self._bm25 is None:

@@ -3,7 +3,7 @@ the answer pipeline above and the services here can both use them."""
 
 from __future__ import annotations
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RETRIEVAL_LATENCY = Histogram(
     "chatcore_retrieval_latency_seconds", "Hybrid search for a chat question or a document search.",
@@ -12,3 +12,15 @@ RETRIEVAL_LATENCY = Histogram(
 INDEX_VERSION = Gauge("chatcore_index_version", "Version of the index this process serves from.")
 INDEX_PASSAGES = Gauge("chatcore_index_passages", "Passages (chunks) in the index this process serves from.")
 INDEX_DOCUMENTS = Gauge("chatcore_index_documents", "Documents in the index this process serves from.")
+
+# Words, as Message.token_count counts them: providers do not all report usage.
+TOKENS_IN = Counter("chatcore_chat_tokens_in", "Words sent to a provider (prompt, sources, history).", ["provider"])
+ANSWER_CACHE_HITS = Counter("chatcore_answer_cache_hits", "Answers served from the answer cache.")
+ANSWER_CACHE_MISSES = Counter("chatcore_answer_cache_misses", "Answers that had to be written by a provider.")
+PROVIDER_ERRORS = Counter("chatcore_provider_errors", "Provider failures while answering.", ["provider"])
+PROVIDER_FALLBACKS = Counter(
+    "chatcore_provider_fallbacks", "Answers handed to the offline answerer after a provider failed.", ["provider"]
+)
+STRUCTURED_ANSWERS = Counter(
+    "chatcore_structured_answers", "Answers written from the structured documents, by kind.", ["kind"]
+)

@@ -469,6 +469,11 @@ LLM_PROVIDER = env_choice(
     "LLM_PROVIDER", "local", {"local", "openai", "azure", "gemini", "ollama", "huggingface"}
 )
 LLM_MODEL = os.environ.get("LLM_MODEL", "")
+# Who answers when the configured provider fails: the offline answerer by default;
+# "none" shows the failure instead.
+LLM_FALLBACK_PROVIDER = env_choice(
+    "LLM_FALLBACK_PROVIDER", "local", {"local", "none", "openai", "azure", "gemini", "ollama", "huggingface"}
+)
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 30.0)
 LLM_MAX_TOKENS = env_int("LLM_MAX_TOKENS", 512, minimum=16)
 OPENAI_API_KEY = env_secret("OPENAI_API_KEY")

@@ -37,6 +37,11 @@ class Options:
     max_tokens: int = 512
     temperature: float = 0.1
     timeout: float = 30.0
+    # The exact answer from the structured documents, when the question has one:
+    # the offline answerer says it as it is; a model may word it (and cites the same sources).
+    prepared: str | None = None
+    refusal: bool = False
+    asker: str = ""
 
 
 class Provider:

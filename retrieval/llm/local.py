@@ -89,6 +89,8 @@ class LocalProvider(Provider):
         return get_embedder(self.embedder_name)
 
     def compose(self, options: Options) -> str:
+        if options.prepared is not None:
+            return options.prepared
         language = options.language if options.language in NOT_COVERED else "en"
         asked = set(query_tokens(options.question))
         question_tokens = asked - _QUESTION_WORDS or asked
@@ -194,6 +196,7 @@ class LocalProvider(Provider):
 
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
         answer = self.compose(options)
+        # Split at spaces only: a list's line breaks stay inside the words that carry them.
         words = answer.split(" ")
         for i, word in enumerate(words):
             yield word if i == 0 else " " + word

@@ -32,10 +32,19 @@ def sources_block(sources: list[Source]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 
+PREPARED = {
+    "en": ("A query over the company's structured records already found the exact answer below; state it in "
+           "your own words, completely (every item of a list), keeping its citations:\n{answer}"),
+    "tr": ("Şirketin yapılandırılmış kayıtları üzerinde yapılan bir sorgu aşağıdaki kesin yanıtı buldu; bunu "
+           "kendi sözlerinle, eksiksiz (listenin her öğesiyle) ve kaynak numaralarını koruyarak ifade et:\n{answer}"),
+}
+
+
 def build_messages(*, question: str, language: str, sources: list[Source], history: list[dict],
-                   history_budget_words: int = 600) -> list[dict]:
-    """System rules, recent turns trimmed to a word budget (newest kept), then the
-    question with its sources."""
+                   history_budget_words: int = 600, asker: str = "", prepared: str | None = None) -> list[dict]:
+    """System rules (and who is asking), recent turns trimmed to a word budget
+    (newest kept), then the question with its sources and, when the structured
+    records answer it exactly, that answer."""
     kept: list[dict] = []
     used = 0
     for turn in reversed(history):
@@ -46,4 +55,7 @@ def build_messages(*, question: str, language: str, sources: list[Source], histo
         used += words
     kept.reverse()
     user = f"Sources:\n{sources_block(sources)}\n\nQuestion: {question}"
-    return [{"role": "system", "content": SYSTEM.get(language, SYSTEM["en"])}, *kept, {"role": "user", "content": user}]
+    if prepared:
+        user += "\n\n" + PREPARED.get(language, PREPARED["en"]).format(answer=prepared)
+    system = SYSTEM.get(language, SYSTEM["en"]) + (f"\n\n{asker}" if asker else "")
+    return [{"role": "system", "content": system}, *kept, {"role": "user", "content": user}]

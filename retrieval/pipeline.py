@@ -1,0 +1,190 @@
+"""The answer pipeline: one entry, ``answer_events(user, question, history)``,
+used by the chat socket, the chat API (JSON and SSE) and ``eval_chat``.
+
+question → exact answer from the structured documents when the question is about
+them (``structured``) → otherwise hybrid retrieval for this user → answer cache →
+provider, falling back to ``LLM_FALLBACK_PROVIDER`` with a notice. The caller
+stores the question and the answer; this module only computes and streams.
+
+Events: ``meta`` (provider, model, cached, sources: sent before the first token
+and again after a ``reset``), ``token``, ``notice``, ``reset``. A caller that stops
+reading ends the generator; nothing is cached then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import structlog
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from knowledge.queries import Record, knowledge_snapshot
+
+from . import metrics
+from .chunking import HR, STAFF
+from .llm import Options, Provider, ProviderError, Source, get_provider
+from .llm.prompts import build_messages
+from .services import current_index, retrieve_sources
+from .structured import StructuredAnswer, structured_answer
+from .text import fold
+
+log = structlog.get_logger(__name__)
+
+HISTORY_MESSAGES = 6
+# The model recorded for an answer the offline answerer took as it is from the structured documents.
+EXACT_MODEL = "structured-v1"
+
+
+@dataclass
+class Event:
+    kind: str  # meta, token, notice, reset
+    data: dict = field(default_factory=dict)
+
+
+def record_source(n: int, record: Record) -> Source:
+    """A structured document as a citable source; its text is the viewer's view."""
+    from knowledge.doctypes import get_doctype
+
+    text = get_doctype(record.doc_type).as_text(record.body, hr=True)  # the body is already the viewer's view
+    return Source(n=n, key=record.key, doc_type=record.doc_type, title=record.title, score=1.0, passages=(text,))
+
+
+def cache_key(*, user: User, question: str, provider: Provider, version: int, sources: list[Source]) -> str:
+    """Everything that changes what this asker may be told: who (and as which
+    view: a role change never serves an answer built for the old role, nor does a
+    new employee link), the question, the provider and model, the index version
+    and the documents the answer may cite."""
+    normalised = " ".join(fold(question).split())
+    view = HR if user.is_hr else STAFF
+    material = "\x1f".join([str(user.pk), view, str(getattr(user, "role", "")), user.employee_key or "", normalised,
+                            provider.name, provider.model, str(version), ",".join(s.key for s in sources)])
+    return "answer:" + hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _words(messages: list[dict]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in messages)
+
+
+def answer_events(*, user: User, question: str, history: list[dict] | None = None, language: str | None = None,
+                  provider_name: str | None = None, use_cache: bool = True) -> Iterator[Event]:
+    """Stream the answer to ``question`` for ``user``. ``history`` holds the
+    conversation's earlier turns, oldest first: ``{"role", "content", "sources"}``
+    where ``sources`` are the keys an assistant turn cited."""
+    history = (history or [])[-HISTORY_MESSAGES:]
+    snapshot = knowledge_snapshot(user=user)
+    exact = structured_answer(user=user, question=question, history=history, snapshot=snapshot, language=language)
+    language = language or exact_language(question, snapshot)
+    if exact is not None:
+        metrics.STRUCTURED_ANSWERS.labels(kind=exact.kind).inc()
+        sources = [record_source(n, r) for n, r in enumerate(exact.records, 1)]
+    else:
+        sources = retrieve_sources(user=user, question=question, history=history)
+        if sources and not history and uncovered(question, user=user):
+            # The question is about something no document mentions: say so, cite nothing.
+            sources = []
+    provider = get_provider(provider_name)
+    options = Options(question=question, language=language, sources=sources, max_tokens=settings.LLM_MAX_TOKENS,
+                      timeout=settings.LLM_TIMEOUT, prepared=exact.text if exact is not None else None,
+                      refusal=bool(exact and exact.refusal), asker=_asker(user, snapshot))
+    messages = build_messages(question=question, language=language, sources=sources, history=history,
+                              asker=options.asker, prepared=options.prepared)
+    # Exact answers cost a millisecond or two and depend on the conversation: never cached.
+    key = None
+    if use_cache and exact is None:
+        key = cache_key(user=user, question=question, provider=provider, version=current_index().version,
+                        sources=sources)
+        cached = cache.get(key)
+        (metrics.ANSWER_CACHE_MISSES if cached is None else metrics.ANSWER_CACHE_HITS).inc()
+        if cached is not None:
+            yield Event("meta", {"provider": cached["provider"], "model": cached["model"], "cached": True,
+                                 "sources": sources})
+            yield Event("token", {"text": cached["answer"]})
+            return
+    model = EXACT_MODEL if exact is not None and provider.name == "local" else provider.model
+    yield Event("meta", {"provider": provider.name, "model": model, "cached": False, "sources": sources})
+    metrics.TOKENS_IN.labels(provider=provider.name).inc(_words(messages))
+    parts: list[str] = []
+    try:
+        for token in provider.stream(messages, options):
+            parts.append(token)
+            yield Event("token", {"text": token})
+    except ProviderError as exc:
+        log.warning("provider_failed", provider=provider.name, error=exc.message, retryable=exc.retryable)
+        metrics.PROVIDER_ERRORS.labels(provider=provider.name).inc()
+        fallback_name = settings.LLM_FALLBACK_PROVIDER
+        if fallback_name == "none" or fallback_name == provider.name:
+            raise
+        metrics.PROVIDER_FALLBACKS.labels(provider=provider.name).inc()
+        fallback = get_provider(fallback_name)
+        metrics.TOKENS_IN.labels(provider=fallback.name).inc(_words(messages))
+        # Interface text: in the reader's language, while the answer follows the question's.
+        notice = _("%(provider)s did not answer; this answer comes from the offline answerer.") % {
+            "provider": provider.name}
+        yield Event("notice", {"text": notice})
+        # A partial answer from the failed provider is replaced, not continued.
+        yield Event("reset", {})
+        model = EXACT_MODEL if exact is not None and fallback.name == "local" else fallback.model
+        yield Event("meta", {"provider": fallback.name, "model": model, "cached": False, "sources": sources})
+        for token in fallback.stream(messages, options):
+            yield Event("token", {"text": token})
+        return
+    if key is not None:
+        cache.set(key, {"answer": "".join(parts), "provider": provider.name, "model": provider.model},
+                  settings.ANSWER_CACHE_SECONDS)
+
+
+# Verb endings and everyday words that say nothing about the topic of a question.
+_VERB_ENDINGS = ("yor", "yorum", "yoruz", "meli", "mali", "meliyim", "maliyim", "mek", "mak", "ebilir", "abilir",
+                 "miyim", "miyiz", "ilir", "ulur", "ecek", "acak", "dir", "tir", "dur", "tur", "ir", "ur", "ar", "er")
+_GENERIC = frozenset("""
+there has have had our my me mine ask let show offer offers take takes care get got give make need want can may
+must should would could please tell know any some company şirket şirketin şirkette firma
+""".split())
+
+
+def uncovered(question: str, *, user: User) -> bool:
+    """Whether at least half of the question's topic words appear in no passage
+    the asker may search, even through the glossary ("pets", "otopark",
+    "yemekhane"): then no document answers it, whatever the nearest passages say."""
+    from .glossary import expand
+    from .llm.local import _QUESTION_WORDS
+    from .questions import FUNCTION_WORDS
+    from .text import tokenize, words
+
+    view = current_index().views[HR if user.is_hr else STAFF]
+    topic, unknown = 0, 0
+    for word in words(question):
+        folded = fold(word)
+        tokens = [t for t in tokenize(word) if not t.startswith("~")]
+        if (len(folded) < 3 or folded in FUNCTION_WORDS or folded in _GENERIC or not tokens
+                or set(tokens) <= _QUESTION_WORDS or folded.isdigit()
+                or (len(folded) > 5 and folded.endswith(_VERB_ENDINGS))):
+            continue
+        topic += 1
+        if not any(view.knows(t) for t in tokens + expand(tokens)):
+            unknown += 1
+    return topic > 0 and unknown * 2 >= topic
+
+
+def exact_language(question: str, snapshot) -> str | None:
+    """The question's language read without the names in it (see ``questions``)."""
+    from .questions import analyse
+
+    return analyse(question, snapshot).language
+
+
+def _asker(user: User, snapshot) -> str:
+    """Who is asking, for a generative model: role and, when linked, the employee."""
+    record = snapshot.by_key().get(user.employee_key or "") if getattr(user, "employee_key", "") else None
+    role = "HR" if user.is_hr else "employee"
+    if record is None:
+        return f"The asker is {user.display_name} ({role}); no employee record is linked to their account."
+    return f"The asker is {record.title} (employee record {record.key}, role {role})."
+
+
+__all__ = ["Event", "StructuredAnswer", "answer_events", "cache_key", "record_source"]

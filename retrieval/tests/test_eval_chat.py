@@ -1,0 +1,45 @@
+"""``eval_chat`` on the sample company: the share of right turns must not fall
+below the floor reached (98% overall when written; every category at 80% or more)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+
+OVERALL_FLOOR = 0.95
+CATEGORY_FLOOR = 0.80
+
+
+@pytest.fixture
+def sample_company(db):
+    call_command("load_company", str(settings.SAMPLE_COMPANY_DIR), verbosity=0)
+
+
+def test_the_sample_company_conversations_stay_above_the_floor(sample_company, capsys):
+    call_command("eval_chat", "--json")
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["turns"] >= 120
+    assert summary["right"] >= OVERALL_FLOOR, summary
+    low = {name: share for name, share in summary["categories"].items() if share < CATEGORY_FLOOR}
+    assert not low, summary
+    assert summary["lookup_median_words"] <= 25
+
+
+def test_the_run_leaves_no_user_behind(sample_company, capsys):
+    call_command("eval_chat", "--json", "--category", "asker")
+    assert not User.objects.filter(username__startswith="eval-chat-").exists()
+
+
+def test_a_broken_eval_file_is_a_clear_error(tmp_path, db):
+    bad = tmp_path / "eval.yaml"
+    bad.write_text("conversations:\n  - category: lookup\n    turns:\n      - {q: 'Who?', colour: red}\n")
+    with pytest.raises(CommandError, match=r"turn 1: unknown fields \['colour'\]"):
+        call_command("eval_chat", "--file", str(bad))
+    bad.write_text("conversations: [")
+    with pytest.raises(CommandError, match="eval.yaml"):
+        call_command("eval_chat", "--file", str(bad))
