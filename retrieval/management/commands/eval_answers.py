@@ -9,13 +9,19 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from retrieval.answers import cited_sources, word_count
+from retrieval.answers import CITATION, cited_sources, word_count
 from retrieval.embeddings import get_embedder
 from retrieval.evaluation import build_index, open_dataset
 from retrieval.llm import Options, get_provider
 from retrieval.llm.prompts import build_messages
 from retrieval.services import sources_from_hits
 from retrieval.text import detect_language, fold
+
+
+def first_sentence(answer: str) -> str:
+    """The answer up to its first citation: the offline answerer closes each sentence with one."""
+    match = CITATION.search(answer)
+    return answer[: match.end()] if match else answer
 
 
 class Command(BaseCommand):
@@ -43,7 +49,7 @@ class Command(BaseCommand):
         index, _ = build_index(data, embedder, progress=bar("embedding passages"))
         documents = {d["_id"]: {"doc_type": "passage", "title": str(d.get("title") or "").replace("_", " ")}
                      for d in data.corpus}
-        has_gold, cites_gold, words, latencies = [], [], [], []
+        has_gold, first_has_gold, cites_gold, words, latencies = [], [], [], [], []
         for query in bar(f"answering with {llm.name}")(queries):
             started = time.perf_counter()
             hits = index.search(query["text"], embedder.embed_query(query["text"]), k=4)
@@ -53,12 +59,17 @@ class Command(BaseCommand):
             answer = "".join(llm.stream(messages, Options(question=query["text"], language=language, sources=sources)))
             latencies.append((time.perf_counter() - started) * 1000)
             has_gold.append(any(fold(g) in fold(answer) for g in query["answers"]))
+            first = first_sentence(answer)
+            first_has_gold.append(any(fold(g) in fold(first) for g in query["answers"]))
             cites_gold.append(any(s.key in data.qrels[query["_id"]] for s in cited_sources(answer, sources)))
             words.append(word_count(answer))
         result = {
             "dataset": data.name, "provider": llm.name, "questions": len(queries),
-            "answer_has_gold": round(float(np.mean(has_gold)), 4), "cites_gold": round(float(np.mean(cites_gold)), 4),
-            "mean_words": round(float(np.mean(words)), 1), "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "answer_has_gold": round(float(np.mean(has_gold)), 4),
+            "first_sentence_has_gold": round(float(np.mean(first_has_gold)), 4),
+            "cites_gold": round(float(np.mean(cites_gold)), 4),
+            "mean_words": round(float(np.mean(words)), 1), "median_words": float(np.median(words)),
+            "p50_ms": round(float(np.percentile(latencies, 50)), 2),
         }
         if not as_json:
             self.stdout.write(f"{'dataset':<12}{'provider':<10}{'questions':>10}{'has gold':>10}{'cites gold':>11}"
