@@ -75,9 +75,11 @@ def write_qa_set(directory):
 def test_eval_answers_reports_the_json_line(tmp_path, capsys):
     call_command("eval_answers", "--dataset", str(write_qa_set(tmp_path / "qa")))
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result) == {"dataset", "provider", "questions", "answer_has_gold", "cites_gold", "mean_words", "p50_ms"}
+    assert set(result) == {"dataset", "provider", "questions", "answer_has_gold", "first_sentence_has_gold",
+                           "cites_gold", "mean_words", "median_words", "p50_ms"}
     assert result["provider"] == "local" and result["questions"] == 2
     assert result["answer_has_gold"] == 1.0 and result["cites_gold"] == 1.0
+    assert 0.0 <= result["first_sentence_has_gold"] <= result["answer_has_gold"]
 
 
 def test_a_name_with_an_initial_stays_in_one_sentence():
