@@ -8,7 +8,9 @@ stores the question and the answer; this module only computes and streams.
 
 Events: ``meta`` (provider, model, cached, sources: sent before the first token
 and again after a ``reset``), ``token``, ``notice``, ``reset``. A caller that stops
-reading ends the generator; nothing is cached then.
+reading ends the generator; nothing is cached then. Generative providers are
+offered ``find_documents`` (``llm.tools``), run as the asker; the documents it
+returns are appended to the ``sources`` list the ``meta`` event carries.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .glossary import expand
 from .llm import Options, Provider, ProviderError, Source, get_provider
 from .llm.local import _QUESTION_WORDS
 from .llm.prompts import build_messages
+from .llm.tools import Toolbox
 from .questions import FUNCTION_WORDS, analyse
 from .services import current_index, retrieve_sources
 from .structured import StructuredAnswer, structured_answer
@@ -91,11 +94,13 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
             # The question is about something no document mentions: say so, cite nothing.
             sources = []
     provider = get_provider(provider_name)
+    # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
+    toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
     options = Options(question=question, language=language, sources=sources, max_tokens=settings.LLM_MAX_TOKENS,
                       timeout=settings.LLM_TIMEOUT, prepared=exact.text if exact is not None else None,
-                      refusal=bool(exact and exact.refusal), asker=_asker(user, snapshot))
+                      refusal=bool(exact and exact.refusal), asker=_asker(user, snapshot), tools=toolbox)
     messages = build_messages(question=question, language=language, sources=sources, history=history,
-                              asker=options.asker, prepared=options.prepared)
+                              asker=options.asker, prepared=options.prepared, tools=provider.name != "local")
     # Exact answers cost a millisecond or two and depend on the conversation: never cached.
     key = None
     if use_cache and exact is None:
@@ -136,7 +141,11 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
         for token in fallback.stream(messages, options):
             yield Event("token", {"text": token})
         return
-    if key is not None:
+    if toolbox.calls:
+        log.info("tool_calls", provider=provider.name, calls=len(toolbox.calls),
+                 failed=sum(not c["ok"] for c in toolbox.calls))
+    # An answer that used the tools cites what they returned: not reusable from the cache.
+    if key is not None and not toolbox.calls:
         cache.set(key, {"answer": "".join(parts), "provider": provider.name, "model": provider.model},
                   settings.ANSWER_CACHE_SECONDS)
 

@@ -88,3 +88,25 @@ def test_a_failing_provider_gives_the_offline_answer_with_a_notice_and_loses_not
     failures = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "provider_failed"]
     assert len(failures) == 1 and failures[0]["provider"] == "openai" and failures[0]["retryable"] is True
     assert "sk-test" not in failures[0]["error"]
+
+
+def test_a_model_that_looks_the_answer_up_cites_what_the_tool_found(client, alice, company, openai_server):
+    """A tool-call round trip through ``POST /api/chat/``: the question finds no passage, so
+    the model asks ``find_documents`` (as alice, so no salary), then answers citing the
+    document the tool returned, numbered as the tool said."""
+    openai_server.mode = ["tool_call", "ok"]
+    openai_server.wire.chunks = ("Ayşe Yılmaz ", "knows Kafka [1].")
+    client.force_login(alice)
+    response = client.post("/api/chat/", json.dumps({"message": "Mentorluk programına kim katılmalı?"}),
+                           content_type="application/json")
+    data = response.json()
+    assert response.status_code == 200 and data["provider"] == "openai"
+    assert data["answer"] == "Ayşe Yılmaz knows Kafka [1]."
+    assert [s["key"] for s in data["sources"]] == ["E1"] and data["sources"][0]["n"] == 1
+    stored = Message.objects.get(id=data["message_id"])
+    assert stored.used_documents == [{"n": 1, "key": "E1", "score": 1.0}] and not stored.cached
+    first, second = openai_server.requests
+    assert [t["function"]["name"] for t in first.body["tools"]] == ["find_documents"]
+    assert "The asker is" in first.body["messages"][0]["content"]
+    tool_message = json.loads(second.body["messages"][-1]["content"])
+    assert tool_message["documents"][0]["key"] == "E1" and "salary" not in tool_message["documents"][0]["fields"]

@@ -8,6 +8,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ProviderError(Exception):
@@ -42,6 +43,8 @@ class Options:
     prepared: str | None = None
     refusal: bool = False
     asker: str = ""
+    # The structured queries a model may call (``tools.Toolbox``), run as the asker.
+    tools: Any = None
 
 
 class Provider:

@@ -17,6 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import Options, Provider, ProviderError
 from .http import error_detail, malformed, post_lines, redact
+from .openai import gather_tool_call
+from .tools import MAX_ROUNDS
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
@@ -39,10 +41,32 @@ class HuggingFaceProvider(Provider):
         self.client = httpx2.Client(timeout=timeout)
 
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
+        """As the OpenAI provider: TGI's Messages API takes the same ``tools`` and
+        streams tool calls the same way."""
+        messages = list(messages)
+        tools = options.tools
+        for round_ in range(MAX_ROUNDS + 1):
+            offered = tools is not None and round_ < MAX_ROUNDS
+            calls: dict[int, dict] = {}
+            yield from self._round(messages, options, tools.specs if offered else None, calls)
+            if not calls or not offered:
+                return
+            ordered = [calls[i] for i in sorted(calls)]
+            messages.append({"role": "assistant", "content": None, "tool_calls": [
+                {"id": c["id"] or f"call_{i}", "type": "function",
+                 "function": {"name": c["name"], "arguments": c["arguments"]}} for i, c in enumerate(ordered)]})
+            for i, c in enumerate(ordered):
+                messages.append({"role": "tool", "tool_call_id": c["id"] or f"call_{i}",
+                                 "content": tools.call(c["name"], c["arguments"])})
+
+    def _round(self, messages: list[dict], options: Options, specs: list[dict] | None,
+               calls: dict[int, dict]) -> Iterator[str]:
         # This answer's own time budget may be tighter than the provider's.
         timeout = min(self.timeout, options.timeout)
         payload = {"model": self.model, "messages": messages, "stream": True, "max_tokens": options.max_tokens,
                    "temperature": options.temperature}
+        if specs:
+            payload["tools"] = [{"type": "function", "function": spec} for spec in specs]
         finished = False
         for line in post_lines(self.client, self.url, provider=self.name, payload=payload, timeout=timeout,
                                headers=self.headers, secret=self._secret):
@@ -61,14 +85,14 @@ class HuggingFaceProvider(Provider):
             if data.get("error"):
                 raise ProviderError(f"{self.name}: {redact(error_detail(data) or 'error event', self._secret)}",
                                     retryable=True)
-            text, done = self._delta(data)
+            text, done = self._delta(data, calls)
             finished = finished or done
             if text:
                 yield text
         if not finished:
             raise ProviderError(f"{self.name}: the answer ended before it was done", retryable=True)
 
-    def _delta(self, data: dict) -> tuple[str, bool]:
+    def _delta(self, data: dict, calls: dict[int, dict]) -> tuple[str, bool]:
         choices = data.get("choices")
         if not isinstance(choices, list):
             raise malformed(self.name, "no choices")
@@ -79,4 +103,8 @@ class HuggingFaceProvider(Provider):
         content = delta.get("content") if isinstance(delta, dict) else None
         if not isinstance(delta, dict) or content is not None and not isinstance(content, str):
             raise malformed(self.name, "no delta")
+        for piece in delta.get("tool_calls") or ():
+            if isinstance(piece, dict):
+                gather_tool_call(calls, index=piece.get("index") or 0, call_id=piece.get("id"),
+                                 function=piece.get("function"))
         return content or "", bool(choice.get("finish_reason"))

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import Options, Provider, ProviderError
 from .http import malformed, post_lines, redact
+from .tools import MAX_ROUNDS
 
 DEFAULT_MODEL = "llama3.2"
 
@@ -27,12 +28,32 @@ class OllamaProvider(Provider):
         self.client = httpx2.Client(timeout=timeout)
 
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
+        """The answer's text as it streams. With ``options.tools`` Ollama may ask for
+        them (``message.tool_calls``, arguments as an object); each result goes back
+        as a ``tool`` message, for at most ``MAX_ROUNDS`` rounds."""
+        messages = list(messages)
+        tools = options.tools
+        for round_ in range(MAX_ROUNDS + 1):
+            offered = tools is not None and round_ < MAX_ROUNDS
+            calls: list[dict] = []
+            yield from self._round(messages, options, tools.specs if offered else None, calls)
+            if not calls or not offered:
+                return
+            messages.append({"role": "assistant", "content": "", "tool_calls": [{"function": c} for c in calls]})
+            for c in calls:
+                messages.append({"role": "tool", "tool_name": c["name"],
+                                 "content": tools.call(c["name"], c["arguments"])})
+
+    def _round(self, messages: list[dict], options: Options, specs: list[dict] | None,
+               calls: list[dict]) -> Iterator[str]:
         # This answer's own time budget may be tighter than the provider's.
         timeout = min(self.timeout, options.timeout)
         payload = {
             "model": self.model, "messages": messages, "stream": True,
             "options": {"num_predict": options.max_tokens, "temperature": options.temperature},
         }
+        if specs:
+            payload["tools"] = [{"type": "function", "function": spec} for spec in specs]
         for line in post_lines(self.client, self.url, provider=self.name, payload=payload, timeout=timeout):
             if not line.strip():
                 continue
@@ -47,6 +68,10 @@ class OllamaProvider(Provider):
             message = data.get("message", {})
             if not isinstance(message, dict) or not isinstance(message.get("content", ""), str):
                 raise malformed(self.name, "no message content")
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict):
+                    calls.append({"name": str(function.get("name") or ""), "arguments": function.get("arguments")})
             if message.get("content"):
                 yield message["content"]
             if data.get("done"):

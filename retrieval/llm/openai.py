@@ -3,6 +3,7 @@ that speaks the same API (``base_url``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import openai
@@ -10,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import Options, Provider, ProviderError
 from .http import connection_error, error_detail, malformed, redact, status_error, timeout_error
+from .tools import MAX_ROUNDS
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -30,17 +32,39 @@ class OpenAIProvider(Provider):
                                     max_retries=max_retries)
 
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
+        """The answer's text as it streams. With ``options.tools`` the model may call
+        them: each call runs (as the asker) and its result goes back, for at most
+        ``MAX_ROUNDS`` rounds; the last round offers no tools, so it must answer."""
+        messages = list(messages)
+        tools = options.tools
+        for round_ in range(MAX_ROUNDS + 1):
+            offered = tools is not None and round_ < MAX_ROUNDS
+            calls: dict[int, dict] = {}
+            yield from self._round(messages, options, tools.specs if offered else None, calls)
+            if not calls or not offered:
+                return
+            ordered = [calls[i] for i in sorted(calls)]
+            messages.append({"role": "assistant", "content": None, "tool_calls": [
+                {"id": c["id"] or f"call_{i}", "type": "function",
+                 "function": {"name": c["name"], "arguments": c["arguments"]}} for i, c in enumerate(ordered)]})
+            for i, c in enumerate(ordered):
+                messages.append({"role": "tool", "tool_call_id": c["id"] or f"call_{i}",
+                                 "content": tools.call(c["name"], c["arguments"])})
+
+    def _round(self, messages: list[dict], options: Options, specs: list[dict] | None,
+               calls: dict[int, dict]) -> Iterator[str]:
         # This answer's own time budget may be tighter than the provider's.
         timeout = min(self.timeout, options.timeout)
+        extra = {"tools": [{"type": "function", "function": spec} for spec in specs]} if specs else {}
         finished = False
         try:
             response = self.client.chat.completions.create(
                 model=self.model, messages=messages, stream=True, max_tokens=options.max_tokens,
-                temperature=options.temperature, timeout=timeout,
+                temperature=options.temperature, timeout=timeout, **extra,
             )
             with response:
                 for chunk in response:
-                    text, done = self._delta(chunk)
+                    text, done = self._delta(chunk, calls)
                     finished = finished or done
                     if text:
                         yield text
@@ -62,9 +86,10 @@ class OpenAIProvider(Provider):
             # The connection closed cleanly but the model never said it had finished.
             raise ProviderError(f"{self.name}: the answer ended before it was done", retryable=True)
 
-    def _delta(self, chunk) -> tuple[str, bool]:
-        """The chunk's text and whether it is the last one; chunks without choices
-        (usage, Azure's content filter results) carry neither."""
+    def _delta(self, chunk, calls: dict[int, dict]) -> tuple[str, bool]:
+        """The chunk's text and whether it is the last one; tool-call pieces are
+        gathered into ``calls`` (by index: names and arguments arrive in parts).
+        Chunks without choices (usage, Azure's content filter results) carry neither."""
         choices = getattr(chunk, "choices", None)
         if not isinstance(choices, list):
             raise malformed(self.name, "no choices")
@@ -74,4 +99,22 @@ class OpenAIProvider(Provider):
         content = getattr(delta, "content", None)
         if delta is None or content is not None and not isinstance(content, str):
             raise malformed(self.name, "no delta")
+        for piece in getattr(delta, "tool_calls", None) or ():
+            gather_tool_call(calls, index=getattr(piece, "index", 0) or 0, call_id=getattr(piece, "id", None),
+                             function=getattr(piece, "function", None))
         return content or "", bool(getattr(choices[0], "finish_reason", None))
+
+
+def gather_tool_call(calls: dict[int, dict], *, index: int, call_id, function) -> None:
+    """Add one streamed piece of a tool call (OpenAI's and TGI's chunks) to ``calls``."""
+    call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+    if call_id:
+        call["id"] = str(call_id)
+    name = function.get("name") if isinstance(function, dict) else getattr(function, "name", None)
+    arguments = function.get("arguments") if isinstance(function, dict) else getattr(function, "arguments", None)
+    if name:
+        call["name"] = str(name)
+    if isinstance(arguments, str):
+        call["arguments"] += arguments
+    elif isinstance(arguments, dict):
+        call["arguments"] += json.dumps(arguments)

@@ -32,6 +32,15 @@ def sources_block(sources: list[Source]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 
+TOOLS = {
+    "en": ("When the sources do not answer a question about employees, departments, projects or procedures, "
+           "call find_documents and cite the documents it returns by their numbers. It shows only what the asker "
+           "may see; when it says a field is for HR only, say so and give no value."),
+    "tr": ("Kaynaklar çalışanlar, departmanlar, projeler ya da prosedürler hakkındaki bir soruyu yanıtlamıyorsa "
+           "find_documents aracını çağır ve döndürdüğü belgeleri numaralarıyla kaynak göster. Araç yalnızca soranın "
+           "görebildiklerini verir; bir alanın yalnızca İK'ya açık olduğunu söylerse bunu belirt ve değer verme."),
+}
+
 PREPARED = {
     "en": ("A query over the company's structured records already found the exact answer below; state it in "
            "your own words, completely (every item of a list), keeping its citations:\n{answer}"),
@@ -41,7 +50,8 @@ PREPARED = {
 
 
 def build_messages(*, question: str, language: str, sources: list[Source], history: list[dict],
-                   history_budget_words: int = 600, asker: str = "", prepared: str | None = None) -> list[dict]:
+                   history_budget_words: int = 600, asker: str = "", prepared: str | None = None,
+                   tools: bool = False) -> list[dict]:
     """System rules (and who is asking), recent turns trimmed to a word budget
     (newest kept), then the question with its sources and, when the structured
     records answer it exactly, that answer."""
@@ -58,4 +68,6 @@ def build_messages(*, question: str, language: str, sources: list[Source], histo
     if prepared:
         user += "\n\n" + PREPARED.get(language, PREPARED["en"]).format(answer=prepared)
     system = SYSTEM.get(language, SYSTEM["en"]) + (f"\n\n{asker}" if asker else "")
+    if tools:
+        system += "\n\n" + TOOLS.get(language, TOOLS["en"])
     return [{"role": "system", "content": system}, *kept, {"role": "user", "content": user}]

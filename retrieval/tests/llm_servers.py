@@ -9,7 +9,9 @@ is tested through its real SDK and HTTP stack over 127.0.0.1.
 - ``hang_before_headers``, ``hang_mid_stream``: go quiet for ``hang_seconds`` (longer than any
   client timeout in the tests) before the status line or after the first chunk;
 - ``malformed`` (a chunk that is not JSON), ``wrong_shape`` (JSON of the wrong shape),
-  ``error_event`` (an error inside an accepted stream), ``truncated`` (the stream stops early).
+  ``error_event`` (an error inside an accepted stream), ``truncated`` (the stream stops early);
+- ``tool_call``: the model calls ``find_documents`` with ``server.tool_arguments`` (JSON text
+  for the OpenAI-style wires, an object for Ollama and Gemini), streamed as that API does.
 
 A list of modes answers one request each, the last one repeating. ``server.requests``
 records what arrived: method, path with query, headers (lower-case names), JSON body and
@@ -33,7 +35,8 @@ MESSAGES = [
     {"role": "user", "content": 'Sources:\n[{"n": 1, "key": "PR1"}]\n\nQuestion: Yıllık izin nasıl alınır?'},
 ]
 MODES = {"ok", "rate_limited", "server_error", "unauthorized", "hang_before_headers", "hang_mid_stream",
-         "malformed", "wrong_shape", "error_event", "truncated"}
+         "malformed", "wrong_shape", "error_event", "truncated", "tool_call"}
+KAFKA_QUERY = {"doc_type": "employee", "where": [{"field": "skills", "op": "has", "value": "Kafka"}]}
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Wire:
     content_type = "text/event-stream"
     # How many frames open the stream up to the first text; the failing modes send these first.
     opening = 1
+    # The answer's pieces (``server.chunks`` sets them for one server).
+    chunks: tuple[str, ...] = CHUNKS
 
     def frames(self, model: str) -> list[bytes]:
         raise NotImplementedError
@@ -71,6 +76,9 @@ class Wire:
     def error_body(self, status: int, message: str) -> dict:
         return {"error": {"message": message, "type": "error", "code": None}}
 
+    def tool_frames(self, model: str, arguments) -> list[bytes]:
+        raise NotImplementedError
+
 
 class OpenAIWire(Wire):
     opening = 2
@@ -82,8 +90,18 @@ class OpenAIWire(Wire):
     def frames(self, model: str) -> list[bytes]:
         # The first chunk only names the role: an empty delta the provider must skip.
         return [self.chunk(model, {"role": "assistant", "content": ""}),
-                *(self.chunk(model, {"content": text}) for text in CHUNKS),
+                *(self.chunk(model, {"content": text}) for text in self.chunks),
                 self.chunk(model, {}, "stop"), _sse("[DONE]")]
+
+    def tool_frames(self, model: str, arguments) -> list[bytes]:
+        # The name first, then the arguments in two pieces, as the API streams them.
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        half = len(text) // 2
+        first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "find_documents", "arguments": ""}}
+        return [self.chunk(model, {"role": "assistant", "content": None, "tool_calls": [first]}),
+                self.chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": text[:half]}}]}),
+                self.chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": text[half:]}}]}),
+                self.chunk(model, {}, "tool_calls"), _sse("[DONE]")]
 
 
 class AzureWire(OpenAIWire):
@@ -94,6 +112,10 @@ class AzureWire(OpenAIWire):
         filters = _sse({"choices": [], "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]})
         return [filters, *super().frames(model)]
 
+    def tool_frames(self, model: str, arguments) -> list[bytes]:
+        filters = _sse({"choices": [], "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]})
+        return [filters, *super().tool_frames(model, arguments)]
+
 
 class GeminiWire(Wire):
     def chunk(self, model: str, text: str, finish: str | None = None) -> bytes:
@@ -103,8 +125,14 @@ class GeminiWire(Wire):
         return _sse({"candidates": [candidate], "modelVersion": model, "responseId": "r1"})
 
     def frames(self, model: str) -> list[bytes]:
-        *first, last = CHUNKS
+        *first, last = self.chunks
         return [*(self.chunk(model, text) for text in first), self.chunk(model, last, "STOP")]
+
+    def tool_frames(self, model: str, arguments) -> list[bytes]:
+        args = json.loads(arguments) if isinstance(arguments, str) else arguments
+        candidate = {"content": {"parts": [{"functionCall": {"name": "find_documents", "args": args}}],
+                                 "role": "model"}, "finishReason": "STOP", "index": 0}
+        return [_sse({"candidates": [candidate], "modelVersion": model, "responseId": "r1"})]
 
     def malformed(self) -> bytes:
         return b'data: {"candidates": [{"content": \n\n'
@@ -128,11 +156,21 @@ class OllamaWire(Wire):
 
     def frames(self, model: str) -> list[bytes]:
         chunks = [self.line({"model": model, "created_at": "2025-01-01T00:00:00Z",
-                             "message": {"role": "assistant", "content": text}, "done": False}) for text in CHUNKS]
+                             "message": {"role": "assistant", "content": text}, "done": False})
+                  for text in self.chunks]
         done = self.line({"model": model, "created_at": "2025-01-01T00:00:01Z",
                           "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop",
                           "total_duration": 1, "eval_count": 3})
         return [*chunks, done]
+
+    def tool_frames(self, model: str, arguments) -> list[bytes]:
+        args = json.loads(arguments) if isinstance(arguments, str) else arguments
+        call = self.line({"model": model, "created_at": "2025-01-01T00:00:00Z", "done": False, "message": {
+            "role": "assistant", "content": "", "tool_calls": [{"function": {"name": "find_documents",
+                                                                             "arguments": args}}]}})
+        done = self.line({"model": model, "created_at": "2025-01-01T00:00:01Z",
+                          "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"})
+        return [call, done]
 
     def malformed(self) -> bytes:
         return b'{"message": {"content": "x"\n'
@@ -194,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "hang_before_headers":
             owner.stopping.wait(owner.hang_seconds)
             return self._error(500, "too late")
-        frames = wire.frames(model)
+        frames = wire.tool_frames(model, owner.tool_arguments) if mode == "tool_call" else wire.frames(model)
         self.send_response(200)
         self.send_header("Content-Type", wire.content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -242,6 +280,7 @@ class LLMServer:
         self.wire = WIRES[wire]()
         self.hang_seconds = hang_seconds
         self.requests: list[Received] = []
+        self.tool_arguments: dict | str = KAFKA_QUERY
         self.stopping = threading.Event()
         self._modes: list[str] = ["ok"]
         self._lock = threading.Lock()
