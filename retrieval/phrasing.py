@@ -51,6 +51,20 @@ def label(text: str, language: str) -> str:
         return translation.gettext(text)
 
 
+def field_label(spec, language: str) -> str:
+    """A field's label in the answer's language, in its type's context where the
+    translations have one ("Title" of an employee is "Unvan", of a procedure "Başlık")."""
+    from knowledge.doctypes import DOC_TYPES
+
+    owner = next((t.name for t in DOC_TYPES.values() if any(f is spec for f in t.fields)), "")
+    with translation.override(language):
+        if owner:
+            text = translation.pgettext(owner, spec.label)
+            if text != spec.label:
+                return text
+        return translation.gettext(spec.label)
+
+
 def number(value: float | int, language: str) -> str:
     if isinstance(value, float) and not value.is_integer():
         text = f"{value:,.2f}"
@@ -94,6 +108,19 @@ def tr_suffix(name: str, case: str) -> str:
     else:
         raise ValueError(case)
     return f"{name}'{ending}"
+
+
+def tr_your(noun: str) -> str:
+    """A Turkish noun with the polite "your" ending: "Yönetici" → "Yöneticiniz",
+    "Departman" → "Departmanınız", "Başlangıç tarihi" → "Başlangıç tarihiniz"."""
+    vowel = _last_vowel(noun)
+    core = {"a": "ınız", "ı": "ınız", "o": "unuz", "u": "unuz", "e": "iniz", "i": "iniz", "ö": "ünüz", "ü": "ünüz"}[vowel]
+    if noun[-1:].lower() in _VOWELS:
+        if noun[-1:].lower() in "iıuü" and len(noun.split()) > 1:
+            # A compound already carries the third-person ending ("tarihi"): it gives way to "your".
+            return noun[:-1] + core
+        return noun + core[1:]
+    return noun + core
 
 
 def en_possessive(name: str) -> str:

@@ -113,13 +113,34 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
                                  "sources": sources})
             yield Event("token", {"text": cached["answer"]})
             return
-    model = EXACT_MODEL if exact is not None and provider.name == "local" else provider.model
+    parts: list[str] = []
+    fell_back = False
+    for event in write_answer(provider=provider, messages=messages, options=options, exact=exact is not None):
+        if event.kind == "token":
+            parts.append(event.data["text"])
+        elif event.kind == "reset":
+            parts, fell_back = [], True
+        yield event
+    if toolbox.calls:
+        log.info("tool_calls", provider=provider.name, calls=len(toolbox.calls),
+                 failed=sum(not c["ok"] for c in toolbox.calls))
+    # An answer that used the tools cites what they returned: not reusable from the cache.
+    if key is not None and not toolbox.calls and not fell_back:
+        cache.set(key, {"answer": "".join(parts), "provider": provider.name, "model": provider.model},
+                  settings.ANSWER_CACHE_SECONDS)
+
+
+def write_answer(*, provider: Provider, messages: list[dict], options: Options, exact: bool = False
+                 ) -> Iterator[Event]:
+    """The provider writes the answer (``meta`` then ``token`` events); when it fails,
+    ``LLM_FALLBACK_PROVIDER`` writes it instead after a ``notice`` and a ``reset``.
+    Shared by the chat and ``eval_answers``, which brings its own sources."""
+    sources = options.sources
+    model = EXACT_MODEL if exact and provider.name == "local" else provider.model
     yield Event("meta", {"provider": provider.name, "model": model, "cached": False, "sources": sources})
     metrics.TOKENS_IN.labels(provider=provider.name).inc(_words(messages))
-    parts: list[str] = []
     try:
         for token in provider.stream(messages, options):
-            parts.append(token)
             yield Event("token", {"text": token})
     except ProviderError as exc:
         log.warning("provider_failed", provider=provider.name, error=exc.message, retryable=exc.retryable)
@@ -136,18 +157,10 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
         yield Event("notice", {"text": notice})
         # A partial answer from the failed provider is replaced, not continued.
         yield Event("reset", {})
-        model = EXACT_MODEL if exact is not None and fallback.name == "local" else fallback.model
+        model = EXACT_MODEL if exact and fallback.name == "local" else fallback.model
         yield Event("meta", {"provider": fallback.name, "model": model, "cached": False, "sources": sources})
         for token in fallback.stream(messages, options):
             yield Event("token", {"text": token})
-        return
-    if toolbox.calls:
-        log.info("tool_calls", provider=provider.name, calls=len(toolbox.calls),
-                 failed=sum(not c["ok"] for c in toolbox.calls))
-    # An answer that used the tools cites what they returned: not reusable from the cache.
-    if key is not None and not toolbox.calls:
-        cache.set(key, {"answer": "".join(parts), "provider": provider.name, "model": provider.model},
-                  settings.ANSWER_CACHE_SECONDS)
 
 
 # Verb endings and everyday words that say nothing about the topic of a question.
@@ -209,4 +222,4 @@ def _asker(user: User, snapshot) -> str:
     return f"The asker is {record.title} (employee record {record.key}, role {role})."
 
 
-__all__ = ["Event", "StructuredAnswer", "answer_events", "cache_key", "record_source"]
+__all__ = ["EXACT_MODEL", "Event", "StructuredAnswer", "answer_events", "cache_key", "record_source", "write_answer"]

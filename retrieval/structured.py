@@ -15,7 +15,21 @@ import re
 from dataclasses import dataclass, field
 
 from accounts.models import User
-from knowledge.doctypes import CHOICE, DATE, DOC_TYPES, LIST, NUMBER, REF, REFS, STEPS, DocType, Field, get_doctype
+from knowledge.doctypes import (
+    CHOICE,
+    DATE,
+    DOC_TYPES,
+    LIST,
+    NUMBER,
+    REF,
+    REFS,
+    STEPS,
+    STR,
+    VERSION,
+    DocType,
+    Field,
+    get_doctype,
+)
 from knowledge.queries import (
     Condition,
     QueryError,
@@ -33,12 +47,14 @@ from .phrasing import (
     choice_in_words,
     date_in_words,
     en_possessive,
+    field_label,
     join_words,
     label,
     language_name,
     number,
     sentence,
     tr_suffix,
+    tr_your,
 )
 from .questions import FUNCTION_WORDS, Analysis, TermHit, analyse, strip_ending
 
@@ -162,7 +178,7 @@ class _Answerer:
             return None
         names = []
         for hit in relevant:
-            name = label(get_doctype(hit.doc_type).field(hit.field).label, self.lang)
+            name = field_label(get_doctype(hit.doc_type).field(hit.field), self.lang)
             if name not in names:
                 names.append(name)
         what = join_words(names, self.lang)
@@ -509,8 +525,10 @@ class _Answerer:
     def _lookup(self, a: Analysis, subjects: list[Record], spec: Field) -> StructuredAnswer:
         citations = _Citations()
         sentences = []
+        me = getattr(self.user, "employee_key", "") or ""
         for record in subjects[:5]:
-            sentences.append(self._state(record, spec, citations, exclude=self._excluded(a)))
+            sentences.append(self._state(record, spec, citations, exclude=self._excluded(a),
+                                         to_asker=a.mine and record.key == me))
         kind = "list" if spec.kind == REFS else "lookup"
         return StructuredAnswer(" ".join(sentences), citations.records, kind,
                                 intent=("lookup", subjects[0].doc_type, spec.name))
@@ -520,20 +538,24 @@ class _Answerer:
             return set()
         return {r.key for r in self._previous_cited()}
 
-    def _state(self, record: Record, spec: Field, citations: _Citations, exclude: set[str] = frozenset()) -> str:
+    def _state(self, record: Record, spec: Field, citations: _Citations, exclude: set[str] = frozenset(),
+               to_asker: bool = False) -> str:
+        """One field of one document in a sentence; said to the asker ("Your manager
+        is…", "Yöneticiniz…") when the document is the asker's own."""
         lang = self.lang
         subject = _name(record, lang, self.by_key)
         cite = citations.cite(record)
         value = record.body.get(spec.name)
-        field_label = label(spec.label, lang).lower()
+        shown_label = field_label(spec, lang).lower()
         if value in (None, "", []):
-            return TEXTS["empty_field"][lang].format(what=field_label, subject=subject, cite=cite).rstrip() + (
+            return TEXTS["empty_field"][lang].format(what=shown_label, subject=subject, cite=cite).rstrip() + (
                 "" if TEXTS["empty_field"][lang].endswith(".") else ".")
         if spec.kind == REFS:
-            keys = [k for k in linked_keys(record, spec.name) if k not in exclude and k != record.key]
+            every = [k for k in linked_keys(record, spec.name) if k != record.key]
+            keys = [k for k in every if k not in exclude]
             members = [self.by_key[k] for k in keys if k in self.by_key]
-            return self._list_text(members, citations, header=self._header(members, subject=subject, spec=spec,
-                                                                         cite=cite))
+            return self._list_text(members, citations, header=self._header(
+                members, subject=subject, spec=spec, cite=cite, others=len(keys) < len(every)))
         if spec.kind == REF:
             target = self.by_key.get(value)
             if target is None:
@@ -546,24 +568,32 @@ class _Answerer:
             shown = _value_words(spec, value, lang)
             cites = cite
         template = spec.says[1 if lang == "tr" else 0] if any(spec.says) else ""
-        if not template:
+        if to_asker and spec.kind in (REF, STR, DATE, CHOICE, NUMBER, LIST, VERSION):
+            template = "{your_label} {value}" if lang == "tr" else "Your {label} is {value}"
+        elif not template:
             template = "{subject} için {label}: {value}" if lang == "tr" else "{subject_of} {label} is {value}"
-        text = template.format(subject=subject, value=shown, label=field_label, subject_of=en_possessive(subject),
+        text = template.format(your_label=tr_your(field_label(spec, "tr")), subject=subject, value=shown,
+                               label=shown_label, subject_of=en_possessive(subject),
                                subject_gen=tr_suffix(subject, "in"), value_loc=tr_suffix(shown, "de"))
         return sentence(f"{text} {cites}")
 
-    def _header(self, members: list[Record], *, subject: str, spec: Field, cite: str) -> str:
+    def _header(self, members: list[Record], *, subject: str, spec: Field, cite: str, others: bool = False) -> str:
         lang = self.lang
         n = len(members)
         noun = _noun(members[0].doc_type if members else spec.target or "employee", lang, n)
-        field_label = label(spec.label, lang).lower()
+        shown_label = field_label(spec, lang).lower()
+        if others and n:
+            # "Who else works on it?": the ones not named yet.
+            if lang == "tr":
+                return f"Bunlar dışında {subject} kaydında {n} {noun} daha var {cite}:"
+            return f"Besides those, {n} more {noun} {'is' if n == 1 else 'are'} listed as {shown_label} of {subject} {cite}:"
         if lang == "tr":
             if n == 0:
-                return f"{tr_suffix(subject, 'in')} {field_label} arasında başka kimse yok {cite}."
-            return f"{tr_suffix(subject, 'in')} {field_label} ({n} {noun}) {cite}:"
+                return f"{tr_suffix(subject, 'in')} {shown_label} arasında başka kimse yok {cite}."
+            return f"{tr_suffix(subject, 'in')} {shown_label} ({n} {noun}) {cite}:"
         if n == 0:
-            return f"No one else is listed among the {field_label} of {subject} {cite}."
-        return f"{subject} has {n} {field_label if field_label.endswith('s') else noun} {cite}:"
+            return f"No one else is listed among the {shown_label} of {subject} {cite}."
+        return f"{subject} has {n} {shown_label if shown_label.endswith('s') else noun} {cite}:"
 
     def _related(self, a: Analysis, subjects: list[Record], links: list[_Link], target: str) -> StructuredAnswer:
         """Documents of ``target`` linked to the subjects: a list, or a lookup when
@@ -641,10 +671,10 @@ class _Answerer:
         for number_field, op, amount in self._comparisons(a, schema):
             conditions.append(Condition(number_field.name, op, amount))
             more = {"en": {"gt": "more than", "lt": "less than"}, "tr": {"gt": "fazla", "lt": "az"}}[self.lang][op]
-            field_label = label(number_field.label, self.lang).lower()
-            phrases.append(f"with {field_label} {more} {number(amount, 'en')}" if self.lang == "en"
-                           else f"{field_label} {number(amount, 'tr')} üzerinde olan" if op == "gt"
-                           else f"{field_label} {number(amount, 'tr')} altında olan")
+            shown_label = field_label(number_field, self.lang).lower()
+            phrases.append(f"with {shown_label} {more} {number(amount, 'en')}" if self.lang == "en"
+                           else f"{shown_label} {number(amount, 'tr')} üzerinde olan" if op == "gt"
+                           else f"{shown_label} {number(amount, 'tr')} altında olan")
         return conditions, phrases
 
     def _date_field(self, a: Analysis, schema: DocType) -> Field | None:
@@ -698,7 +728,7 @@ class _Answerer:
             result = find_documents(user=self.user, doc_type=target, where=conditions, keys=keys,
                                     exclude=self._excluded(a), order_by=ordering, snapshot=self.snapshot)
         except SensitiveFieldError as exc:
-            names = join_words([label(get_doctype(target).field(f).label, self.lang) for f in exc.fields], self.lang)
+            names = join_words([field_label(get_doctype(target).field(f), self.lang) for f in exc.fields], self.lang)
             what = names if self.lang == "tr" else names.capitalize() + " information"
             return StructuredAnswer(sentence(TEXTS["restricted"][self.lang].format(what=what)), [], "restricted",
                                     refusal=True)
@@ -726,13 +756,13 @@ class _Answerer:
             when = _value_words(sort_spec, first.body.get(sort_spec.name), self.lang)
             item = self._item(first, citations)
             head, cite = item.rsplit(" ", 1)
-            field_label = label(sort_spec.label, self.lang).lower()
+            shown_label = field_label(sort_spec, self.lang).lower()
             if self.lang == "tr":
                 which = "en yeni" if ordering.startswith("-") else "en eski"
-                text = f"{which.capitalize()} {field_label} {head} kaydında: {when} {cite}."
+                text = f"{which.capitalize()} {shown_label} {head} kaydında: {when} {cite}."
             else:
                 which = "latest" if ordering.startswith("-") else "earliest"
-                text = f"{head} has the {which} {field_label}: {when} {cite}."
+                text = f"{head} has the {which} {shown_label}: {when} {cite}."
             return StructuredAnswer(text, citations.records, "list")
         if n == 0:
             return StructuredAnswer(self._none(noun, phrase), citations.records, "count" if a.count else "list")
@@ -740,6 +770,10 @@ class _Answerer:
         if self.lang == "en" and before:
             noun = " ".join(before + [noun])
             phrase = " and ".join(p for p in phrases if p and p not in before)
+        if self._excluded(a) & {r.key for r in self.snapshot.of_type(target)}:
+            phrase = ("Bunlar dışında " if self.lang == "tr" else "") + phrase
+            if self.lang == "en":
+                noun = f"more {noun}"
         if self.lang == "tr":
             header = f"{phrase} {n} {noun} var{lead}".strip()
         else:
@@ -895,20 +929,20 @@ def _value_words(spec: Field, value, language: str) -> str:
 
 def _filter_phrase(spec: Field, value: str, language: str) -> str:
     template = spec.filter_says[1 if language == "tr" else 0] if any(spec.filter_says) else ""
-    field_label = label(spec.label, language).lower()
+    shown_label = field_label(spec, language).lower()
     if not template or _NOUN in template:
         template = "{label}: {value} olan" if language == "tr" else "with {label} {value}"
-    return template.format(value=value, label=field_label, value_loc=tr_suffix(value, "de") if value else value,
+    return template.format(value=value, label=shown_label, value_loc=tr_suffix(value, "de") if value else value,
                            value_gen=tr_suffix(value, "in") if value else value,
                            value_dat=tr_suffix(value, "e") if value else value)
 
 
 def _owner_phrase(record: Record, spec: Field, subject: str, language: str) -> str:
     """How a list of the documents a subject links to is introduced ("on the ATLAS team")."""
-    field_label = label(spec.label, language).lower()
+    shown_label = field_label(spec, language).lower()
     if language == "tr":
-        return f"{tr_suffix(subject, 'in')} {field_label} listesinde"
-    return f"listed as {field_label} of {subject}"
+        return f"{subject} kaydında listelenen"
+    return f"listed as {shown_label} of {subject}"
 
 
 __all__ = ["StructuredAnswer", "structured_answer"]

@@ -58,6 +58,12 @@ def test_the_asker_is_the_linked_employee(alice, company):
     assert "Kervan" in ask(alice, "Which projects do I work on?").text
 
 
+def test_answers_about_the_asker_are_said_to_them(alice, company):
+    assert ask(alice, "Who is my manager?").text == "Your manager is Emre Şahin [1][2]."
+    assert ask(alice, "Yöneticim kim?").text == "Yöneticiniz Emre Şahin [1][2]."
+    assert ask(alice, "Who is Ayşe Yılmaz's manager?").text == "Emre Şahin is Ayşe Yılmaz's manager [1][2]."
+
+
 def test_an_account_without_an_employee_says_so(stranger, company):
     answer = ask(stranger, "Who is my manager?")
     assert answer.refusal and answer.records == [] and "No employee record is linked" in answer.text
@@ -67,7 +73,7 @@ def test_a_follow_up_is_about_what_the_conversation_is_about(alice, company):
     first = ask(alice, "Who leads the KERVAN project?")
     history = turn("Who leads the KERVAN project?", first)
     others = ask(alice, "Who else works on it?", history)
-    assert "Ayşe Yılmaz" in others.text and "Emre" not in others.text
+    assert "Ayşe Yılmaz" in others.text and "Emre" not in others.text and others.text.startswith("Besides those")
     assert "Emre Şahin" in ask(alice, "What about KERVAN?", turn("Who leads KERVAN?", first)).text
 
 

@@ -14,6 +14,7 @@ from retrieval.embeddings import get_embedder
 from retrieval.evaluation import build_index, open_dataset
 from retrieval.llm import Options, get_provider
 from retrieval.llm.prompts import build_messages
+from retrieval.pipeline import write_answer
 from retrieval.services import sources_from_hits
 from retrieval.text import detect_language, fold
 
@@ -56,7 +57,15 @@ class Command(BaseCommand):
             sources = sources_from_hits(hits, documents)
             language = detect_language(query["text"])
             messages = build_messages(question=query["text"], language=language, sources=sources, history=[])
-            answer = "".join(llm.stream(messages, Options(question=query["text"], language=language, sources=sources)))
+            options = Options(question=query["text"], language=language, sources=sources)
+            # The chat's own writing step (provider, then the fallback on failure), on this dataset's sources.
+            parts = []
+            for event in write_answer(provider=llm, messages=messages, options=options):
+                if event.kind == "reset":
+                    parts = []
+                elif event.kind == "token":
+                    parts.append(event.data["text"])
+            answer = "".join(parts)
             latencies.append((time.perf_counter() - started) * 1000)
             has_gold.append(any(fold(g) in fold(answer) for g in query["answers"]))
             first = first_sentence(answer)
