@@ -45,13 +45,14 @@ he she his her hers him it its they them their this that these those also else w
 o onu onun ona ondan onda onlar onları onların onlara bu bunun buna bunu bunlar bunların şu şunun peki ya
 ayrıca başka diğer bunlardan onlardan içlerinden hangisi
 """.split())
+DEMONSTRATIVES = frozenset(fold(w) for w in "that this those these the same bu şu o aynı".split()) - {"the"}
 ELSE_WORDS = frozenset(fold(w) for w in "else other others besides başka diğer dışında".split())
 OF_THEM_WORDS = frozenset(fold(w) for w in "them they those these bunlardan onlardan içlerinden bunların onların".split())
 COUNT_PHRASES = ("how many", "number of", "count", "kaç", "sayısı", "kaç tane", "kaç kişi")
 LIST_PHRASES = ("list", "all", "every", "which", "who are", "name the", "show", "listele", "tüm", "bütün", "hangi",
                 "kimler", "hepsi", "sırala")
 OR_WORDS = frozenset(fold(w) for w in "or veya yahut".split())
-ASKER_WORDS = frozenset(fold(w) for w in "my me i mine myself im i'm benim ben bana beni bende kendi".split())
+ASKER_WORDS = frozenset(fold(w) for w in "my me i mine myself im i'm benim ben bana beni bende".split())
 BEFORE_WORDS = frozenset(fold(w) for w in "before until prior önce öncesinde kadar".split())
 AFTER_WORDS = frozenset(fold(w) for w in "after since sonra itibaren beri".split())
 NEWEST_PHRASES = ("newest", "latest", "most recent", "most recently", "last", "en yeni", "en son", "en genç")
@@ -158,6 +159,7 @@ class Analysis:
     oldest: bool = False
     pronoun: bool = False
     every: bool = False  # "all", "tüm": the whole type, not one document
+    pointed: set = field(default_factory=set)  # types named after "that", "bu" ("that project"): the one discussed
 
     @property
     def entities(self) -> list[Record]:
@@ -444,7 +446,7 @@ def _plausible_single(word: Word, name_word: str, entries: list[tuple[Record, in
         return True
     if word.base in vocabulary or name_word in vocabulary:
         return False
-    if values and (name_word,) in values and not (word.capital and word.i > 0):
+    if values and (name_word,) in values and all(q < 3 for _, q in entries) and not (word.capital and word.i > 0):
         return False  # "internal projects": a value of the data, not the "Internal" of a title
     if word.capital and (word.i > 0 or word.suffix):
         return True
@@ -563,11 +565,18 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
                                for h in analysis.names):
             labels |= set(range(t.start, t.end))
     analysis.terms = [t for t in analysis.terms if not set(range(t.start, t.end)) <= labels or not labels]
+    # "that project", "bu proje", "o departman": the one the conversation is about, not a list of them.
+    pointed = [t for t in analysis.terms if not t.field and t.start > 0 and words[t.start - 1].base in DEMONSTRATIVES]
+    analysis.pointed = {t.doc_type for t in pointed}
+    spans = {(t.start, t.end) for t in pointed}
+    analysis.terms = [t for t in analysis.terms if (t.start, t.end) not in spans]
     analysis.terms = [
         TermHit(t.doc_type, t.field, True, t.start, t.end, t.score, t.mine)
         if not t.reverse and t.field and words[t.end - 1].base in ("to", "for") and t.end < len(words) else t
         for t in analysis.terms]
     dative_ends = [h.end for h in analysis.names if re.fullmatch(r"y?[ea]", a_suffix(words[h.end - 1]) or "-")]
+    # "Peki ona kimler bağlı?", "Bana kimler bağlı?": a pronoun in the dative does the same.
+    dative_ends += [w.i + 1 for w in words if w.base in ("ona", "buna", "suna", "kendisine", "bana", "size")]
     analysis.terms = [
         TermHit(t.doc_type, t.field, True, t.start, t.end, t.score, t.mine, t.theirs)
         if not t.reverse and t.field and words[t.start].base.startswith("bagl")

@@ -345,6 +345,10 @@ class _Answerer:
             if len(group) >= 2:
                 self.of_them_keys = {r.key for r in group}
                 return []
+        if a.pointed:
+            pointed = [r for r in candidates if r.doc_type in a.pointed]
+            if pointed:
+                return [pointed[0]]
         bases = {w.base for w in a.words}
         thing = bool(bases & {"it", "its"})
         person = bool(bases & {"he", "she", "his", "her", "him", "hers"})
@@ -414,6 +418,10 @@ class _Answerer:
         if votes and not subjects:
             return max(votes, key=lambda k: (votes[k], k == "employee"))
         if subjects and a.values:
+            if any(t.doc_type in subject_types and not t.reverse for t in a.field_terms()):
+                # "Soğuk zincir projesinin müşterisi": a field of the subject is asked for; a word that
+                # also occurs in some value ("zinciri") does not make it a question about other documents.
+                return None
             value_types = {v.doc_type for v in a.values} - subject_types
             if value_types:
                 return max(value_types, key=lambda k: votes.get(k, 0))
@@ -490,6 +498,10 @@ class _Answerer:
                 return reused
             if a.values and target:
                 return self._filter(a, target, within=subjects)
+            people = self._people_field(record)
+            if people is not None and (a.who or a.else_) and (a.else_ or a.content_words() == 0):
+                # "Who else was on that project?": the people a thing lists.
+                return self._lookup(a, subjects, people)
             if a.content_words() > 1 or record.doc_type not in ("employee", "department", "project"):
                 return None
             return self._profile(subjects)
@@ -500,6 +512,10 @@ class _Answerer:
         named = [t.doc_type for t in a.type_terms() if t.doc_type in types]
         chosen = named[0] if named else ("employee" if a.who and "employee" in types else types[0])
         return self._related(a, subjects, links, chosen)
+
+    def _people_field(self, record: Record) -> Field | None:
+        return next((f for f in get_doctype(record.doc_type).link_fields
+                     if f.kind == REFS and f.target == "employee"), None)
 
     def _reuse_intent(self, a: Analysis, subjects: list[Record]) -> StructuredAnswer | None:
         """"What about KERVAN?" after "Who leads ATLAS?": the same question about a new subject."""
