@@ -326,17 +326,24 @@ class _Answerer:
         asked now ("it" is not a person, "he"/"she" is); the answer's own finding
         ("Murat Erdoğan" for "Who leads KERVAN?") before the earlier subject."""
         subjects: list[Record] = []
+        older: list[Record] = []
         for i in range(len(self.history) - 1, -1, -1):
             if self.history[i].get("role") == "assistant":
                 continue
-            subjects = [r for r in self._earlier_subjects(i) if r not in subjects]
-            if subjects:
+            found = [r for r in self._earlier_subjects(i) if r not in subjects and r not in older]
+            if not subjects:
+                subjects = found
+            else:
+                older += found  # what the conversation was about before, should the latest not fit
+            if subjects and (older or i < len(self.history) - 4):
                 break
         answered = [r for r in self._previous_cited() if r not in subjects]
         candidates = answered[:3] + subjects
-        if self._previous_was_follow_up():
-            # "Who is his manager?" then "Who reports to him?": "him" is still the same person.
+        if self._previous_was_follow_up() or a.else_:
+            # "Who is his manager?" then "Who reports to him?": "him" is still the same person;
+            # "Who else is on the team?" is about the thing, not the person just named.
             candidates = subjects + answered[:3]
+        candidates += [r for r in older if r not in candidates]
         if not candidates:
             return None
         if a.of_them:

