@@ -6,7 +6,7 @@ import re
 
 from .llm.base import Source
 
-CITATION = re.compile(r"\[(\d{1,2})\]")
+CITATION = re.compile(r"\[(\d{1,3})\]")
 
 
 def cited_sources(answer: str, sources: list[Source]) -> list[Source]:

@@ -159,6 +159,7 @@ class Analysis:
     oldest: bool = False
     pronoun: bool = False
     every: bool = False  # "all", "tüm": the whole type, not one document
+    list_words: bool = False  # "list", "which", "hangi": the items are asked for, not only their number
     pointed: set = field(default_factory=set)  # types named after "that", "bu" ("that project"): the one discussed
 
     @property
@@ -273,6 +274,7 @@ class Lexicon:
     longest_name: int
     longest_value: int
     prefixes: dict[str, list[str]] = field(default_factory=dict)  # first four letters → one-word values
+    acronyms: set = field(default_factory=set)  # initials of unit names, matched only in capitals
 
 
 _lexicons: dict[int, tuple[Snapshot, Lexicon]] = {}
@@ -304,6 +306,7 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
             entries.append((record, quality))
 
     single_counts: dict[str, set[str]] = {}
+    acronyms: set[tuple[str, ...]] = set()
     for record in snapshot.records:
         title = record.title
         add(_phrase(title), record, 3)
@@ -313,8 +316,11 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
             if len(phrase) >= 2 or (phrase and len(phrase[0]) >= 2 and len(parts) > 1):
                 add(phrase, record, 3)
             significant = [w for w in phrase if w not in FUNCTION_WORDS]
-            if len(significant) >= 2:
-                add((("".join(w[0] for w in significant)),), record, 2)
+            if len(significant) >= 2 and record.doc_type != "employee":
+                # Initials of a unit's name ("İK", "HR"), matched only when written in capitals.
+                acronym = ("".join(w[0] for w in significant),)
+                add(acronym, record, 2)
+                acronyms.add(acronym)
         code = record.body.get("code")
         if isinstance(code, str) and code.strip():
             add(_phrase(code), record, 3)
@@ -366,7 +372,7 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
         if len(phrase) == 1 and len(phrase[0]) >= 4:
             prefixes.setdefault(phrase[0][:4], []).append(phrase[0])
     return Lexicon(names=names, values=values, longest_name=max((len(p) for p in names), default=1),
-                   longest_value=max((len(p) for p in values), default=1), prefixes=prefixes)
+                   longest_value=max((len(p) for p in values), default=1), prefixes=prefixes, acronyms=acronyms)
 
 
 def _name_word_matches(word: Word, name_word: str) -> int:
@@ -415,6 +421,8 @@ def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str])
                     continue
                 typos = scores.count(1)
                 if typos > 1 or (typos and length == 1 and len(phrase[0]) < 6):
+                    continue
+                if phrase in lexicon.acronyms and not window[0].text.isupper():
                     continue
                 entries = lexicon.names[phrase]
                 quality = min(q for _, q in entries) - typos
@@ -605,7 +613,8 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
             analysis.years.append((year, op))
     analysis.mine = bool(set(bases) & ASKER_WORDS) or any(t.mine for t in analysis.terms)
     analysis.count = _has_phrase(words, COUNT_PHRASES)
-    analysis.listing = _has_phrase(words, LIST_PHRASES) or any(
+    analysis.list_words = _has_phrase(words, LIST_PHRASES)
+    analysis.listing = analysis.list_words or any(
         w.base.endswith(("ler", "lar")) or w.base.endswith("s") for t in analysis.type_terms() for w in words[t.start:t.end])
     analysis.who = bool({"who", "whom", "kim", "kimdir", "kimler", "kimin", "kime", "kimi", "anyone", "someone"} & set(bases))
     analysis.else_ = bool(set(bases) & ELSE_WORDS)

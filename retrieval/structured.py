@@ -60,6 +60,7 @@ from .questions import FUNCTION_WORDS, Analysis, TermHit, analyse, strip_ending
 
 HISTORY_TURNS = 3
 INLINE_ITEMS = 2  # up to this many items are written in one sentence; more become a numbered list
+COUNT_ITEMS = 30  # a count names at most this many of its items ("How many work in Ankara?": 422)
 
 TEXTS = {
     "restricted": {
@@ -290,7 +291,7 @@ class _Answerer:
             return narrowed
         candidates = narrowed or list(hit.records)
         citations = _Citations()
-        options = [f"{_name(r, self.lang, self.by_key)} {citations.cite(r)}" for r in candidates]
+        options = [self._item(r, citations, place=True) for r in candidates[:10]]
         name = " ".join(w.text for w in a.words[hit.start:hit.end])
         text = TEXTS["ambiguous"][self.lang].format(name=name, options=join_words(options, self.lang))
         return StructuredAnswer(text, citations.records, "ambiguous")
@@ -803,7 +804,11 @@ class _Answerer:
             header = f"{n} {noun} {phrase}{lead}".strip() if phrase else f"{n} {noun}{lead}"
             if n == 1:
                 header = f"One {noun} {phrase}{lead}".strip()
-        text = self._list_text(records, citations, header=sentence(header).rstrip(".") + ":")
+        shown = records[:COUNT_ITEMS] if a.count and not a.list_words else records
+        text = self._list_text(shown, citations, header=sentence(header).rstrip(".") + ":")
+        if n > len(shown):
+            rest = n - len(shown)
+            text += (f"\n\n…ve {rest} kayıt daha." if self.lang == "tr" else f"\n\n…and {rest} more.")
         return StructuredAnswer(text, citations.records, "count" if a.count else "list")
 
     def _none(self, noun: str, phrase: str) -> str:
@@ -820,12 +825,17 @@ class _Answerer:
         lines = "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
         return f"{header}\n\n{lines}"
 
-    def _item(self, record: Record, citations: _Citations) -> str:
+    def _item(self, record: Record, citations: _Citations, place: bool = False) -> str:
+        """A document as a list item: the name, and what tells it apart (a person's
+        title, and with ``place`` their department; a project's status)."""
         lang = self.lang
         name = _name(record, lang, self.by_key)
         detail = ""
         if record.doc_type == "employee" and record.body.get("title"):
             detail = str(record.body["title"])
+            department = self.by_key.get(record.body.get("department_id") or "")
+            if place and department is not None:
+                detail += f", {department.title}"
         elif record.doc_type == "project" and record.body.get("status"):
             detail = choice_in_words(record.body["status"], lang)
         return f"{name} ({detail}) {citations.cite(record)}" if detail else f"{name} {citations.cite(record)}"

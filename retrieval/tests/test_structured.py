@@ -121,3 +121,19 @@ def test_odd_questions_never_raise(alice, company, question):
 def test_hr_only_documents_are_never_named_to_employees(alice, company):
     hidden = user_create(username="dora", role=Role.EMPLOYEE, employee_key="E3")
     assert "Bordro" not in (ask(hidden, "List all procedures") or ask(alice, "List all procedures")).text
+
+
+def test_initials_name_units_in_capitals_and_never_people(alice, company):
+    assert "Zeynep Kaya" in ask(alice, "Who works in İK?").text
+    # "AY" are Ayşe Yılmaz's initials: a person is not named by them.
+    answer = ask(alice, "Who leads AY?")
+    assert answer is None or "Ayşe" not in answer.text
+
+
+def test_a_long_count_names_the_first_items_and_says_how_many_more(alice, company):
+    for n in range(40):
+        Document.objects.create(key=f"X{n}", doc_type="employee", title=f"Kişi {n}", body={
+            "first_name": "Kişi", "last_name": str(n), "title": "Operator", "department_id": "D2"})
+    answer = ask(alice, "How many employees are there?")
+    assert answer.text.startswith("43 employees") and answer.text.endswith("…and 13 more.")
+    assert len(answer.records) == 30
