@@ -197,7 +197,8 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-PLACE_TERMS = ("location", "located", "based", "city", "where", "konum", "lokasyon", "nerede", "şehir", "hangi şehir")
+PLACE_TERMS = ("location", "located", "based", "city", "where", "office", "konum", "lokasyon", "nerede", "şehir",
+               "hangi şehir", "ofis")
 DEPARTMENT_TERMS = ("department", "dept", "unit", "division", "departman", "birim", "bölüm")
 
 EMPLOYEE = DocType(

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from knowledge.doctypes import CHOICE, DOC_TYPES, LIST
+from knowledge.doctypes import CHOICE, DOC_TYPES, LIST, STR
 from knowledge.queries import Record, Snapshot
 from knowledge.text import fold
 
@@ -275,6 +275,7 @@ class Lexicon:
     longest_value: int
     prefixes: dict[str, list[str]] = field(default_factory=dict)  # first four letters → one-word values
     acronyms: set = field(default_factory=set)  # initials of unit names, matched only in capitals
+    by_first: dict = field(default_factory=dict)  # first word → values of several words
 
 
 _lexicons: dict[int, tuple[Snapshot, Lexicon]] = {}
@@ -359,20 +360,43 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
                             if entry not in values.setdefault(alias, []):
                                 values[alias].append(entry)
                     if len(phrase) > 1:
+                        # A part of a value written in parentheses or after a slash ("CTO" of
+                        # "CTO (Chief Technology Officer)", "Data Engineer" of "Veri Mühendisi (Data Engineer)").
+                        for part in _PARTS.split(item):
+                            part_phrase = _phrase(part)
+                            if part_phrase and part_phrase != phrase:
+                                entry = (doctype.name, spec.name, part.strip(), "has")
+                                if entry not in values.setdefault(part_phrase, []):
+                                    values[part_phrase].append(entry)
+                        # Two words of a longer one ("Team Lead" of "Frontend Team Lead").
+                        originals = _WORD.findall(item.replace("'", " "))
+                        if spec.kind == STR and len(originals) >= 3:
+                            for j in range(len(originals) - 1):
+                                pair = tuple(fold(w) for w in originals[j:j + 2])
+                                if not set(pair) & FUNCTION_WORDS:
+                                    entry = (doctype.name, spec.name, " ".join(originals[j:j + 2]), "has")
+                                    if entry not in values.setdefault(pair, []):
+                                        values[pair].append(entry)
                         # One word of a longer value ("Engineer" of "Senior Software Engineer").
                         for original in _WORD.findall(item.replace("'", " ")):
                             word = fold(original)
-                            if len(word) < 4 or word in FUNCTION_WORDS:
+                            if (len(word) < 4 and not (original.isupper() and len(original) >= 2)) \
+                                    or word in FUNCTION_WORDS:
                                 continue
                             existing = values.setdefault((word,), [])
                             if not any(e[0] == doctype.name and e[1] == spec.name and e[3] == "has" for e in existing):
                                 existing.append((doctype.name, spec.name, original, "has"))
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in values:
+        if len(phrase) >= 2:
+            by_first.setdefault(phrase[0], []).append(phrase)
     prefixes: dict[str, list[str]] = {}
     for phrase in values:
         if len(phrase) == 1 and len(phrase[0]) >= 4:
             prefixes.setdefault(phrase[0][:4], []).append(phrase[0])
     return Lexicon(names=names, values=values, longest_name=max((len(p) for p in names), default=1),
-                   longest_value=max((len(p) for p in values), default=1), prefixes=prefixes, acronyms=acronyms)
+                   longest_value=max((len(p) for p in values), default=1), prefixes=prefixes, acronyms=acronyms,
+                   by_first=by_first)
 
 
 def _name_word_matches(word: Word, name_word: str) -> int:
@@ -513,6 +537,35 @@ def _find_values(words: list[Word], lexicon: Lexicon, used: set[int]) -> list[Va
     return hits
 
 
+def _find_phrase_values(words: list[Word], lexicon: Lexicon, named: set[int]) -> list[ValueHit]:
+    """Values of two or more words, each word as written or with an ending ("genel müdürü")."""
+    hits: list[ValueHit] = []
+    for start, word in enumerate(words):
+        if start in named:
+            continue
+        for phrase in sorted(lexicon.by_first.get(word.base, ()), key=len, reverse=True):
+            end = start + len(phrase)
+            if end > len(words) or any(i in named for i in range(start, end)):
+                continue
+            if all(_name_word_matches(words[start + j], w) == 2 for j, w in enumerate(phrase)):
+                for doc_type, field_name, value, op in lexicon.values[phrase]:
+                    hits.append(ValueHit(doc_type, field_name, value, op, start, end))
+                break
+    return _non_overlapping_values(hits)
+
+
+def _non_overlapping_values(hits: list[ValueHit]) -> list[ValueHit]:
+    spans = _non_overlapping([_Span(h.start, h.end) for h in hits])
+    keep = {(s.start, s.end) for s in spans}
+    return [h for h in hits if (h.start, h.end) in keep]
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+
+
 def strip_ending(base: str) -> str:
     """A plural or Turkish case ending taken off a word ("engineers", "Ankarada")."""
     for ending in ("lerin", "larin", "leri", "lari", "ler", "lar", "den", "dan", "ten", "tan", "de", "da", "te",
@@ -590,7 +643,15 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
         if not t.reverse and t.field and words[t.start].base.startswith("bagl")
         and any(0 <= t.start - end <= 2 for end in dative_ends) else t
         for t in analysis.terms]
+    phrases = _find_phrase_values(words, lexicon, named)
+    if phrases:
+        # "genel müdürü", "team leads": a value of several words is what the question names; the
+        # term words inside it ("müdür", "lead") ask for nothing of their own.
+        covered = {i for v in phrases for i in range(v.start, v.end)}
+        analysis.terms = [t for t in analysis.terms if not set(range(t.start, t.end)) & covered]
+        analysis.values += phrases
     used = named | {i for t in analysis.terms for i in range(t.start, t.end)}
+    used |= {i for v in phrases for i in range(v.start, v.end)}
     for doc_type, field_name, choice, start, end in choices:
         if not set(range(start, end)) & named:
             analysis.values.append(ValueHit(doc_type, field_name, choice, "eq", start, end))
@@ -623,7 +684,8 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     analysis.every = _has_phrase(words, ("all", "every", "list", "tüm", "bütün", "hepsi", "listele", "sırala"))
     analysis.newest = _has_phrase(words, NEWEST_PHRASES)
     analysis.oldest = _has_phrase(words, OLDEST_PHRASES) and not analysis.newest
-    analysis.pronoun = bool(set(bases) & FOLLOW_UP_WORDS) or any(t.theirs for t in analysis.terms)
+    analysis.pronoun = bool(set(bases) & FOLLOW_UP_WORDS) or (
+        any(t.theirs for t in analysis.terms) and not analysis.values)  # "genel müdürü" is a compound, not "his manager"
     return analysis
 
 

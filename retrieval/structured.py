@@ -447,6 +447,61 @@ class _Answerer:
     def _forward_link_to(self, record: Record, doc_type: str) -> bool:
         return any(f.target == doc_type for f in get_doctype(record.doc_type).link_fields)
 
+    def _forward_fields(self, a: Analysis, record: Record) -> list[Field]:
+        """The subject's fields the question names, in the order it names them."""
+        schema = get_doctype(record.doc_type)
+        found: list[Field] = []
+        for t in sorted(a.field_terms(), key=lambda t: t.start):
+            if t.doc_type == record.doc_type and not t.reverse:
+                spec = schema.field(t.field)
+                if spec not in found and not any(o.start <= t.start < o.end and o.score > t.score
+                                                 for o in a.field_terms() if o.doc_type == record.doc_type):
+                    found.append(spec)
+        return found
+
+    def _membership(self, a: Analysis, one: Record, other: Record) -> StructuredAnswer | None:
+        """"Is Ayşe on the KERVAN team?", "Ayşe Yazılım biriminde mi?": whether one document
+        links to the other, yes or no, with the link's record cited."""
+        lang = self.lang
+        asked = {(t.doc_type, t.field) for t in a.field_terms()}
+        options = []
+        for holder, held in ((one, other), (other, one)):
+            for spec in get_doctype(holder.doc_type).link_fields:
+                if spec.target == held.doc_type:
+                    options.append((holder, held, spec, (holder.doc_type, spec.name) in asked))
+        if not options:
+            return None
+        options.sort(key=lambda o: o[2].kind != REFS)  # "on the team" before "leads it"
+        named = [o for o in options if o[3]]
+        holder, held, spec, _ = (named or options)[0]
+        if not named and len(options) > 1:
+            # Several links between the two types and none named: any of them answers yes.
+            hits = [o for o in options if held.key in linked_keys(o[0], o[2].name)]
+            if hits:
+                holder, held, spec, _ = hits[0]
+        citations = _Citations()
+        holder_name, held_name = _name(holder, lang, self.by_key), _name(held, lang, self.by_key)
+        cites = citations.cite(holder) + citations.cite(held)
+        shown_label = field_label(spec, lang).lower()
+        many = spec.kind == REFS
+        if held.key in linked_keys(holder, spec.name):
+            if lang == "tr":
+                text = (f"Evet: {held_name}, {holder_name} kaydında {shown_label} arasında yer alıyor {cites}." if many
+                        else f"Evet: {held_name}, {holder_name} kaydında {shown_label} olarak geçiyor {cites}.")
+            else:
+                text = (f"Yes: {held_name} is among the {shown_label} of {holder_name} {cites}." if many
+                        else f"Yes: {held_name} is the {shown_label} of {holder_name} {cites}.")
+        elif spec.kind == REF and self.by_key.get(holder.body.get(spec.name) or ""):
+            actual = self.by_key[holder.body[spec.name]]
+            cites += citations.cite(actual)
+            actual_name = _name(actual, lang, self.by_key)
+            text = (f"Hayır: {holder_name} kaydında {shown_label} {actual_name} {cites}." if lang == "tr"
+                    else f"No: the {shown_label} of {holder_name} is {actual_name} {cites}.")
+        else:
+            text = (f"Hayır: {held_name}, {holder_name} kaydında {shown_label} arasında yer almıyor {cites}."
+                    if lang == "tr" else f"No: {held_name} is not among the {shown_label} of {holder_name} {cites}.")
+        return StructuredAnswer(text, citations.records, "lookup")
+
     def _forward_field(self, a: Analysis, record: Record) -> tuple[Field, int] | None:
         schema = get_doctype(record.doc_type)
         best = None
@@ -492,6 +547,18 @@ class _Answerer:
         record = subjects[0]
         if self.of_them_keys:
             return self._filter(a, target)
+        if len(subjects) >= 2 and subjects[0].doc_type != subjects[1].doc_type and _yes_no(a):
+            checked = self._membership(a, subjects[0], subjects[1])
+            if checked is not None:
+                return checked
+        fields = self._forward_fields(a, record)
+        if len(fields) >= 2 and {w.base for w in a.words} & {"and", "ve", "also", "ayrica"}:
+            # "Which department is Can Demir in, and who is his manager?": each part in turn.
+            citations = _Citations()
+            me = getattr(self.user, "employee_key", "") or ""
+            text = " ".join(self._state(record, spec, citations, to_asker=a.mine and record.key == me)
+                            for spec in fields[:3])
+            return StructuredAnswer(text, citations.records, "lookup")
         forward = self._forward_field(a, record)
         link = self._link(a, record, target if target != record.doc_type else None)
         if target and target != record.doc_type:
@@ -653,8 +720,13 @@ class _Answerer:
         schema = get_doctype(doc_type)
         by_field: dict[str, list] = {}
         ops: dict[str, str] = {}
+        named_fields = {t.field for t in a.field_terms() if t.doc_type == doc_type}
         for v in a.values:
             if v.doc_type != doc_type:
+                continue
+            if v.op == "has" and schema.field(v.field).kind == LIST and v.field not in named_fields:
+                # A word inside some list item ("ofis" of the skill "Ofis yönetimi") filters only when
+                # the question names that field ("who knows", "bilen").
                 continue
             by_field.setdefault(v.field, [])
             if v.value not in by_field[v.field]:
@@ -673,14 +745,19 @@ class _Answerer:
                 for value in values:
                     conditions.append(Condition(name, "has", _alternatives(value)))
                 if _NOUN in spec.filter_says:
-                    # "engineers who know Kafka": the matched word of the title names the people.
-                    self.noun = " ".join(dict.fromkeys(_question_form(a, v) for v in values))
+                    # "engineers who know Kafka": the words of the question that matched the title name the people.
+                    self.noun = " ".join(dict.fromkeys(_question_words(a, v) for v in a.values
+                                                       if v.doc_type == doc_type and v.field == name))
                 else:
                     phrases.append(_filter_phrase(spec, join_words(shown, self.lang), self.lang))
             else:
                 alternatives = [alt for value in values for alt in _alternatives(value)]
                 conditions.append(Condition(name, op if spec.kind != CHOICE else "eq", alternatives))
                 joiner = " veya " if self.lang == "tr" else " or "
+                if _NOUN in spec.filter_says:
+                    self.noun = " ".join(dict.fromkeys(_question_words(a, v) for v in a.values
+                                                       if v.doc_type == doc_type and v.field == name))
+                    continue
                 phrase = _filter_phrase(spec, joiner.join(shown), self.lang)
                 if spec.filter_says[0] == "{value}":
                     self.adjectives.add(phrase)  # "active projects", "completed projects"
@@ -732,9 +809,7 @@ class _Answerer:
                 return None
         if not typed and not conditions and not keys and not ordering:
             return None
-        if not typed and not keys and not ordering and not any(t.doc_type == target for t in a.field_terms()) \
-                and all(v.op == "has" for v in a.values if v.doc_type == target) and not a.years:
-            # Only a word found inside some value ("ofise" in "Ofis yönetimi"), nothing else: no filter.
+        if not conditions and not keys and not ordering and not (typed and (a.count or a.listing)):
             return None
         return self._result(a, target, conditions, keys=keys, phrases=phrases, ordering=ordering)
 
@@ -790,6 +865,13 @@ class _Answerer:
             return StructuredAnswer(text, citations.records, "list")
         if n == 0:
             return StructuredAnswer(self._none(noun, phrase), citations.records, "count" if a.count else "list")
+        if n == 1 and self.noun and not phrase and not a.count and not a.list_words and subject is None:
+            # "Who is the CTO?": one person holds the title; say who, in a sentence.
+            item = self._item(records[0], citations)
+            if self.lang == "tr":
+                role = next((v.value for v in a.values if v.doc_type == target), self.noun)
+                return StructuredAnswer(sentence(f"{role}: {item}"), citations.records, "lookup")
+            return StructuredAnswer(sentence(f"The {self.noun.rstrip('s')} is {item}"), citations.records, "lookup")
         before = [p for p in phrases if p in self.adjectives]
         if self.lang == "en" and before:
             noun = " ".join(before + [noun])
@@ -906,6 +988,26 @@ def _numbers(question: str) -> list[float]:
 
 
 _NOUN = "{noun}"
+_YES_NO_OPENERS = frozenset("is are was were does do did has have can".split())
+_YES_NO_PARTICLES = frozenset("mi mı mu mü midir mıdır mudur müdür miyim misin".split())
+
+
+def _yes_no(a: Analysis) -> bool:
+    """A question answered by yes or no ("Is Ayşe on KERVAN?", "Ayşe KERVAN'da mı?")."""
+    if a.words and a.words[0].base in _YES_NO_OPENERS:
+        return True
+    return any(w.text.lower() in _YES_NO_PARTICLES for w in a.words)
+
+
+def _question_words(a: Analysis, hit) -> str:
+    """The words the question used for a value ("team leads", "engineers"); Turkish keeps
+    the singular after a number, so a plural ending is taken off."""
+    words = a.words[hit.start:hit.end]
+    # Lower case, except words written with capitals inside ("DevOps", "QA").
+    text = " ".join(w.text if any(c.isupper() for c in w.text[1:]) else w.text.lower() for w in words)
+    if a.language == "tr" and words and words[-1].base.endswith(("ler", "lar")):
+        return text[:-3]
+    return text
 
 
 def _question_form(a: Analysis, value: str) -> str:
