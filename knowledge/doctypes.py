@@ -234,7 +234,8 @@ EMPLOYEE = DocType(
         Field("email", gettext_noop("E-mail"), terms=("email", "e-mail", "mail", "e-posta", "eposta"),
               says=("{subject_of} e-mail address is {value}", "{subject_gen} e-posta adresi {value}")),
         Field("phone", gettext_noop("Phone"), sensitive=True,
-              terms=("phone", "telephone", "mobile", "cell", "phone number", "telefon", "cep", "gsm")),
+              terms=("phone", "telephone", "mobile", "cell", "phone number", "telefon", "cep", "gsm"),
+              says=("{subject_of} phone number is {value}", "{subject_gen} telefon numarası {value}")),
         Field("location", gettext_noop("Location"), matchable=True, terms=PLACE_TERMS,
               says=("{subject} is based in {value}", "{subject} {value_loc} çalışıyor"),
               filter_says=("based in {value}", "{value_loc}")),
@@ -255,10 +256,13 @@ EMPLOYEE = DocType(
               filter_says=("who speak {value}", "{value} konuşan")),
         Field("salary", gettext_noop("Salary"), NUMBER, sensitive=True,
               terms=("salary", "salaries", "earn", "earns", "paid", "pay", "wage", "income", "compensation",
-                     "maaş", "ücret", "kazan", "gelir")),
+                     "maaş", "ücret", "kazan", "gelir"),
+              says=("{subject_of} salary is {value}", "{subject_gen} maaşı {value}"),
+              filter_says=("with a salary of {value}", "maaşı {value} olan")),
         Field("national_id", gettext_noop("National ID"), sensitive=True,
               terms=("national id", "id number", "identity number", "tc kimlik", "kimlik no", "kimlik numara",
-                     "tckn", "tc no")),
+                     "tckn", "tc no"),
+              says=("{subject_of} national ID number is {value}", "{subject_gen} T.C. kimlik numarası {value}")),
     ),
 )
 
@@ -284,7 +288,8 @@ DEPARTMENT = DocType(
               terms=("describe", "description", "responsible for", "what does", "ne yapar", "ne iş yapar",
                      "açıklama", "sorumluluk"),
               says=("{value}", "{value}")),
-        Field("budget", gettext_noop("Budget"), NUMBER, sensitive=True, terms=("budget", "bütçe")),
+        Field("budget", gettext_noop("Budget"), NUMBER, sensitive=True, terms=("budget", "bütçe"),
+              says=("{subject_of} budget is {value}", "{subject_gen} bütçesi {value}")),
     ),
 )
 

@@ -40,11 +40,14 @@ hangi hangisi hangileri kaç kaçı nasıl neden niçin nerede nereye zaman mıd
 başka diğer ayrıca daha en çok az acaba lütfen hakkında ile
 """.split())
 
+# Words that refer back to something named before. "What", "about" and "also" alone do not:
+# "What is the policy on…?" is no follow-up; "What about KERVAN?" is, as a phrase.
 FOLLOW_UP_WORDS = frozenset(fold(w) for w in """
-he she his her hers him it its they them their this that these those also else what about other others
-o onu onun ona ondan onda onlar onları onların onlara bu bunun buna bunu bunlar bunların şu şunun peki ya
-ayrıca başka diğer bunlardan onlardan içlerinden hangisi
+he she his her hers him it its they them their
+o onu onun ona ondan onda onlar onları onların onlara bunun buna bunu bunlar bunların şunun peki
+bunlardan onlardan içlerinden
 """.split())
+FOLLOW_UP_PHRASES = ("what about", "how about", "and what about", "ya peki", "peki ya")
 DEMONSTRATIVES = frozenset(fold(w) for w in "that this those these the same bu şu o aynı".split()) - {"the"}
 ELSE_WORDS = frozenset(fold(w) for w in "else other others besides başka diğer dışında".split())
 OF_THEM_WORDS = frozenset(fold(w) for w in "them they those these bunlardan onlardan içlerinden bunların onların".split())
@@ -586,13 +589,17 @@ list show tell all any every there their they it its this that and or with from 
 """.split())
 
 
+# Endings only Turkish words have (folded): "getirebilir", "miyim", "çalışıyor", "gerekiyor", "olmalı".
+_TURKISH_ENDING = re.compile(r"(?:[iu]yor(?:um|uz|sun|lar)?|[ea]bilir|m[iu]y[iu]m|m[iu]s[iu]n|meli|mali|m[iu]y[iu]z)$")
+
+
 def _language(question: str, words: list[Word], names: set[int]) -> str:
     """The question's language, judged without the names and values in it: "What
     is Ayşe Yılmaz's salary?" is English although the name has Turkish letters."""
     rest = [w for w in words if w.i not in names]
     if any(ch in "çğışöüÇĞİŞÖÜ" for w in rest for ch in w.text) or any(w.suffix for w in rest):
         return "tr"
-    tr = sum(w.base in TURKISH_WORDS for w in rest)
+    tr = sum(w.base in TURKISH_WORDS or bool(_TURKISH_ENDING.search(w.base)) for w in rest)
     en = sum(w.base in ENGLISH_WORDS for w in rest)
     if tr != en:
         return "tr" if tr > en else "en"
@@ -684,7 +691,7 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     analysis.every = _has_phrase(words, ("all", "every", "list", "tüm", "bütün", "hepsi", "listele", "sırala"))
     analysis.newest = _has_phrase(words, NEWEST_PHRASES)
     analysis.oldest = _has_phrase(words, OLDEST_PHRASES) and not analysis.newest
-    analysis.pronoun = bool(set(bases) & FOLLOW_UP_WORDS) or (
+    analysis.pronoun = bool(set(bases) & FOLLOW_UP_WORDS) or _has_phrase(words, FOLLOW_UP_PHRASES) or (
         any(t.theirs for t in analysis.terms) and not analysis.values)  # "genel müdürü" is a compound, not "his manager"
     return analysis
 

@@ -56,7 +56,7 @@ from .phrasing import (
     tr_suffix,
     tr_your,
 )
-from .questions import FUNCTION_WORDS, Analysis, TermHit, analyse, strip_ending
+from .questions import FOLLOW_UP_WORDS, FUNCTION_WORDS, Analysis, TermHit, analyse, strip_ending
 
 HISTORY_TURNS = 3
 INLINE_ITEMS = 2  # up to this many items are written in one sentence; more become a numbered list
@@ -310,8 +310,12 @@ class _Answerer:
         return bool(a.field_terms()) and not a.type_terms() and a.content_words() == 0
 
     def _which(self, a: Analysis) -> StructuredAnswer | None:
-        """A follow-up with nothing before it to follow."""
-        if self.history:
+        """A follow-up with nothing before it to follow ("Who else works on it?"): only
+        when the question clearly points back and has no word left unexplained, so
+        "What is the dress code?" is not taken for one."""
+        if self.history or a.content_words() > 0:
+            return None
+        if not (a.else_ or a.of_them or set(w.base for w in a.words) & FOLLOW_UP_WORDS):
             return None
         types = [t.doc_type for t in a.field_terms()]
         if not types:
@@ -705,7 +709,10 @@ class _Answerer:
         subject_name = _name(record, self.lang, self.by_key)
         # Several links at once ("Ayşe's projects": led or joined) are named by the membership one.
         main = next((x for x in links if get_doctype(x.doc_type if not x.forward else record.doc_type)
-                     .field(x.field).kind == REFS), links[0]) if len(links) > 1 else links[0]
+                     .field(x.field).kind == REFS), None) if len(links) > 1 else links[0]
+        if main is None:
+            # "Who in the Data & AI department…": its people, named by their own link to it, not by its head.
+            main = next((x for x in links if not x.forward), links[0])
         links = [main] + [x for x in links if x is not main]
         spec = get_doctype(target if not links[0].forward else record.doc_type).field(links[0].field)
         if not links[0].forward:
@@ -839,7 +846,7 @@ class _Answerer:
         citations = _Citations()
         if subject is not None:
             citations.cite(subject)
-        phrase = " ".join(p for p in phrases if p) if self.lang == "tr" else " and ".join(p for p in phrases if p)
+        phrase = " ".join(p for p in phrases if p) if self.lang == "tr" else _join_filters([p for p in phrases if p])
         n = len(records) if ordering else result.total
         noun = _noun(target, self.lang, n)
         if self.noun:
@@ -875,7 +882,7 @@ class _Answerer:
         before = [p for p in phrases if p in self.adjectives]
         if self.lang == "en" and before:
             noun = " ".join(before + [noun])
-            phrase = " and ".join(p for p in phrases if p and p not in before)
+            phrase = _join_filters([p for p in phrases if p and p not in before])
         if self._excluded(a) & {r.key for r in self.snapshot.of_type(target)}:
             phrase = ("Bunlar dışında " if self.lang == "tr" else "") + phrase
             if self.lang == "en":
@@ -988,6 +995,16 @@ def _numbers(question: str) -> list[float]:
 
 
 _NOUN = "{noun}"
+
+
+def _join_filters(phrases: list[str]) -> str:
+    """English filter phrases in a row: "in Data & AI who know SQL", "based in Ankara and in Sales"."""
+    out = ""
+    for i, phrase in enumerate(phrases):
+        if i and not phrase.startswith(("who ", "with ", "using ", "that ")):
+            out += " and"
+        out += (" " if out else "") + phrase
+    return out
 _YES_NO_OPENERS = frozenset("is are was were does do did has have can".split())
 _YES_NO_PARTICLES = frozenset("mi mı mu mü midir mıdır mudur müdür miyim misin".split())
 

@@ -137,3 +137,26 @@ def test_a_long_count_names_the_first_items_and_says_how_many_more(alice, compan
     answer = ask(alice, "How many employees are there?")
     assert answer.text.startswith("43 employees") and answer.text.endswith("…and 13 more.")
     assert len(answer.records) == 30
+
+
+def test_yes_or_no_on_membership(alice, company):
+    yes = ask(alice, "Is Ayşe Yılmaz on the KERVAN team?")
+    assert yes.text == "Yes: Ayşe Yılmaz is among the members of Kervan [1][2]." and keys(yes) == ["P1", "E1"]
+    no = ask(alice, "Zeynep Kaya Kervan projesinde mi?")
+    assert no.text.startswith("Hayır: Zeynep Kaya, Kervan kaydında üyeler arasında yer almıyor")
+
+
+def test_two_fields_of_one_subject_in_one_question(alice, company):
+    answer = ask(alice, "Which department is Zeynep Kaya in, and who is her manager?")
+    assert "İnsan Kaynakları" in answer.text and "Emre Şahin" in answer.text and keys(answer)[0] == "E3"
+
+
+def test_a_role_one_person_holds_is_said_in_a_sentence(alice, company):
+    assert ask(alice, "Who is the CTO?").text == "The CTO is Emre Şahin (CTO) [1]."
+
+
+def test_a_question_with_words_nothing_explains_is_no_follow_up(alice, company):
+    # Not "Which employee do you mean?": these go to the text answerer, which may say it found nothing.
+    for question in ("What is the policy on pets in the office?", "What is the dress code on Fridays?"):
+        answer = ask(alice, question)
+        assert answer is None or answer.kind != "which", question
