@@ -11,7 +11,6 @@ about the structured data it returns ``None`` and the text answerer takes over.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from accounts.models import User
@@ -23,7 +22,6 @@ from knowledge.doctypes import (
     NUMBER,
     REF,
     REFS,
-    STEPS,
     STR,
     VERSION,
     DocType,
@@ -40,23 +38,32 @@ from knowledge.queries import (
     knowledge_snapshot,
     linked_keys,
 )
-from knowledge.text import fold
 
-from .glossary import word_translations
 from .phrasing import (
     choice_in_words,
-    date_in_words,
     en_possessive,
     field_label,
     join_words,
     label,
-    language_name,
     number,
     sentence,
     tr_suffix,
     tr_your,
 )
-from .questions import FOLLOW_UP_WORDS, FUNCTION_WORDS, Analysis, TermHit, analyse, strip_ending
+from .questions import FOLLOW_UP_WORDS, FUNCTION_WORDS, Analysis, TermHit, analyse
+from .wording import (
+    NOUN,
+    alternatives_of,
+    filter_phrase,
+    join_filters,
+    name_of,
+    noun_for,
+    numbers,
+    owner_phrase,
+    question_words,
+    value_words,
+    yes_no,
+)
 
 HISTORY_TURNS = 3
 INLINE_ITEMS = 2  # up to this many items are written in one sentence; more become a numbered list
@@ -172,7 +179,7 @@ class _Answerer:
         entity_types = {r.doc_type for r in a.entities} | {r.doc_type for h in a.ambiguous for r in h.records}
         for hit in asked:
             if (hit.doc_type in entity_types or a.mine or hit.doc_type in {t.doc_type for t in a.type_terms()}
-                    or hit.doc_type in {v.doc_type for v in a.values} or _numbers(a.question)
+                    or hit.doc_type in {v.doc_type for v in a.values} or numbers(a.question)
                     or (hit.doc_type == "employee" and a.who) or (not entity_types and self._recent_types() & {hit.doc_type})):
                 relevant.append(hit)
         if not relevant:
@@ -301,7 +308,7 @@ class _Answerer:
             return False
         if a.pronoun or a.else_ or a.of_them:
             return True
-        if a.newest or a.oldest or a.count or a.values or a.years or a.every or _numbers(a.question):
+        if a.newest or a.oldest or a.count or a.values or a.years or a.every or numbers(a.question):
             return False
         if self.history and a.field_terms():
             # Turkish leaves the subject out: "Hangi departmanda çalışıyor?"
@@ -484,7 +491,7 @@ class _Answerer:
             if hits:
                 holder, held, spec, _ = hits[0]
         citations = _Citations()
-        holder_name, held_name = _name(holder, lang, self.by_key), _name(held, lang, self.by_key)
+        holder_name, held_name = name_of(holder, lang, self.by_key), name_of(held, lang, self.by_key)
         cites = citations.cite(holder) + citations.cite(held)
         shown_label = field_label(spec, lang).lower()
         many = spec.kind == REFS
@@ -498,7 +505,7 @@ class _Answerer:
         elif spec.kind == REF and self.by_key.get(holder.body.get(spec.name) or ""):
             actual = self.by_key[holder.body[spec.name]]
             cites += citations.cite(actual)
-            actual_name = _name(actual, lang, self.by_key)
+            actual_name = name_of(actual, lang, self.by_key)
             text = (f"Hayır: {holder_name} kaydında {shown_label} {actual_name} {cites}." if lang == "tr"
                     else f"No: the {shown_label} of {holder_name} is {actual_name} {cites}.")
         else:
@@ -551,7 +558,7 @@ class _Answerer:
         record = subjects[0]
         if self.of_them_keys:
             return self._filter(a, target)
-        if len(subjects) >= 2 and subjects[0].doc_type != subjects[1].doc_type and _yes_no(a):
+        if len(subjects) >= 2 and subjects[0].doc_type != subjects[1].doc_type and yes_no(a):
             checked = self._membership(a, subjects[0], subjects[1])
             if checked is not None:
                 return checked
@@ -638,7 +645,7 @@ class _Answerer:
         """One field of one document in a sentence; said to the asker ("Your manager
         is…", "Yöneticiniz…") when the document is the asker's own."""
         lang = self.lang
-        subject = _name(record, lang, self.by_key)
+        subject = name_of(record, lang, self.by_key)
         cite = citations.cite(record)
         value = record.body.get(spec.name)
         shown_label = field_label(spec, lang).lower()
@@ -657,10 +664,10 @@ class _Answerer:
                 shown = value
                 cites = cite
             else:
-                shown = _name(target, lang, self.by_key)
+                shown = name_of(target, lang, self.by_key)
                 cites = cite + citations.cite(target)
         else:
-            shown = _value_words(spec, value, lang)
+            shown = value_words(spec, value, lang)
             cites = cite
         template = spec.says[1 if lang == "tr" else 0] if any(spec.says) else ""
         if to_asker and spec.kind in (REF, STR, DATE, CHOICE, NUMBER, LIST, VERSION):
@@ -675,7 +682,7 @@ class _Answerer:
     def _header(self, members: list[Record], *, subject: str, spec: Field, cite: str, others: bool = False) -> str:
         lang = self.lang
         n = len(members)
-        noun = _noun(members[0].doc_type if members else spec.target or "employee", lang, n)
+        noun = noun_for(members[0].doc_type if members else spec.target or "employee", lang, n)
         shown_label = field_label(spec, lang).lower()
         if others and n:
             # "Who else works on it?": the ones not named yet.
@@ -706,7 +713,7 @@ class _Answerer:
             else:
                 keys |= {r.key for r in find_documents(user=self.user, doc_type=target, snapshot=self.snapshot,
                                                        where=[Condition(link.field, "links", record.key)]).records}
-        subject_name = _name(record, self.lang, self.by_key)
+        subject_name = name_of(record, self.lang, self.by_key)
         # Several links at once ("Ayşe's projects": led or joined) are named by the membership one.
         main = next((x for x in links if get_doctype(x.doc_type if not x.forward else record.doc_type)
                      .field(x.field).kind == REFS), None) if len(links) > 1 else links[0]
@@ -716,9 +723,9 @@ class _Answerer:
         links = [main] + [x for x in links if x is not main]
         spec = get_doctype(target if not links[0].forward else record.doc_type).field(links[0].field)
         if not links[0].forward:
-            phrases.append(_filter_phrase(spec, subject_name, self.lang))
+            phrases.append(filter_phrase(spec, subject_name, self.lang))
         else:
-            phrases.append(_owner_phrase(record, spec, subject_name, self.lang))
+            phrases.append(owner_phrase(record, spec, subject_name, self.lang))
         conditions, extra_phrases = self._conditions(a, target)
         phrases += extra_phrases
         return self._result(a, target, conditions, keys=keys - {record.key}, phrases=phrases, subject=record)
@@ -743,29 +750,29 @@ class _Answerer:
         for name, values in by_field.items():
             spec = schema.field(name)
             op = ops[name]
-            shown = [_value_words(spec, value, self.lang) for value in values]
+            shown = [value_words(spec, value, self.lang) for value in values]
             if spec.kind == LIST and not a.any_of:
                 for value in values:
-                    conditions.append(Condition(name, "has", _alternatives(value)))
-                phrases.append(_filter_phrase(spec, join_words(shown, self.lang), self.lang))
+                    conditions.append(Condition(name, "has", alternatives_of(value)))
+                phrases.append(filter_phrase(spec, join_words(shown, self.lang), self.lang))
             elif op == "has" and spec.kind != CHOICE and not a.any_of:
                 for value in values:
-                    conditions.append(Condition(name, "has", _alternatives(value)))
-                if _NOUN in spec.filter_says:
+                    conditions.append(Condition(name, "has", alternatives_of(value)))
+                if NOUN in spec.filter_says:
                     # "engineers who know Kafka": the words of the question that matched the title name the people.
-                    self.noun = " ".join(dict.fromkeys(_question_words(a, v) for v in a.values
+                    self.noun = " ".join(dict.fromkeys(question_words(a, v) for v in a.values
                                                        if v.doc_type == doc_type and v.field == name))
                 else:
-                    phrases.append(_filter_phrase(spec, join_words(shown, self.lang), self.lang))
+                    phrases.append(filter_phrase(spec, join_words(shown, self.lang), self.lang))
             else:
-                alternatives = [alt for value in values for alt in _alternatives(value)]
+                alternatives = [alt for value in values for alt in alternatives_of(value)]
                 conditions.append(Condition(name, op if spec.kind != CHOICE else "eq", alternatives))
                 joiner = " veya " if self.lang == "tr" else " or "
-                if _NOUN in spec.filter_says:
-                    self.noun = " ".join(dict.fromkeys(_question_words(a, v) for v in a.values
+                if NOUN in spec.filter_says:
+                    self.noun = " ".join(dict.fromkeys(question_words(a, v) for v in a.values
                                                        if v.doc_type == doc_type and v.field == name))
                     continue
-                phrase = _filter_phrase(spec, joiner.join(shown), self.lang)
+                phrase = filter_phrase(spec, joiner.join(shown), self.lang)
                 if spec.filter_says[0] == "{value}":
                     self.adjectives.add(phrase)  # "active projects", "completed projects"
                 phrases.append(phrase)
@@ -775,7 +782,7 @@ class _Answerer:
                 conditions.append(Condition(date_field.name, op, year))
                 words = {"en": {"year": f"in {year}", "before": f"before {year}", "after": f"since {year}"},
                          "tr": {"year": f"{year} yılında", "before": f"{year} öncesinde", "after": f"{year} ve sonrasında"}}
-                phrases.append(_filter_phrase(date_field, words[self.lang][op], self.lang))
+                phrases.append(filter_phrase(date_field, words[self.lang][op], self.lang))
         for number_field, op, amount in self._comparisons(a, schema):
             conditions.append(Condition(number_field.name, op, amount))
             more = {"en": {"gt": "more than", "lt": "less than"}, "tr": {"gt": "fazla", "lt": "az"}}[self.lang][op]
@@ -793,7 +800,7 @@ class _Answerer:
         return dates[0] if dates else None
 
     def _comparisons(self, a: Analysis, schema: DocType) -> list[tuple[Field, str, float]]:
-        amounts = _numbers(a.question)
+        amounts = numbers(a.question)
         if not amounts:
             return []
         fields = [schema.field(t.field) for t in a.field_terms()
@@ -846,9 +853,9 @@ class _Answerer:
         citations = _Citations()
         if subject is not None:
             citations.cite(subject)
-        phrase = " ".join(p for p in phrases if p) if self.lang == "tr" else _join_filters([p for p in phrases if p])
+        phrase = " ".join(p for p in phrases if p) if self.lang == "tr" else join_filters([p for p in phrases if p])
         n = len(records) if ordering else result.total
-        noun = _noun(target, self.lang, n)
+        noun = noun_for(target, self.lang, n)
         if self.noun:
             noun = self.noun if self.lang == "tr" or n != 1 else self.noun.rstrip("s")
         lead = ""
@@ -859,7 +866,7 @@ class _Answerer:
                 return StructuredAnswer(self._none(noun, phrase), citations.records, "list")
             first = records[0]
             sort_spec = get_doctype(target).field(ordering.lstrip("-"))
-            when = _value_words(sort_spec, first.body.get(sort_spec.name), self.lang)
+            when = value_words(sort_spec, first.body.get(sort_spec.name), self.lang)
             item = self._item(first, citations)
             head, cite = item.rsplit(" ", 1)
             shown_label = field_label(sort_spec, self.lang).lower()
@@ -882,7 +889,7 @@ class _Answerer:
         before = [p for p in phrases if p in self.adjectives]
         if self.lang == "en" and before:
             noun = " ".join(before + [noun])
-            phrase = _join_filters([p for p in phrases if p and p not in before])
+            phrase = join_filters([p for p in phrases if p and p not in before])
         if self._excluded(a) & {r.key for r in self.snapshot.of_type(target)}:
             phrase = ("Bunlar dışında " if self.lang == "tr" else "") + phrase
             if self.lang == "en":
@@ -918,7 +925,7 @@ class _Answerer:
         """A document as a list item: the name, and what tells it apart (a person's
         title, and with ``place`` their department; a project's status)."""
         lang = self.lang
-        name = _name(record, lang, self.by_key)
+        name = name_of(record, lang, self.by_key)
         detail = ""
         if record.doc_type == "employee" and record.body.get("title"):
             detail = str(record.body["title"])
@@ -936,12 +943,12 @@ class _Answerer:
 
     def _describe(self, record: Record, citations: _Citations) -> str:
         lang, body = self.lang, record.body
-        name = _name(record, lang, self.by_key)
+        name = name_of(record, lang, self.by_key)
         cite = citations.cite(record)
 
         def linked(field_name: str) -> str:
             target = self.by_key.get(body.get(field_name) or "")
-            return _name(target, lang, self.by_key) if target else ""
+            return name_of(target, lang, self.by_key) if target else ""
 
         if record.doc_type == "employee":
             department, place = linked("department_id"), body.get("location") or ""
@@ -974,127 +981,6 @@ class _Answerer:
             text = f"{name} is headed by {head}" if head else name
             text += f" and based in {place}" if place else ""
         return sentence(f"{text} {cite}")
-
-
-# --- Helpers -----------------------------------------------------------------------
-
-
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:[.,]\d{3})+|\d{4,})(?![\w])")
-
-
-def _numbers(question: str) -> list[float]:
-    """Amounts written in the question ("200,000", "200.000", "150000"); years are not amounts."""
-    found = []
-    for match in _NUMBER.finditer(question):
-        text = match.group(1)
-        digits = re.sub(r"[.,]", "", text)
-        if len(text) == 4 and 1950 <= int(digits) <= 2099:
-            continue
-        found.append(float(digits))
-    return found
-
-
-_NOUN = "{noun}"
-
-
-def _join_filters(phrases: list[str]) -> str:
-    """English filter phrases in a row: "in Data & AI who know SQL", "based in Ankara and in Sales"."""
-    out = ""
-    for i, phrase in enumerate(phrases):
-        if i and not phrase.startswith(("who ", "with ", "using ", "that ")):
-            out += " and"
-        out += (" " if out else "") + phrase
-    return out
-_YES_NO_OPENERS = frozenset("is are was were does do did has have can".split())
-_YES_NO_PARTICLES = frozenset("mi mı mu mü midir mıdır mudur müdür miyim misin".split())
-
-
-def _yes_no(a: Analysis) -> bool:
-    """A question answered by yes or no ("Is Ayşe on KERVAN?", "Ayşe KERVAN'da mı?")."""
-    if a.words and a.words[0].base in _YES_NO_OPENERS:
-        return True
-    return any(w.text.lower() in _YES_NO_PARTICLES for w in a.words)
-
-
-def _question_words(a: Analysis, hit) -> str:
-    """The words the question used for a value ("team leads", "engineers"); Turkish keeps
-    the singular after a number, so a plural ending is taken off."""
-    words = a.words[hit.start:hit.end]
-    # Lower case, except words written with capitals inside ("DevOps", "QA").
-    text = " ".join(w.text if any(c.isupper() for c in w.text[1:]) else w.text.lower() for w in words)
-    if a.language == "tr" and words and words[-1].base.endswith(("ler", "lar")):
-        return text[:-3]
-    return text
-
-
-def _question_form(a: Analysis, value: str) -> str:
-    """The word the question used for a value ("engineers" for "Engineer"), Turkish
-    plural endings removed (Turkish keeps the singular after a number)."""
-    folded = fold(value)
-    for w in a.words:
-        if w.base.startswith(folded[:4]) or (word_translations(strip_ending(w.base) or w.base) & {folded,
-                                                                                               strip_ending(folded)}):
-            if a.language == "tr":
-                return w.text[: len(w.text) - 3] if w.base.endswith(("ler", "lar")) else w.text
-            return w.text.lower() if not w.text.isupper() else w.text
-    return value.lower()
-
-
-def _alternatives(value: str) -> list[str]:
-    """The value and its other-language words ("Mühendisi" also finds "Engineer")."""
-    if " " in value:
-        return [value]
-    folded = fold(value)
-    others = set(word_translations(folded)) | set(word_translations(strip_ending(folded) or folded))
-    return [value, *sorted(others)]
-
-
-def _noun(doc_type: str, language: str, n: int) -> str:
-    schema = get_doctype(doc_type)
-    if language == "tr":
-        return label(schema.label, "tr").lower()  # Turkish keeps the singular after a number
-    word = schema.label if n == 1 else schema.label_plural
-    return word.lower()
-
-
-def _name(record: Record, language: str, by_key: dict[str, Record]) -> str:
-    code = record.body.get("code")
-    if record.doc_type == "project" and isinstance(code, str) and code and code.lower() not in record.title.lower():
-        return f"{record.title} ({code})"
-    return record.title
-
-
-def _value_words(spec: Field, value, language: str) -> str:
-    if spec.kind == DATE:
-        return date_in_words(value, language)
-    if spec.kind == CHOICE:
-        return choice_in_words(str(value), language)
-    if spec.kind == NUMBER and isinstance(value, (int, float)):
-        return number(value, language)
-    if spec.kind in (LIST, STEPS) and isinstance(value, list):
-        return join_words([language_name(v, language) or str(v) if len(str(v)) == 2 else str(v) for v in value],
-                          language)
-    if isinstance(value, str) and len(value) == 2 and language_name(value, language):
-        return language_name(value, language)
-    return str(value)
-
-
-def _filter_phrase(spec: Field, value: str, language: str) -> str:
-    template = spec.filter_says[1 if language == "tr" else 0] if any(spec.filter_says) else ""
-    shown_label = field_label(spec, language).lower()
-    if not template or _NOUN in template:
-        template = "{label}: {value} olan" if language == "tr" else "with {label} {value}"
-    return template.format(value=value, label=shown_label, value_loc=tr_suffix(value, "de") if value else value,
-                           value_gen=tr_suffix(value, "in") if value else value,
-                           value_dat=tr_suffix(value, "e") if value else value)
-
-
-def _owner_phrase(record: Record, spec: Field, subject: str, language: str) -> str:
-    """How a list of the documents a subject links to is introduced ("on the ATLAS team")."""
-    shown_label = field_label(spec, language).lower()
-    if language == "tr":
-        return f"{subject} kaydında listelenen"
-    return f"listed as {shown_label} of {subject}"
 
 
 __all__ = ["StructuredAnswer", "structured_answer"]
