@@ -723,7 +723,8 @@ class _Answerer:
         links = [main] + [x for x in links if x is not main]
         spec = get_doctype(target if not links[0].forward else record.doc_type).field(links[0].field)
         if not links[0].forward:
-            phrases.append(filter_phrase(spec, subject_name, self.lang))
+            me = getattr(self.user, "employee_key", "") or ""
+            phrases.append(filter_phrase(spec, subject_name, self.lang, you=a.mine and record.key == me))
         else:
             phrases.append(owner_phrase(record, spec, subject_name, self.lang))
         conditions, extra_phrases = self._conditions(a, target)

@@ -110,11 +110,22 @@ def value_words(spec: Field, value, language: str) -> str:
     return str(value)
 
 
-def filter_phrase(spec: Field, value: str, language: str) -> str:
+# The asker, as a filter names them ("reporting to you", "size bağlı", "sizin yer aldığınız").
+YOU = {"en": {"value": "you", "value_loc": "you", "value_gen": "your", "value_dat": "you"},
+       "tr": {"value": "siz", "value_loc": "sizde", "value_gen": "sizin", "value_dat": "size"}}
+
+
+def filter_phrase(spec: Field, value: str, language: str, *, you: bool = False) -> str:
     template = spec.filter_says[1 if language == "tr" else 0] if any(spec.filter_says) else ""
     shown_label = field_label(spec, language).lower()
     if not template or NOUN in template:
         template = "{label}: {value} olan" if language == "tr" else "with {label} {value}"
+    if you:
+        text = template.format(label=shown_label, **YOU["tr" if language == "tr" else "en"])
+        if language == "tr":
+            # The participle agrees with "siz": "yer aldığı" → "yer aldığınız".
+            text = re.sub(r"([dt][ıiuü]ğ)([ıiuü])\b", lambda m: m.group(1) + m.group(2) + "n" + m.group(2) + "z", text)
+        return text
     return template.format(value=value, label=shown_label, value_loc=tr_suffix(value, "de") if value else value,
                            value_gen=tr_suffix(value, "in") if value else value,
                            value_dat=tr_suffix(value, "e") if value else value)

@@ -160,3 +160,9 @@ def test_a_question_with_words_nothing_explains_is_no_follow_up(alice, company):
     for question in ("What is the policy on pets in the office?", "What is the dress code on Fridays?"):
         answer = ask(alice, question)
         assert answer is None or answer.kind != "which", question
+
+
+def test_lists_about_the_asker_are_said_to_them(alice, hr_user, company):
+    assert ask(alice, "Benim projelerim neler?").text.startswith("Sizin yer aldığınız 1 proje var")
+    boss = user_create(username="emre", role=Role.EMPLOYEE, employee_key="E2")
+    assert ask(boss, "Who reports to me?").text.startswith("2 employees reporting to you")
