@@ -36,7 +36,7 @@ from .llm import Options, Provider, ProviderError, Source, get_provider
 from .llm.local import _QUESTION_WORDS
 from .llm.prompts import build_messages
 from .llm.tools import Toolbox
-from .questions import FUNCTION_WORDS, analyse
+from .questions import FUNCTION_WORDS, analyse, topic_head
 from .services import current_index, retrieve_sources
 from .structured import StructuredAnswer, structured_answer
 from .text import detect_language, fold, tokenize, words
@@ -85,25 +85,34 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     snapshot = knowledge_snapshot(user=user)
     exact = structured_answer(user=user, question=question, history=history, snapshot=snapshot, language=language)
     language = language or exact_language(question, snapshot)
+    prepared = exact.text if exact is not None else None
     if exact is not None:
         metrics.STRUCTURED_ANSWERS.labels(kind=exact.kind).inc()
         sources = [record_source(n, r) for n, r in enumerate(exact.records, 1)]
     else:
         sources = retrieve_sources(user=user, question=question, history=history)
-        if sources and not history and uncovered(question, user=user):
+        missing = unknown_topic(question, language=language, user=user) if not history else []
+        if missing:
+            # "The policy on pets": what the question is about appears in no document. Say so, naming
+            # it as the question did (a typo shows itself), and cite nothing.
+            sources = []
+            what = topic_head(question, language) or " ".join(missing)
+            prepared = NOT_FOUND[language if language in NOT_FOUND else "en"].format(what=what)
+        elif sources and not history and uncovered(question, user=user):
             # The question is about something no document mentions: say so, cite nothing.
             sources = []
     provider = get_provider(provider_name)
     # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
     toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
     options = Options(question=question, language=language, sources=sources, max_tokens=settings.LLM_MAX_TOKENS,
-                      timeout=settings.LLM_TIMEOUT, prepared=exact.text if exact is not None else None,
-                      refusal=bool(exact and exact.refusal), asker=_asker(user, snapshot), tools=toolbox)
+                      timeout=settings.LLM_TIMEOUT, prepared=prepared,
+                      refusal=bool(exact and exact.refusal) or (exact is None and prepared is not None),
+                      asker=_asker(user, snapshot), tools=toolbox)
     messages = build_messages(question=question, language=language, sources=sources, history=history,
                               asker=options.asker, prepared=options.prepared, tools=provider.name != "local")
     # Exact answers cost a millisecond or two and depend on the conversation: never cached.
     key = None
-    if use_cache and exact is None:
+    if use_cache and prepared is None:
         key = cache_key(user=user, question=question, provider=provider, version=current_index().version,
                         sources=sources)
         cached = cache.get(key)
@@ -185,6 +194,40 @@ def uncovered(question: str, *, user: User) -> bool:
     view = current_index().views[HR if user.is_hr else STAFF]
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", question) if s.strip()] or [question]
     return all(_sentence_uncovered(sentence, view) for sentence in sentences)
+
+
+NOT_FOUND = {
+    "en": "I could not find anything about “{what}” in the company knowledge.",
+    "tr": "Şirket bilgilerinde “{what}” ile ilgili bir bilgi bulamadım.",
+}
+
+
+def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
+    """The words of what the question says it is about (``questions.topic_head``)
+    that no passage the asker may search holds, in any form or through the glossary.
+    Measured on XQuAD (all answerable): see the README, *Exact answers*."""
+    head = topic_head(question, language)
+    if not head:
+        return []
+    view = current_index().views[HR if user.is_hr else STAFF]
+    words_ = [w for w in head.split() if len(fold(w)) >= 3 and fold(w) not in FUNCTION_WORDS and not w.isdigit()]
+    if language != "tr":
+        # An English noun phrase ends in its noun: "the longest time" is about time, not "longest".
+        words_ = words_[-1:]
+    missing = []
+    for word in words_:
+        folded = fold(word)
+        if len(folded) < 3 or folded in FUNCTION_WORDS or folded in _GENERIC:
+            continue
+        tokens = tokenize(word)
+        stems = [t for t in tokens if not t.startswith("~")]
+        if not stems:
+            continue
+        if language != "tr":
+            tokens = stems
+        if not any(view.knows(t) for t in tokens + expand(stems)):
+            missing.append(word)
+    return missing
 
 
 def _sentence_uncovered(sentence: str, view) -> bool:

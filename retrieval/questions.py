@@ -593,6 +593,38 @@ list show tell all any every there their they it its this that and or with from 
 _TURKISH_ENDING = re.compile(r"(?:[iu]yor(?:um|uz|sun|lar)?|[ea]bilir|m[iu]y[iu]m|m[iu]s[iu]n|meli|mali|m[iu]y[iu]z)$")
 
 
+# Phrasings that say what a question is about ("the policy on X", "is there a X", "X var mı?"):
+# when X holds a word no document has, nothing answers the question.
+_STOP = r"(?=\s+(?:on|in|at|for|of|to|from|with|by|during|when|if|and|or|that|which|who|whose|besides)\b|\s*[?.,!]|$)"
+_HEADS = {
+    "en": tuple(re.compile(p, re.IGNORECASE) for p in (
+        r"\b(?:policy|policies|rules?|guidelines?)\s+(?:on|for|about|regarding)\s+(?:the\s+|our\s+)?(?P<x>[\w\- ]+?)" + _STOP,
+        r"\bis there (?:a|an|any)\s+(?P<x>[\w\- ]+?)" + _STOP,
+        r"\bare there (?:any\s+)?(?P<x>[\w\- ]+?)" + _STOP,
+        r"\bdo(?:es)? (?:we|the company|our company) (?:have|offer|provide|give|pay for)\s+(?:a |an |any )?(?P<x>[\w\- ]+?)"
+        + _STOP,
+        r"\bcan i (?:bring|get|have|use)\s+(?:a |an |my )?(?P<x>[\w\- ]+?)" + _STOP,
+        r"^what(?:'s| is) the (?P<x>[\w\- ]+?)" + _STOP,
+    )),
+    "tr": tuple(re.compile(p, re.IGNORECASE) for p in (
+        r"(?P<x>[\w]+(?:\s+[\w]+)?)\s+(?:var mı|var mi|mevcut mu|sağlanıyor mu|veriliyor mu|tahsis ediliyor mu|"
+        r"karşılanıyor mu)\b",
+        r"(?P<x>[\w]+)\s+(?:ücreti|fiyatı|politikası|kuralları)\b",
+        r"(?P<x>[\w]+(?:\s+[\w]+)?)\s+getirebilir miyim",
+    )),
+}
+
+
+def topic_head(question: str, language: str) -> str:
+    """The words a question says it is about, when it is phrased so that says it
+    ("What is the policy on pets…?" → "pets"); empty otherwise."""
+    for pattern in _HEADS.get(language, ()):
+        match = pattern.search(question.strip())
+        if match:
+            return match.group("x").strip()
+    return ""
+
+
 def _language(question: str, words: list[Word], names: set[int]) -> str:
     """The question's language, judged without the names and values in it: "What
     is Ayşe Yılmaz's salary?" is English although the name has Turkish letters."""
@@ -697,4 +729,4 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
 
 
 __all__ = ["Analysis", "FUNCTION_WORDS", "NameHit", "TermHit", "ValueHit", "Word", "analyse", "split_words",
-           "strip_ending", "term_vocabulary"]
+           "strip_ending", "term_vocabulary", "topic_head"]

@@ -161,3 +161,14 @@ def test_a_client_that_disconnects_leaves_the_partial_answer_marked_incomplete(a
     events.close()
     stored = Message.objects.get(role="assistant")
     assert stored.incomplete and stored.content
+
+
+def test_a_question_about_what_no_document_mentions_says_so_and_cites_nothing(client, alice, company):
+    client.force_login(alice)
+    data = post(client, {"message": "What is the policy on pets in the office?"}).json()
+    assert data["answer"] == "I could not find anything about “pets” in the company knowledge."
+    assert data["sources"] == [] and data["cached"] is False
+    turkish = post(client, {"message": "Otopark ücreti ne kadar?"}).json()
+    assert turkish["answer"] == "Şirket bilgilerinde “Otopark” ile ilgili bir bilgi bulamadım." and turkish["sources"] == []
+    # What the documents do cover is answered as before.
+    assert "İK Portalı" in post(client, {"message": "Yıllık izin politikası nedir?"}).json()["answer"]

@@ -1,6 +1,6 @@
 """``eval_chat`` on the sample company: the share of right turns must not fall
-below the floor reached (96.1% overall when written; 100% in every category but
-not-covered, which is at 50%: see README, *Exact answers from the company records*)."""
+below the floor reached (98.4% overall when written; 100% in every category but
+not-covered, which is at 80%: see README, *Exact answers from the company records*)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from accounts.models import User
 OVERALL_FLOOR = 0.95
 CATEGORY_FLOOR = 0.90
 # Questions about what no document covers, whose other words do occur, still get a quoted passage.
-FLOORS = {"not-covered": 0.50}
+FLOORS = {"not-covered": 0.80}
 
 
 @pytest.fixture
