@@ -22,7 +22,7 @@ from django.db.models import Count, Max
 
 from accounts.models import User
 
-from .doctypes import DATE, DOC_TYPES, LIST, NUMBER, REF, REFS, STEPS, get_doctype  # noqa: F401
+from .doctypes import DATE, DOC_TYPES, LIST, NUMBER, REF, REFS, STEPS, get_doctype
 from .selectors import documents_visible_to
 from .text import fold
 
@@ -59,6 +59,20 @@ class Snapshot:
 
     def by_key(self) -> dict[str, Record]:
         return {r.key: r for r in self.records}
+
+    def shown_body(self, record: Record) -> dict:
+        """The record's fields with links to documents outside this view left out,
+        so neither the name nor the key of a hidden document reaches the viewer."""
+        known = {r.key for r in self.records}
+        schema = DOC_TYPES.get(record.doc_type)
+        fields = dict(record.body)
+        for spec in schema.link_fields if schema else ():
+            value = fields.get(spec.name)
+            if spec.kind == REF and isinstance(value, str) and value not in known:
+                fields[spec.name] = None
+            elif spec.kind == REFS and isinstance(value, list):
+                fields[spec.name] = [k for k in value if k in known]
+        return fields
 
     def of_type(self, doc_type: str) -> list[Record]:
         return [r for r in self.records if r.doc_type == doc_type]

@@ -54,9 +54,11 @@ class Event:
     data: dict = field(default_factory=dict)
 
 
-def record_source(n: int, record: Record) -> Source:
-    """A structured document as a citable source; its text is the viewer's view."""
-    text = get_doctype(record.doc_type).as_text(record.body, hr=True)  # the body is already the viewer's view
+def record_source(n: int, record: Record, snapshot=None) -> Source:
+    """A structured document as a citable source; its text is the viewer's view
+    (sensitive fields already gone, links to hidden documents left out)."""
+    body = snapshot.shown_body(record) if snapshot is not None else record.body
+    text = get_doctype(record.doc_type).as_text(body, hr=True)
     return Source(n=n, key=record.key, doc_type=record.doc_type, title=record.title, score=1.0, passages=(text,))
 
 
@@ -88,7 +90,7 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     prepared = exact.text if exact is not None else None
     if exact is not None:
         metrics.STRUCTURED_ANSWERS.labels(kind=exact.kind).inc()
-        sources = [record_source(n, r) for n, r in enumerate(exact.records, 1)]
+        sources = [record_source(n, r, snapshot) for n, r in enumerate(exact.records, 1)]
     else:
         sources = retrieve_sources(user=user, question=question, history=history)
         missing = unknown_topic(question, language=language, user=user) if not history else []

@@ -90,6 +90,10 @@ TEXTS = {
         "en": "More than one record matches “{name}”: {options}. Which one do you mean?",
         "tr": "“{name}” ile eşleşen birden fazla kayıt var: {options}. Hangisini kastediyorsunuz?",
     },
+    "hidden": {
+        "en": "{subject_of} {label} is not among the records you may see {cite}",
+        "tr": "{subject_gen} {label} bilgisi görebileceğiniz kayıtlarda yok {cite}",
+    },
     "empty_field": {
         "en": "No {what} is recorded for {subject} {cite}.",
         "tr": "{subject} için kayıtlı bir {what} bilgisi yok {cite}.",
@@ -661,8 +665,10 @@ class _Answerer:
         if spec.kind == REF:
             target = self.by_key.get(value)
             if target is None:
-                shown = value
-                cites = cite
+                # A link to a document this asker may not see: neither its name nor its key.
+                return sentence(TEXTS["hidden"][lang].format(label=shown_label, subject=subject, cite=cite,
+                                                             subject_of=en_possessive(subject),
+                                                             subject_gen=tr_suffix(subject, "in")))
             else:
                 shown = name_of(target, lang, self.by_key)
                 cites = cite + citations.cite(target)

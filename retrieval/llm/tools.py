@@ -127,7 +127,7 @@ class Toolbox:
         documents = []
         for record in result.records:
             documents.append({"n": self._cite(record), "key": record.key, "type": record.doc_type,
-                              "title": record.title, "fields": record.body})
+                              "title": record.title, "fields": self.snapshot.shown_body(record)})
         return {"total": result.total, "returned": len(documents), "documents": documents}
 
     def _cite(self, record) -> int:
@@ -136,7 +136,7 @@ class Toolbox:
                 return source.n
         from knowledge.doctypes import get_doctype
 
-        text = get_doctype(record.doc_type).as_text(record.body, hr=True)  # already the asker's view
+        text = get_doctype(record.doc_type).as_text(self.snapshot.shown_body(record), hr=True)  # the asker's view
         n = max((s.n for s in self.sources), default=0) + 1
         self.sources.append(Source(n=n, key=record.key, doc_type=record.doc_type, title=record.title, score=1.0,
                                    passages=(text,)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from accounts.models import Role
@@ -166,3 +168,23 @@ def test_lists_about_the_asker_are_said_to_them(alice, hr_user, company):
     assert ask(alice, "Benim projelerim neler?").text.startswith("Sizin yer aldığınız 1 proje var")
     boss = user_create(username="emre", role=Role.EMPLOYEE, employee_key="E2")
     assert ask(boss, "Who reports to me?").text.startswith("2 employees reporting to you")
+
+
+def test_a_link_to_a_document_the_asker_may_not_see_shows_neither_name_nor_key(alice, hr_user, company):
+    from knowledge.models import Visibility
+    from knowledge.queries import knowledge_snapshot
+    from retrieval.llm.tools import Toolbox
+    from retrieval.pipeline import record_source
+
+    Document.objects.create(key="E77", doc_type="employee", title="Gizli Müdür", visibility=Visibility.HR, body={
+        "first_name": "Gizli", "last_name": "Müdür", "title": "Director", "department_id": "D2"})
+    Document.objects.filter(key="E3").update(body={**company["E3"].body, "manager_id": "E77"})
+    answer = ask(alice, "Who is Zeynep Kaya's manager?")
+    assert "Gizli" not in answer.text and "E77" not in answer.text and keys(answer) == ["E3"]
+    assert "Gizli Müdür" in ask(hr_user, "Who is Zeynep Kaya's manager?").text
+    snapshot = knowledge_snapshot(user=alice)
+    zeynep = snapshot.by_key()["E3"]
+    assert "E77" not in record_source(1, zeynep, snapshot).passages[0]
+    found = json.loads(Toolbox(user=alice, snapshot=snapshot, sources=[]).call(
+        "find_documents", {"doc_type": "employee", "keys": ["E3"]}))
+    assert found["documents"][0]["fields"]["manager_id"] is None
