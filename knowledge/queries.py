@@ -13,6 +13,7 @@ sorted on by anyone but HR and admins.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -202,10 +203,15 @@ def text_has(text: str, wanted: str) -> bool:
     return False
 
 
+# What may follow a word in a text and leave it the same word: English plurals, Turkish case and
+# possessive endings ("Mühendisi", "Uzmanları"); not "-ing" ("Engineering" is no engineer).
+_ENDINGS = re.compile(r"^(?:s|es|l[ae]r[iu]?|s?[iu]|n?[iu]n|y?[ea]|[dt][ea]n?|[iu]m|[iu]n[iu]z)$")
+
+
 def _same_word(have: str, want: str) -> bool:
     if have == want:
         return True
-    return len(want) >= 4 and have.startswith(want) and len(have) - len(want) <= 4
+    return len(want) >= 4 and have.startswith(want) and bool(_ENDINGS.match(have[len(want):]))
 
 
 def _as_date(value: Any) -> dt.date | None:

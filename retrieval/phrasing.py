@@ -123,6 +123,14 @@ def tr_your(noun: str) -> str:
     return noun + core
 
 
+def tr_possessive(noun: str) -> str:
+    """A Turkish noun with the third-person possessive: "üyeler" → "üyeleri", "ekip" → "ekibi"
+    is beyond it (consonant softening), "proje" → "projesi"."""
+    vowel = _last_vowel(noun)
+    core = {"a": "ı", "ı": "ı", "o": "u", "u": "u", "e": "i", "i": "i", "ö": "ü", "ü": "ü"}[vowel]
+    return noun + ("s" + core if noun[-1:].lower() in _VOWELS else core)
+
+
 def en_possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 

@@ -96,7 +96,7 @@ def split_words(question: str) -> list[Word]:
 
 
 def _phrase(text: str) -> tuple[str, ...]:
-    return tuple(fold(w) for w in _WORD.findall(text.replace("'", " ")))
+    return tuple("*" if w == "*" else fold(w) for w in re.findall(r"\*|[^\W_]+(?:['’][^\W_]+)?", text.replace("'", " ")))
 
 
 def term_word_matches(word: Word, term_word: str) -> str | None:
@@ -229,6 +229,21 @@ def term_vocabulary() -> frozenset[str]:
     return frozenset(words)
 
 
+def _match_gapped(words: list[Word], start: int, phrase: tuple[str, ...]) -> tuple[int, str, int] | None:
+    """A term with a gap ("how much * make"): ``*`` stands for up to four words."""
+    gap = phrase.index("*")
+    before, after = phrase[:gap], phrase[gap + 1:]
+    head = _match_phrase(words, start, before)
+    if head is None:
+        return None
+    for skip in range(0, 5):
+        tail_start = start + len(before) + skip
+        tail = _match_phrase(words, tail_start, after)
+        if tail is not None:
+            return head[0] + tail[0], tail[1], tail_start + len(after)
+    return None
+
+
 def _match_phrase(words: list[Word], start: int, phrase: tuple[str, ...]) -> tuple[int, str] | None:
     """(letters matched, ending of the last word) when ``phrase`` starts at ``start``."""
     if start + len(phrase) > len(words):
@@ -248,6 +263,14 @@ def _find_terms(words: list[Word]) -> tuple[list[TermHit], list[tuple[str, str, 
     terms: list[TermHit] = []
     for start in range(len(words)):
         for phrase, doc_type, field_name, reverse in _schema_terms():
+            if "*" in phrase:
+                gapped = _match_gapped(words, start, phrase)
+                if gapped is None:
+                    continue
+                score, ending, end = gapped
+                # The words in the gap are the subject ("how much does Kaan make"): only the ends are the term.
+                terms.append(TermHit(doc_type, field_name, reverse, end - 1, end, score))
+                continue
             found = _match_phrase(words, start, phrase)
             if found is None:
                 continue
@@ -453,7 +476,9 @@ def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str])
                     continue
                 entries = lexicon.names[phrase]
                 quality = min(q for _, q in entries) - typos
-                if length == 1 and not _plausible_single(window[0], phrase[0], entries, vocabulary, lexicon.values):
+                acronym = phrase in lexicon.acronyms  # written in capitals (checked above): the unit's initials
+                if length == 1 and not acronym and not _plausible_single(window[0], phrase[0], entries, vocabulary,
+                                                                        lexicon.values):
                     continue
                 hits.append(NameHit(tuple(r for r, _ in entries), start, start + length, quality))
     return _non_overlapping(hits)
@@ -481,7 +506,7 @@ def _plausible_single(word: Word, name_word: str, entries: list[tuple[Record, in
         return True
     if word.base in vocabulary or name_word in vocabulary:
         return False
-    if values and (name_word,) in values and all(q < 3 for _, q in entries) and not (word.capital and word.i > 0):
+    if values and (name_word,) in values and all(q < 3 for _, q in entries):
         return False  # "internal projects": a value of the data, not the "Internal" of a title
     if word.capital and (word.i > 0 or word.suffix):
         return True
@@ -589,6 +614,8 @@ list show tell all any every there their they it its this that and or with from 
 """.split())
 
 
+# "who's", "don't", "we're": English, although written with an apostrophe like "Ayşe'nin".
+_CONTRACTIONS = frozenset({"s", "t", "re", "ll", "ve", "d", "m"})
 # Endings only Turkish words have (folded): "getirebilir", "miyim", "çalışıyor", "gerekiyor", "olmalı".
 _TURKISH_ENDING = re.compile(r"(?:[iu]yor(?:um|uz|sun|lar)?|[ea]bilir|m[iu]y[iu]m|m[iu]s[iu]n|meli|mali|m[iu]y[iu]z)$")
 
@@ -629,7 +656,8 @@ def _language(question: str, words: list[Word], names: set[int]) -> str:
     """The question's language, judged without the names and values in it: "What
     is Ayşe Yılmaz's salary?" is English although the name has Turkish letters."""
     rest = [w for w in words if w.i not in names]
-    if any(ch in "çğışöüÇĞİŞÖÜ" for w in rest for ch in w.text) or any(w.suffix for w in rest):
+    if any(ch in "çğışöüÇĞİŞÖÜ" for w in rest for ch in w.text) or any(
+            w.suffix and w.suffix not in _CONTRACTIONS for w in rest):
         return "tr"
     tr = sum(w.base in TURKISH_WORDS or bool(_TURKISH_ENDING.search(w.base)) for w in rest)
     en = sum(w.base in ENGLISH_WORDS for w in rest)
@@ -689,7 +717,7 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
         covered = {i for v in phrases for i in range(v.start, v.end)}
         analysis.terms = [t for t in analysis.terms if not set(range(t.start, t.end)) & covered]
         analysis.values += phrases
-    used = named | {i for t in analysis.terms for i in range(t.start, t.end)}
+    used = named | labels | {i for t in analysis.terms for i in range(t.start, t.end)}
     used |= {i for v in phrases for i in range(v.start, v.end)}
     for doc_type, field_name, choice, start, end in choices:
         if not set(range(start, end)) & named:

@@ -47,6 +47,7 @@ from .phrasing import (
     label,
     number,
     sentence,
+    tr_possessive,
     tr_suffix,
     tr_your,
 )
@@ -431,7 +432,10 @@ class _Answerer:
             if t.doc_type not in subject_types or not subjects:
                 return t.doc_type
         votes: dict[str, int] = {}
-        for v in a.values:
+        named_fields = {(t.doc_type, t.field) for t in a.field_terms()}
+        values = [v for v in a.values if not (v.op == "has" and get_doctype(v.doc_type).field(v.field).kind == LIST
+                                              and (v.doc_type, v.field) not in named_fields)]
+        for v in values:
             votes[v.doc_type] = votes.get(v.doc_type, 0) + 2
         for t in a.field_terms():
             if t.doc_type not in subject_types and not t.reverse:
@@ -440,12 +444,12 @@ class _Answerer:
             votes["employee"] = votes.get("employee", 0) + 1
         if votes and not subjects:
             return max(votes, key=lambda k: (votes[k], k == "employee"))
-        if subjects and a.values:
+        if subjects and values:
             if any(t.doc_type in subject_types and not t.reverse for t in a.field_terms()):
                 # "Soğuk zincir projesinin müşterisi": a field of the subject is asked for; a word that
                 # also occurs in some value ("zinciri") does not make it a question about other documents.
                 return None
-            value_types = {v.doc_type for v in a.values} - subject_types
+            value_types = {v.doc_type for v in values} - subject_types
             if value_types:
                 return max(value_types, key=lambda k: votes.get(k, 0))
         return None
@@ -698,7 +702,7 @@ class _Answerer:
         if lang == "tr":
             if n == 0:
                 return f"{tr_suffix(subject, 'in')} {shown_label} arasında başka kimse yok {cite}."
-            return f"{tr_suffix(subject, 'in')} {shown_label} ({n} {noun}) {cite}:"
+            return f"{tr_suffix(subject, 'in')} {tr_possessive(shown_label)} ({n} {noun}) {cite}:"
         if n == 0:
             return f"No one else is listed among the {shown_label} of {subject} {cite}."
         return f"{subject} has {n} {shown_label if shown_label.endswith('s') else noun} {cite}:"
@@ -864,7 +868,9 @@ class _Answerer:
         n = len(records) if ordering else result.total
         noun = noun_for(target, self.lang, n)
         if self.noun:
-            noun = self.noun if self.lang == "tr" or n != 1 else self.noun.rstrip("s")
+            noun = self.noun
+            if self.lang == "en":
+                noun = noun.rstrip("s") if n == 1 else (noun if noun.endswith("s") else noun + "s")
         lead = ""
         if subject is not None:
             lead = f" {citations.cite(subject)}"
