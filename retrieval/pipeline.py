@@ -198,6 +198,11 @@ def uncovered(question: str, *, user: User) -> bool:
     return all(_sentence_uncovered(sentence, view) for sentence in sentences)
 
 
+_DESCRIBING = frozenset("""
+only lone main first last next new old big small large great good best better current former latter same other
+second third whole entire total usual typical general particular specific
+""".split())
+
 NOT_FOUND = {
     "en": "I could not find anything about “{what}” in the company knowledge.",
     "tr": "Şirket bilgilerinde “{what}” ile ilgili bir bilgi bulamadım.",
@@ -214,8 +219,8 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
     view = current_index().views[HR if user.is_hr else STAFF]
     words_ = [w for w in head.split() if len(fold(w)) >= 3 and fold(w) not in FUNCTION_WORDS and not w.isdigit()]
     if language != "tr":
-        # An English noun phrase ends in its noun: "the longest time" is about time, not "longest".
-        words_ = words_[-1:]
+        # Words that describe rather than name ("the longest time", "the only divisor") say nothing of the topic.
+        words_ = [w for w in words_ if not fold(w).endswith("est") and fold(w) not in _DESCRIBING]
     missing = []
     for word in words_:
         folded = fold(word)

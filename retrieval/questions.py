@@ -48,7 +48,8 @@ o onu onun ona ondan onda onlar onları onların onlara bunun buna bunu bunlar b
 bunlardan onlardan içlerinden
 """.split())
 FOLLOW_UP_PHRASES = ("what about", "how about", "and what about", "ya peki", "peki ya")
-DEMONSTRATIVES = frozenset(fold(w) for w in "that this those these the same bu şu o aynı".split()) - {"the"}
+# "that project", "her project", "onun projesi": the one the conversation is about.
+DEMONSTRATIVES = frozenset(fold(w) for w in "that this those these same his her their its bu şu o aynı onun".split())
 ELSE_WORDS = frozenset(fold(w) for w in "else other others besides başka diğer dışında".split())
 OF_THEM_WORDS = frozenset(fold(w) for w in "them they those these bunlardan onlardan içlerinden bunların onların".split())
 COUNT_PHRASES = ("how many", "number of", "count", "kaç", "sayısı", "kaç tane", "kaç kişi")
@@ -515,7 +516,10 @@ def _plausible_single(word: Word, name_word: str, entries: list[tuple[Record, in
     if word.i == 0 and word.capital and len(name_word) >= 4:
         # "Ayşe'nin…" is covered by the suffix; "Ayşe hangi…" starts with the name.
         return True
-    return len(name_word) >= 5 and all(r.doc_type != "employee" for r, _ in entries)
+    if all(r.doc_type != "employee" for r, _ in entries):
+        # "the data team": a one-word part of a unit's name ("Data & AI"), or a distinctive word of it.
+        return len(name_word) >= 5 or (len(name_word) >= 4 and any(q >= 3 for _, q in entries))
+    return False
 
 
 def _non_overlapping(hits: list) -> list:
@@ -628,7 +632,8 @@ _HEADS = {
         r"\b(?:policy|policies|rules?|guidelines?)\s+(?:on|for|about|regarding)\s+(?:the\s+|our\s+)?(?P<x>[\w\- ]+?)" + _STOP,
         r"\bis there (?:a|an|any)\s+(?P<x>[\w\- ]+?)" + _STOP,
         r"\bare there (?:any\s+)?(?P<x>[\w\- ]+?)" + _STOP,
-        r"\bdo(?:es)? (?:we|the company|our company) (?:have|offer|provide|give|pay for)\s+(?:a |an |any )?(?P<x>[\w\- ]+?)"
+        r"\bdo(?:es)? (?:we|i|the company|our company) (?:have|get|offer|provide|give|pay for)\s+(?:a |an |any )?"
+        r"(?P<x>[\w\- ]+?)"
         + _STOP,
         r"\bcan i (?:bring|get|have|use)\s+(?:a |an |my )?(?P<x>[\w\- ]+?)" + _STOP,
         r"^what(?:'s| is) the (?P<x>[\w\- ]+?)" + _STOP,

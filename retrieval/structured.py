@@ -85,7 +85,7 @@ TEXTS = {
     },
     "which": {
         "en": "Which {what} do you mean? Please name it.",
-        "tr": "Hangi {what} kastediyorsunuz? Lütfen adını yazın.",
+        "tr": "Hangi {what} kaydını kastediyorsunuz? Lütfen adını yazın.",
     },
     "ambiguous": {
         "en": "More than one record matches “{name}”: {options}. Which one do you mean?",
@@ -309,6 +309,8 @@ class _Answerer:
         return StructuredAnswer(text, citations.records, "ambiguous")
 
     def _wants_focus(self, a: Analysis) -> bool:
+        if a.pointed:
+            return True  # "that project", "her project"
         if not (a.field_terms() or a.type_terms() or a.values):
             return False
         if a.pronoun or a.else_ or a.of_them:
@@ -329,12 +331,15 @@ class _Answerer:
             return None
         if not (a.else_ or a.of_them or set(w.base for w in a.words) & FOLLOW_UP_WORDS):
             return None
-        types = [t.doc_type for t in a.field_terms()]
+        types = list(dict.fromkeys(t.doc_type for t in a.field_terms()))
         if not types:
             return None
+        if len(types) > 1:
+            # "Who leads it?": a project or a department; ask without guessing which.
+            text = "Hangisini kastediyorsunuz? Lütfen adını yazın." if self.lang == "tr" else \
+                "Which one do you mean? Please name it."
+            return StructuredAnswer(text, [], "which", refusal=True)
         what = label(get_doctype(types[0]).label, self.lang).lower()
-        if self.lang == "tr":
-            what = f"{what}yı" if what.endswith("e") is False and what[-1] in "aı" else what
         return StructuredAnswer(TEXTS["which"][self.lang].format(what=what), [], "which", refusal=True)
 
     def _focus(self, a: Analysis) -> list[Record] | None:

@@ -1,6 +1,6 @@
 """``eval_chat`` on the sample company: the share of right turns must not fall
-below the floor reached (98.4% overall when written; 100% in every category but
-not-covered, which is at 80%: see README, *Exact answers from the company records*)."""
+below the floor reached (98.7% of 152 turns when written; every category at 90% or
+more: see README, *Exact answers from the company records*)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from accounts.models import User
 
 OVERALL_FLOOR = 0.95
 CATEGORY_FLOOR = 0.90
-# Questions about what no document covers, whose other words do occur, still get a quoted passage.
-FLOORS = {"not-covered": 0.80}
+FLOORS: dict[str, float] = {}
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def sample_company(db):
 def test_the_sample_company_conversations_stay_above_the_floor(sample_company, capsys):
     call_command("eval_chat", "--json")
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["turns"] >= 120
+    assert summary["turns"] >= 150
     assert summary["right"] >= OVERALL_FLOOR, summary
     low = {name: share for name, share in summary["categories"].items()
            if share < FLOORS.get(name, CATEGORY_FLOOR)}
