@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import Options, Provider, ProviderError
 from .http import error_detail, malformed, post_lines, redact
 from .openai import gather_tool_call
-from .tools import MAX_ROUNDS
+from .tools import openai_tool_rounds
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
@@ -43,21 +43,7 @@ class HuggingFaceProvider(Provider):
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
         """As the OpenAI provider: TGI's Messages API takes the same ``tools`` and
         streams tool calls the same way."""
-        messages = list(messages)
-        tools = options.tools
-        for round_ in range(MAX_ROUNDS + 1):
-            offered = tools is not None and round_ < MAX_ROUNDS
-            calls: dict[int, dict] = {}
-            yield from self._round(messages, options, tools.specs if offered else None, calls)
-            if not calls or not offered:
-                return
-            ordered = [calls[i] for i in sorted(calls)]
-            messages.append({"role": "assistant", "content": None, "tool_calls": [
-                {"id": c["id"] or f"call_{i}", "type": "function",
-                 "function": {"name": c["name"], "arguments": c["arguments"]}} for i, c in enumerate(ordered)]})
-            for i, c in enumerate(ordered):
-                messages.append({"role": "tool", "tool_call_id": c["id"] or f"call_{i}",
-                                 "content": tools.call(c["name"], c["arguments"])})
+        yield from openai_tool_rounds(messages, options, self._round)
 
     def _round(self, messages: list[dict], options: Options, specs: list[dict] | None,
                calls: dict[int, dict]) -> Iterator[str]:

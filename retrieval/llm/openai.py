@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import Options, Provider, ProviderError
 from .http import connection_error, error_detail, malformed, redact, status_error, timeout_error
-from .tools import MAX_ROUNDS
+from .tools import openai_tool_rounds
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -35,21 +35,7 @@ class OpenAIProvider(Provider):
         """The answer's text as it streams. With ``options.tools`` the model may call
         them: each call runs (as the asker) and its result goes back, for at most
         ``MAX_ROUNDS`` rounds; the last round offers no tools, so it must answer."""
-        messages = list(messages)
-        tools = options.tools
-        for round_ in range(MAX_ROUNDS + 1):
-            offered = tools is not None and round_ < MAX_ROUNDS
-            calls: dict[int, dict] = {}
-            yield from self._round(messages, options, tools.specs if offered else None, calls)
-            if not calls or not offered:
-                return
-            ordered = [calls[i] for i in sorted(calls)]
-            messages.append({"role": "assistant", "content": None, "tool_calls": [
-                {"id": c["id"] or f"call_{i}", "type": "function",
-                 "function": {"name": c["name"], "arguments": c["arguments"]}} for i, c in enumerate(ordered)]})
-            for i, c in enumerate(ordered):
-                messages.append({"role": "tool", "tool_call_id": c["id"] or f"call_{i}",
-                                 "content": tools.call(c["name"], c["arguments"])})
+        yield from openai_tool_rounds(messages, options, self._round)
 
     def _round(self, messages: list[dict], options: Options, specs: list[dict] | None,
                calls: dict[int, dict]) -> Iterator[str]:

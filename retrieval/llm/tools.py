@@ -13,6 +13,7 @@ never an exception.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,4 +144,26 @@ class Toolbox:
         return n
 
 
-__all__ = ["MAX_ROUNDS", "TOOL_LIMIT", "TOOL_NAME", "Toolbox", "tool_spec"]
+def openai_tool_rounds(messages: list[dict], options, one_round) -> Iterator[str]:
+    """The tool loop of the APIs that speak OpenAI's chat completions (OpenAI, Azure, TGI):
+    ``one_round(messages, options, specs, calls)`` streams one answer's text and gathers its
+    tool calls by index; each call runs, its result goes back as a ``tool`` message, and the
+    last round offers no tools, so the model must answer."""
+    messages = list(messages)
+    tools = options.tools
+    for round_ in range(MAX_ROUNDS + 1):
+        offered = tools is not None and round_ < MAX_ROUNDS
+        calls: dict[int, dict] = {}
+        yield from one_round(messages, options, tools.specs if offered else None, calls)
+        if not calls or not offered:
+            return
+        ordered = [calls[i] for i in sorted(calls)]
+        messages.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": c["id"] or f"call_{i}", "type": "function",
+             "function": {"name": c["name"], "arguments": c["arguments"]}} for i, c in enumerate(ordered)]})
+        for i, c in enumerate(ordered):
+            messages.append({"role": "tool", "tool_call_id": c["id"] or f"call_{i}",
+                             "content": tools.call(c["name"], c["arguments"])})
+
+
+__all__ = ["MAX_ROUNDS", "TOOL_LIMIT", "TOOL_NAME", "Toolbox", "openai_tool_rounds", "tool_spec"]
