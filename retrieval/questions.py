@@ -59,6 +59,8 @@ OR_WORDS = frozenset(fold(w) for w in "or veya yahut".split())
 ASKER_WORDS = frozenset(fold(w) for w in "my me i mine myself im i'm benim ben bana beni bende".split())
 BEFORE_WORDS = frozenset(fold(w) for w in "before until prior önce öncesinde kadar".split())
 AFTER_WORDS = frozenset(fold(w) for w in "after since sonra itibaren beri".split())
+MOST_PHRASES = ("the most", "most", "largest", "biggest", "en çok", "en fazla", "en büyük", "en kalabalık")
+FEWEST_PHRASES = ("the fewest", "fewest", "least", "smallest", "en az", "en küçük")
 NEWEST_PHRASES = ("newest", "latest", "most recent", "most recently", "last", "en yeni", "en son", "en genç")
 OLDEST_PHRASES = ("oldest", "earliest", "first", "longest", "longest-serving", "most senior", "en eski", "ilk",
                   "en uzun", "en kıdemli")
@@ -164,6 +166,7 @@ class Analysis:
     pronoun: bool = False
     every: bool = False  # "all", "tüm": the whole type, not one document
     list_words: bool = False  # "list", "which", "hangi": the items are asked for, not only their number
+    most: str = ""  # "most" or "fewest": which of a type has the most (or fewest) of another
     pointed: set = field(default_factory=set)  # types named after "that", "bu" ("that project"): the one discussed
 
     @property
@@ -754,6 +757,8 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     analysis.of_them = bool(set(bases) & OF_THEM_WORDS)
     analysis.any_of = bool(set(bases) & OR_WORDS)
     analysis.every = _has_phrase(words, ("all", "every", "list", "tüm", "bütün", "hepsi", "listele", "sırala"))
+    analysis.most = ("most" if _has_phrase(words, MOST_PHRASES) and not _has_phrase(words, ("most recent", "most recently"))
+                     else "fewest" if _has_phrase(words, FEWEST_PHRASES) else "")
     analysis.newest = _has_phrase(words, NEWEST_PHRASES)
     analysis.oldest = _has_phrase(words, OLDEST_PHRASES) and not analysis.newest
     analysis.pronoun = bool(set(bases) & FOLLOW_UP_WORDS) or _has_phrase(words, FOLLOW_UP_PHRASES) or (

@@ -830,6 +830,10 @@ class _Answerer:
     def _filter(self, a: Analysis, target: str | None, within: list[Record] | None = None) -> StructuredAnswer | None:
         if target is None:
             return None
+        if a.most:
+            top = self._most(a, target)
+            if top is not None:
+                return top
         conditions, phrases = self._conditions(a, target)
         keys = self.of_them_keys
         ordering = self._ordering(a, target)
@@ -842,6 +846,58 @@ class _Answerer:
         if not conditions and not keys and not ordering and not (typed and (a.count or a.listing)):
             return None
         return self._result(a, target, conditions, keys=keys, phrases=phrases, ordering=ordering)
+
+    def _most(self, a: Analysis, target: str) -> StructuredAnswer | None:
+        """"Which department has the most employees?", "Who leads the most projects?", "Which
+        project has the most members?": for each document of the ranked type, count the
+        documents linked to it (or the items of its own list field), and name the top ones."""
+        others = [t.doc_type for t in a.type_terms() if not self._labels_a_name(a, t)]
+        ranked = target
+        if a.who and ranked != "employee":
+            ranked = "employee"  # "Who leads the most projects?": people are ranked
+        counted = [d for d in others if d != ranked]
+        own = [get_doctype(ranked).field(t.field) for t in a.field_terms()
+               if t.doc_type == ranked and not t.reverse and get_doctype(ranked).field(t.field).kind == REFS]
+        counts: dict[str, int] = {}
+        if own and not counted:
+            spec, other = own[0], own[0].target or ranked
+            for record in self.snapshot.of_type(ranked):
+                counts[record.key] = len([k for k in linked_keys(record, spec.name) if k in self.by_key])
+        else:
+            reverse = [t for t in a.field_terms() if t.reverse
+                       and get_doctype(t.doc_type).field(t.field).target == ranked]
+            other = (counted or [t.doc_type for t in reverse] or [None])[0]
+            if other is None:
+                return None
+            links = [f for f in get_doctype(other).link_fields if f.target == ranked]
+            named = [f for f in links if any(t.doc_type == other and t.field == f.name for t in a.field_terms())]
+            if not (named or links):
+                return None
+            spec = (named or links)[0]
+            for record in self.snapshot.of_type(other):
+                for key in linked_keys(record, spec.name):
+                    counts[key] = counts.get(key, 0) + 1
+        candidates = self.snapshot.of_type(ranked)
+        if not candidates:
+            return None
+        pick = max if a.most == "most" else min
+        best = pick(counts.get(r.key, 0) for r in candidates)
+        winners = [r for r in candidates if counts.get(r.key, 0) == best][:10]
+        citations = _Citations()
+        names = join_words([f"{name_of(r, self.lang, self.by_key)} {citations.cite(r)}" for r in winners], self.lang)
+        if own and not counted:
+            what = field_label(spec, self.lang).lower()
+        elif not counted and spec.reverse_label:
+            what = label(spec.reverse_label, self.lang).lower()  # "direct reports"
+        else:
+            what = noun_for(other, self.lang, 2)
+        if self.lang == "tr":
+            which = "En çok" if a.most == "most" else "En az"
+            text = f"{which} {tr_possessive(what)} olan {noun_for(ranked, 'tr', 1)}: {names} ({best} {what})."
+        else:
+            which = "the most" if a.most == "most" else "the fewest"
+            text = f"{names} {'have' if len(winners) > 1 else 'has'} {which} {what}: {best}."
+        return StructuredAnswer(text, citations.records, "list")
 
     def _ordering(self, a: Analysis, target: str) -> str:
         if not (a.newest or a.oldest):

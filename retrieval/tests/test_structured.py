@@ -188,3 +188,11 @@ def test_a_link_to_a_document_the_asker_may_not_see_shows_neither_name_nor_key(a
     found = json.loads(Toolbox(user=alice, snapshot=snapshot, sources=[]).call(
         "find_documents", {"doc_type": "employee", "keys": ["E3"]}))
     assert found["documents"][0]["fields"]["manager_id"] is None
+
+
+def test_which_has_the_most_counts_the_links(alice, company):
+    assert ask(alice, "Which department has the most employees?").text == (
+        "Yazılım [1] has the most employees: 2.")
+    assert ask(alice, "Hangi departmanda en az çalışan var?").text.startswith(
+        "En az çalışanı olan departman: İnsan Kaynakları [1] (1 çalışan)")
+    assert ask(alice, "Who has the most direct reports?").text == "Emre Şahin [1] has the most direct reports: 2."
