@@ -81,6 +81,7 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Condition:
+    # ``negate``: the documents that do not meet it ("not completed", "Ankara dışındaki").
     """``field`` ``op`` ``value``: ``eq`` (same text, any case), ``has`` (a list
     item equal to the value, or a text holding its words), ``links`` (a link
     field pointing at a key), ``year``/``before``/``after`` (dates, ISO or a
@@ -89,6 +90,7 @@ class Condition:
     field: str
     op: str
     value: Any
+    negate: bool = False
 
 
 @dataclass
@@ -164,7 +166,7 @@ def find_documents(*, user: User, doc_type: str, where: Iterable[Condition] = ()
     found = [
         r for r in snapshot.of_type(doc_type)
         if (only is None or r.key in only) and r.key not in skip
-        and all(_meets(r.body, schema.field(c.field).kind, c) for c in where)
+        and all(_meets(r.body, schema.field(c.field).kind, c) != c.negate for c in where)
     ]
     if sort_field:
         with_value = [r for r in found if r.body.get(sort_field) not in (None, "", [])]

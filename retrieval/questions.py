@@ -143,6 +143,7 @@ class ValueHit:
     op: str  # "eq", "has"
     start: int
     end: int
+    negated: bool = False  # "not completed", "Ankara dışındaki", "Python bilmeyen"
 
 
 @dataclass
@@ -660,6 +661,41 @@ def topic_head(question: str, language: str) -> str:
     return ""
 
 
+_NOT_BEFORE = frozenset(fold(w) for w in "not no non except excluding besides without isn't aren't don't doesn't".split())
+_NOT_AFTER = re.compile(r"^(?:disinda|disindaki|haric|harici|olmayan|olmayanlar|degil|disinda(?:ki)?ler)$")
+_NOT_VERB = re.compile(r"(?:m[ea]yen|m[ea]yenler|m[ea]z|m[iu]yor)$")  # "bilmeyen", "bilmiyor", "kullanmayan"
+
+
+# Words that mean "not" a value the data holds: "external clients" are those whose client is not "Internal".
+ANTONYMS = {"external": ("internal", "dahili", "ic"), "harici": ("internal", "dahili", "ic"),
+            "dis": ("internal", "dahili", "ic"), "outside": ("internal",)}
+
+
+def _antonyms(words: list[Word], lexicon: Lexicon, used: set[int]) -> list[ValueHit]:
+    hits = []
+    for word in words:
+        if word.i in used or word.base not in ANTONYMS:
+            continue
+        for opposite in ANTONYMS[word.base]:
+            for doc_type, field_name, value, op in lexicon.values.get((opposite,), []):
+                if op == "eq":
+                    hits.append(ValueHit(doc_type, field_name, value, op, word.i, word.i + 1, True))
+    return hits
+
+
+def _negated(hit: ValueHit, words: list[Word]) -> ValueHit:
+    """A value the question excludes: "not" or "except" a word or two before it, "dışında",
+    "hariç", "olmayan" right after it, or a negative verb after it ("Python bilmeyenler")."""
+    window = words[max(0, hit.start - 3):hit.start]
+    before = {w.base for w in window} | {w.base + "'" + w.suffix for w in window if w.suffix}
+    after = words[hit.end:hit.end + 2]
+    negated = bool(before & _NOT_BEFORE) or any(_NOT_AFTER.match(w.base) for w in after) or any(
+        _NOT_VERB.search(w.base) and len(w.base) > 4 for w in after[:1])
+    if not negated:
+        return hit
+    return ValueHit(hit.doc_type, hit.field, hit.value, hit.op, hit.start, hit.end, True)
+
+
 def _language(question: str, words: list[Word], names: set[int]) -> str:
     """The question's language, judged without the names and values in it: "What
     is Ayşe Yılmaz's salary?" is English although the name has Turkish letters."""
@@ -733,6 +769,8 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
             used |= set(range(start, end))
     analysis.values += _find_values(words, lexicon, used)
     analysis.language = _language(question, words, named | {i for v in analysis.values for i in range(v.start, v.end)})
+    analysis.values = [_negated(v, words) for v in analysis.values]
+    analysis.values += _antonyms(words, lexicon, {i for v in analysis.values for i in range(v.start, v.end)} | used)
     bases = [w.base for w in words]
     for i, base in enumerate(bases):
         if _YEAR.match(base):

@@ -751,8 +751,12 @@ class _Answerer:
         by_field: dict[str, list] = {}
         ops: dict[str, str] = {}
         named_fields = {t.field for t in a.field_terms() if t.doc_type == doc_type}
+        negated: list = []
         for v in a.values:
             if v.doc_type != doc_type:
+                continue
+            if v.negated:
+                negated.append(v)
                 continue
             if v.op == "has" and schema.field(v.field).kind == LIST and v.field not in named_fields:
                 # A word inside some list item ("ofis" of the skill "Ofis yönetimi") filters only when
@@ -792,6 +796,16 @@ class _Answerer:
                 if spec.filter_says[0] == "{value}":
                     self.adjectives.add(phrase)  # "active projects", "completed projects"
                 phrases.append(phrase)
+        for v in negated:
+            # "not completed", "Ankara dışındaki", "Python bilmeyenler": everything but those.
+            spec = schema.field(v.field)
+            if any(c.field == v.field and c.negate and v.value in _values_of(c) for c in conditions):
+                continue
+            op = "eq" if spec.kind == CHOICE else ("has" if spec.kind == LIST or v.op == "has" else v.op)
+            conditions.append(Condition(v.field, op, alternatives_of(v.value), negate=True))
+            shown = value_words(spec, v.value, self.lang)
+            phrases.append(f"{shown} hariç" if self.lang == "tr"
+                           else f"except those {filter_phrase(spec, shown, self.lang)}")
         date_field = self._date_field(a, schema)
         if a.years and date_field:
             for year, op in a.years:
@@ -1058,3 +1072,8 @@ class _Answerer:
 
 
 __all__ = ["StructuredAnswer", "structured_answer"]
+
+
+
+def _values_of(condition: Condition) -> list:
+    return list(condition.value) if isinstance(condition.value, (list, tuple)) else [condition.value]

@@ -54,6 +54,7 @@ def tool_spec() -> dict:
                                    "description": "eq: same text; has: list item or word of a text; links: points "
                                                   "at a key; year/before/after: dates; gt/lt: numbers."},
                             "value": {"description": "Text, number, key or year; a list matches any of them."},
+                            "not": {"type": "boolean", "description": "Documents that do NOT meet it."},
                         },
                         "required": ["field", "op", "value"],
                     },
@@ -106,9 +107,10 @@ class Toolbox:
             return {"error": "'where' must be a list of {field, op, value} objects."}
         conditions = []
         for item in where:
-            if set(item) - {"field", "op", "value"} or not {"field", "op", "value"} <= set(item):
-                return {"error": "Each condition needs exactly field, op and value."}
-            conditions.append(Condition(str(item["field"]), str(item["op"]), item["value"]))
+            if set(item) - {"field", "op", "value", "not"} or not {"field", "op", "value"} <= set(item):
+                return {"error": "Each condition needs field, op and value (and may have not)."}
+            conditions.append(Condition(str(item["field"]), str(item["op"]), item["value"],
+                                        negate=bool(item.get("not"))))
         limit = arguments.get("limit", TOOL_LIMIT)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             return {"error": "'limit' must be a whole number ≥ 0."}

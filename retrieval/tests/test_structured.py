@@ -196,3 +196,10 @@ def test_which_has_the_most_counts_the_links(alice, company):
     assert ask(alice, "Hangi departmanda en az çalışan var?").text.startswith(
         "En az çalışanı olan departman: İnsan Kaynakları [1] (1 çalışan)")
     assert ask(alice, "Who has the most direct reports?").text == "Emre Şahin [1] has the most direct reports: 2."
+
+
+def test_a_negated_filter_keeps_the_others(alice, company):
+    answer = ask(alice, "Who does not know Kafka?")
+    assert "Ayşe" not in answer.text and "Emre Şahin" in answer.text and "Zeynep Kaya" in answer.text
+    assert ask(alice, "Kafka bilmeyenler kimler?").text.startswith("Kafka hariç 2 çalışan var")
+    assert "Kervan" not in ask(alice, "Which projects are not active?").text
