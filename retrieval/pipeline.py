@@ -36,7 +36,7 @@ from .llm import Options, Provider, ProviderError, Source, get_provider
 from .llm.local import _QUESTION_WORDS
 from .llm.prompts import build_messages
 from .llm.tools import Toolbox
-from .questions import FUNCTION_WORDS, analyse, topic_head
+from .questions import FUNCTION_WORDS, analyse, strip_ending, term_vocabulary, topic_head
 from .services import current_index, retrieve_sources
 from .structured import StructuredAnswer, structured_answer
 from .text import detect_language, fold, tokenize, words
@@ -85,22 +85,23 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     where ``sources`` are the keys an assistant turn cited."""
     history = (history or [])[-HISTORY_MESSAGES:]
     snapshot = knowledge_snapshot(user=user)
-    exact = structured_answer(user=user, question=question, history=history, snapshot=snapshot, language=language)
     language = language or exact_language(question, snapshot)
+    # "The policy on pets": what the question says it is about appears in no document. Whatever came
+    # before in the conversation, say so, naming it as the question did (a typo shows itself), cite nothing.
+    missing = unknown_topic(question, language=language, user=user)
+    exact = None if missing else structured_answer(user=user, question=question, history=history, snapshot=snapshot,
+                                                   language=language)
     prepared = exact.text if exact is not None else None
-    if exact is not None:
+    if missing:
+        sources = []
+        what = topic_head(question, language) or " ".join(missing)
+        prepared = NOT_FOUND[language if language in NOT_FOUND else "en"].format(what=what)
+    elif exact is not None:
         metrics.STRUCTURED_ANSWERS.labels(kind=exact.kind).inc()
         sources = [record_source(n, r, snapshot) for n, r in enumerate(exact.records, 1)]
     else:
         sources = retrieve_sources(user=user, question=question, history=history)
-        missing = unknown_topic(question, language=language, user=user) if not history else []
-        if missing:
-            # "The policy on pets": what the question is about appears in no document. Say so, naming
-            # it as the question did (a typo shows itself), and cite nothing.
-            sources = []
-            what = topic_head(question, language) or " ".join(missing)
-            prepared = NOT_FOUND[language if language in NOT_FOUND else "en"].format(what=what)
-        elif sources and not history and uncovered(question, user=user):
+        if sources and not history and uncovered(question, user=user):
             # The question is about something no document mentions: say so, cite nothing.
             sources = []
     provider = get_provider(provider_name)
@@ -222,8 +223,11 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
         # Words that describe rather than name ("the longest time", "the only divisor") say nothing of the topic.
         words_ = [w for w in words_ if not fold(w).endswith("est") and fold(w) not in _DESCRIBING]
     missing = []
+    vocabulary = term_vocabulary()
     for word in words_:
         folded = fold(word)
+        if folded in vocabulary or (strip_ending(folded) or folded) in vocabulary:
+            continue  # a word of the schema ("status", "budget") is known even where no passage spells it out
         if len(folded) < 3 or folded in FUNCTION_WORDS or folded in _GENERIC:
             continue
         tokens = tokenize(word)

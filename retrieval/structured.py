@@ -315,7 +315,7 @@ class _Answerer:
             return False
         if a.pronoun or a.else_ or a.of_them:
             return True
-        if a.newest or a.oldest or a.count or a.values or a.years or a.every or numbers(a.question):
+        if a.newest or a.oldest or a.count or a.most or a.values or a.years or a.every or numbers(a.question):
             return False
         if self.history and a.field_terms():
             # Turkish leaves the subject out: "Hangi departmanda çalışıyor?"
