@@ -115,7 +115,8 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
                               asker=options.asker, prepared=options.prepared, tools=provider.name != "local")
     # Exact answers cost a millisecond or two and depend on the conversation: never cached.
     key = None
-    if use_cache and prepared is None:
+    # A "not found" answer depends on the index version only, so it is cached like a written one.
+    if use_cache and exact is None:
         key = cache_key(user=user, question=question, provider=provider, version=current_index().version,
                         sources=sources)
         cached = cache.get(key)
