@@ -85,12 +85,14 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     where ``sources`` are the keys an assistant turn cited."""
     history = (history or [])[-HISTORY_MESSAGES:]
     snapshot = knowledge_snapshot(user=user)
-    language = language or exact_language(question, snapshot)
+    # One reading of the question serves its language and the exact answer.
+    analysis = analyse(question, snapshot)
+    language = language or analysis.language
     # "The policy on pets": what the question says it is about appears in no document. Whatever came
     # before in the conversation, say so, naming it as the question did (a typo shows itself), cite nothing.
     missing = unknown_topic(question, language=language, user=user)
     exact = None if missing else structured_answer(user=user, question=question, history=history, snapshot=snapshot,
-                                                   language=language)
+                                                   language=language, analysis=analysis)
     prepared = exact.text if exact is not None else None
     if missing:
         sources = []
@@ -108,9 +110,7 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
     toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
     options = Options(question=question, language=language, sources=sources, max_tokens=settings.LLM_MAX_TOKENS,
-                      timeout=settings.LLM_TIMEOUT, prepared=prepared,
-                      refusal=bool(exact and exact.refusal) or (exact is None and prepared is not None),
-                      asker=_asker(user, snapshot), tools=toolbox)
+                      timeout=settings.LLM_TIMEOUT, prepared=prepared, asker=_asker(user, snapshot), tools=toolbox)
     messages = build_messages(question=question, language=language, sources=sources, history=history,
                               asker=options.asker, prepared=options.prepared, tools=provider.name != "local")
     # Exact answers cost a millisecond or two and depend on the conversation: never cached.
@@ -261,11 +261,6 @@ def _sentence_uncovered(sentence: str, view) -> bool:
         if not any(view.knows(t) for t in tokens + expand(stems)):
             unknown += 1
     return topic > 0 and (unknown == topic or (topic >= 3 and unknown * 2 >= topic))
-
-
-def exact_language(question: str, snapshot) -> str | None:
-    """The question's language read without the names in it (see ``questions``)."""
-    return analyse(question, snapshot).language
 
 
 def _asker(user: User, snapshot) -> str:

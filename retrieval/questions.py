@@ -85,11 +85,6 @@ class Word:
     capital: bool
 
 
-def a_suffix(word: Word) -> str:
-    """The case ending a name carries, after an apostrophe or not."""
-    return word.suffix
-
-
 def split_words(question: str) -> list[Word]:
     result = []
     for i, token in enumerate(_WORD.findall(question)):
@@ -307,6 +302,7 @@ class Lexicon:
     prefixes: dict[str, list[str]] = field(default_factory=dict)  # first four letters → one-word values
     acronyms: set = field(default_factory=set)  # initials of unit names, matched only in capitals
     by_first: dict = field(default_factory=dict)  # first word → values of several words
+    by_length: dict = field(default_factory=dict)  # number of words → names of that length
 
 
 _lexicons: dict[int, tuple[Snapshot, Lexicon]] = {}
@@ -417,6 +413,9 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
                             existing = values.setdefault((word,), [])
                             if not any(e[0] == doctype.name and e[1] == spec.name and e[3] == "has" for e in existing):
                                 existing.append((doctype.name, spec.name, original, "has"))
+    by_length: dict[int, list[tuple[str, ...]]] = {}
+    for phrase in names:
+        by_length.setdefault(len(phrase), []).append(phrase)
     by_first: dict[str, list[tuple[str, ...]]] = {}
     for phrase in values:
         if len(phrase) >= 2:
@@ -427,7 +426,7 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
             prefixes.setdefault(phrase[0][:4], []).append(phrase[0])
     return Lexicon(names=names, values=values, longest_name=max((len(p) for p in names), default=1),
                    longest_value=max((len(p) for p in values), default=1), prefixes=prefixes, acronyms=acronyms,
-                   by_first=by_first)
+                   by_first=by_first, by_length=by_length)
 
 
 def _name_word_matches(word: Word, name_word: str) -> int:
@@ -468,7 +467,7 @@ def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str])
             exact = tuple(w.base for w in window)
             candidates = [exact] if exact in lexicon.names else []
             if not candidates:
-                candidates = [p for p in _phrases_of_length(lexicon, length) if p[0][:2] == window[0].base[:2]
+                candidates = [p for p in lexicon.by_length.get(length, []) if p[0][:2] == window[0].base[:2]
                               or _one_edit(window[0].base[:len(p[0])], p[0])]
             for phrase in candidates:
                 scores = [_name_word_matches(w, p) for w, p in zip(window, phrase, strict=True)]
@@ -487,16 +486,6 @@ def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str])
                     continue
                 hits.append(NameHit(tuple(r for r, _ in entries), start, start + length, quality))
     return _non_overlapping(hits)
-
-
-def _phrases_of_length(lexicon: Lexicon, length: int) -> list[tuple[str, ...]]:
-    by_length = getattr(lexicon, "_by_length", None)
-    if by_length is None:
-        by_length = {}
-        for phrase in lexicon.names:
-            by_length.setdefault(len(phrase), []).append(phrase)
-        lexicon._by_length = by_length  # type: ignore[attr-defined]
-    return by_length.get(length, [])
 
 
 def _plausible_single(word: Word, name_word: str, entries: list[tuple[Record, int]], vocabulary,
@@ -746,7 +735,7 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
         TermHit(t.doc_type, t.field, True, t.start, t.end, t.score, t.mine)
         if not t.reverse and t.field and words[t.end - 1].base in ("to", "for") and t.end < len(words) else t
         for t in analysis.terms]
-    dative_ends = [h.end for h in analysis.names if re.fullmatch(r"y?[ea]", a_suffix(words[h.end - 1]) or "-")]
+    dative_ends = [h.end for h in analysis.names if re.fullmatch(r"y?[ea]", words[h.end - 1].suffix or "-")]
     # "Peki ona kimler bağlı?", "Bana kimler bağlı?": a pronoun in the dative does the same.
     dative_ends += [w.i + 1 for w in words if w.base in ("ona", "buna", "suna", "kendisine", "bana", "size")]
     analysis.terms = [

@@ -137,9 +137,10 @@ class _Link:
 
 
 def structured_answer(*, user: User, question: str, history: list[dict] | None = None,
-                      snapshot: Snapshot | None = None, language: str | None = None) -> StructuredAnswer | None:
+                      snapshot: Snapshot | None = None, language: str | None = None,
+                      analysis: Analysis | None = None) -> StructuredAnswer | None:
     snapshot = snapshot or knowledge_snapshot(user=user)
-    analysis = analyse(question, snapshot)
+    analysis = analysis or analyse(question, snapshot)
     if language:
         analysis.language = language
     return _Answerer(user=user, snapshot=snapshot, history=history or []).answer(analysis)

@@ -41,7 +41,6 @@ class Options:
     # The exact answer from the structured documents, when the question has one:
     # the offline answerer says it as it is; a model may word it (and cites the same sources).
     prepared: str | None = None
-    refusal: bool = False
     asker: str = ""
     # The structured queries a model may call (``tools.Toolbox``), run as the asker.
     tools: Any = None

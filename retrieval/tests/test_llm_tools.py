@@ -14,7 +14,7 @@ from knowledge.queries import knowledge_snapshot
 from retrieval.llm import Options, ProviderError, Source
 from retrieval.llm.tools import TOOL_NAME, Toolbox, tool_spec
 
-from .llm_servers import CHUNKS, KAFKA_QUERY, MESSAGES
+from .llm_servers import CHUNKS, MESSAGES
 from .test_llm_failures import CASES
 
 PR1 = Source(n=1, key="PR1", doc_type="procedure", title="Yıllık İzin", score=0.9, passages=("…",))
@@ -132,4 +132,5 @@ def test_the_tool_spec_names_every_type():
     spec = tool_spec()
     assert spec["name"] == TOOL_NAME and set(spec["parameters"]["properties"]["doc_type"]["enum"]) == {
         "employee", "department", "project", "procedure"}
-    assert KAFKA_QUERY["doc_type"] == "employee"
+    fields = spec["parameters"]["properties"]["where"]["items"]["properties"]["field"]["enum"]
+    assert {"members", "lead_id", "skills", "salary"} <= set(fields)
