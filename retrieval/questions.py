@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from knowledge.doctypes import CHOICE, DOC_TYPES, LIST, STR
+from knowledge.doctypes import CHOICE, DATE, DOC_TYPES, LIST, STR
 from knowledge.queries import Record, Snapshot
 from knowledge.text import fold
 
@@ -752,7 +752,12 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
         analysis.values += phrases
     used = named | labels | {i for t in analysis.terms for i in range(t.start, t.end)}
     used |= {i for v in phrases for i in range(v.start, v.end)}
+    when = bool({w.base for w in words} & {"when", "zaman", "ne zaman", "tarih", "tarihinde"})
+    dated = {i for t in analysis.terms if t.field and DOC_TYPES[t.doc_type].field(t.field).kind == DATE
+             for i in range(t.start, t.end)}
     for doc_type, field_name, choice, start, end in choices:
+        if when and set(range(start, end)) & dated:
+            continue  # "Ne zaman bitti?": the end date is asked for, not the projects that are done
         if not set(range(start, end)) & named:
             analysis.values.append(ValueHit(doc_type, field_name, choice, "eq", start, end))
             used |= set(range(start, end))

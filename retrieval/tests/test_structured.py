@@ -203,3 +203,11 @@ def test_a_negated_filter_keeps_the_others(alice, company):
     assert "Ayşe" not in answer.text and "Emre Şahin" in answer.text and "Zeynep Kaya" in answer.text
     assert ask(alice, "Kafka bilmeyenler kimler?").text.startswith("Kafka hariç 2 çalışan var")
     assert "Kervan" not in ask(alice, "Which projects are not active?").text
+
+
+def test_when_a_follow_up_asks_when_it_ended_the_date_wins_over_the_status_word(alice, company):
+    Document.objects.filter(key="P1").update(body={**company["P1"].body, "end_date": "2025-05-30"})
+    first = ask(alice, "Who leads the KERVAN project?")
+    answer = ask(alice, "Ne zaman bitti?", turn("Who leads the KERVAN project?", first))
+    assert "30 Mayıs 2025" in answer.text and keys(answer) == ["P1"]
+    assert ask(alice, "Hangi projeler bitti?").kind == "list"
