@@ -26,6 +26,10 @@ class User(AbstractUser):
         "employee document", max_length=64, blank=True, db_index=True,
         help_text="Key of the employee document this user is, e.g. E001.",
     )
+    # What the legacy import last wrote of the values an admin may change here
+    # ({"role": "hr", "is_active": true}): a re-run updates a value only while it
+    # still holds what the import wrote, so it never undoes a demotion.
+    legacy_imported = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["username"]

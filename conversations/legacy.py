@@ -5,7 +5,8 @@ Everything is read and checked first; then, unless a strict run found
 problems, one transaction writes it all. Running it again changes nothing: users
 are matched by username, sessions by their legacy id, conversations by their id
 and messages by their legacy message id. A user who already signed in keeps the
-upgraded password hash.
+upgraded password hash, and a role or activity an admin changed here since the
+import set it is kept (and reported): the new system wins over the legacy data.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.hashers import LegacyPBKDF2SHA256Hasher
 from accounts.models import LoginSession, Role, User
 from accounts.services import user_apply_role, user_create
-from knowledge.importing import Problem, read_json_file
+from knowledge.importing import Problem, printable, read_json_file, repeated_keys, value_problems
 from knowledge.models import Document
 from knowledge.services import CompanyPlan, company_apply, company_plan
 
@@ -36,6 +38,11 @@ HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 CONVERSATION_ID = re.compile(f"^{ID_PATTERN}$")
 ROLES = {r.value for r in Role}
 MESSAGE_ROLES = {r.value for r in Message.Role}
+# The values an admin may change here that a re-run must not undo.
+OWNED_HERE = ("role", "is_active")
+# Message.token_count is a PositiveIntegerField: PostgreSQL's integer holds no more
+# (SQLite would), and a file must import alike on both.
+TOKEN_COUNT_MAX = 2**31 - 1
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Tally:
     updated: Counter = field(default_factory=Counter)
     unchanged: Counter = field(default_factory=Counter)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (file, record, reason)
+    kept: list[str] = field(default_factory=list)  # "kept role employee for ayse (legacy says hr)"
 
 
 @dataclass
@@ -98,6 +106,8 @@ class LegacyPlan:
     conversations: list[ConversationRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
+    # What a run would keep as changed here, for the dry run's report.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def all_problems(self) -> list[Problem]:
@@ -115,26 +125,42 @@ class _Reader:
         self.problems.append(Problem(file, record, reason))
 
     def table(self, path: Path, name: str) -> list[tuple[str, Any]] | None:
-        data = read_json_file(path, self.problems)
+        data = read_json_file(path, self.problems, record_level=2)
         if data is None:
             return None
         if not isinstance(data, dict):
             self.problem(path.name, "", "must be a TinyDB file: a JSON object of tables")
             return None
+        if name in repeated_keys(data):
+            self.problem(path.name, "", f"table {name!r} is given more than once")
+            return None
         table = data.get(name, {})
         if not isinstance(table, dict):
             self.problem(path.name, "", f"table {name!r} must be an object of records")
             return None
+        # Two records under one id: neither is taken, since which one is meant is unknown.
+        repeated = set(repeated_keys(table))
+        for doc_id in sorted(repeated):
+            self.problem(path.name, doc_id, f"record id given more than once in table {name!r}")
+        items = [(doc_id, raw) for doc_id, raw in table.items() if doc_id not in repeated]
         # TinyDB document ids are string numbers; keep the file's numeric order.
-        return sorted(table.items(), key=lambda item: (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0, item[0]))
+        return sorted(items, key=lambda item: (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0, item[0]))
 
-    def records(self, path: Path, name: str) -> Iterator[tuple[str, dict]]:
-        """The object records of a table; anything else is reported as a problem."""
+    def records(self, path: Path, name: str, *, label: str = "") -> Iterator[tuple[str, dict]]:
+        """The object records of a table that can be stored at all; anything else is
+        reported as a problem, naming the record by its ``label`` field or its id."""
         for doc_id, raw in self.table(path, name) or []:
-            if isinstance(raw, dict):
-                yield doc_id, raw
-            else:
+            if not isinstance(raw, dict):
                 self.problem(path.name, doc_id, "must be a JSON object")
+                continue
+            problems = value_problems(raw, level=3)
+            if problems:
+                named = raw.get(label) if label else None
+                record = named if isinstance(named, str) and named and named.isprintable() else doc_id
+                for reason in problems:
+                    self.problem(path.name, record, reason)
+                continue
+            yield doc_id, raw
 
     def when(self, value: Any, file: str, record: str, name: str, *, required: bool) -> dt.datetime | None:
         if value in (None, ""):
@@ -146,12 +172,16 @@ class _Reader:
             return None
         try:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            self.problem(file, record, f"field {name}: {value!r} is not an ISO date-time")
+            parsed = parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=self.tz)
+            # Stored in UTC: a time at the very edge of the calendar may not fit.
+            parsed.astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            self.problem(file, record, f"field {name}: {value[:40]!r} is not an ISO date-time")
             return None
-        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=self.tz)
+        return parsed
 
-    def text(self, raw: dict, name: str, file: str, record: str, *, required: bool = False) -> str | None:
+    def text(self, raw: dict, name: str, file: str, record: str, *, required: bool = False,
+             max_length: int | None = None) -> str | None:
         value = raw.get(name)
         if value is None or value == "":
             if required:
@@ -161,20 +191,40 @@ class _Reader:
         if not isinstance(value, str):
             self.problem(file, record, f"field {name}: expected text, got {type(value).__name__}")
             return None
+        if max_length is not None and len(value) > max_length:
+            self.problem(file, record, f"field {name}: longer than {max_length} characters")
+            return None
         return value
+
+
+def _max_length(model: type, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+def _username_problem(username: str) -> str | None:
+    """Why ``username`` cannot be one here: the same validators as admin's user form."""
+    try:
+        for validator in User._meta.get_field("username").validators:
+            validator(username)
+    except ValidationError as exc:
+        with translation.override("en"):  # like every other line of the report
+            return " ".join(exc.messages)
+    return None
 
 
 def _read_users(reader: _Reader, path: Path, employee_keys: set[str]) -> list[UserRecord]:
     users: list[UserRecord] = []
     seen: set[str] = set()
-    for doc_id, raw in reader.records(path, "users"):
+    for doc_id, raw in reader.records(path, "users", label="username"):
         file, before = path.name, len(reader.problems)
         record = str(raw.get("username") or doc_id)
         username = reader.text(raw, "username", file, record, required=True)
-        full_name = reader.text(raw, "full_name", file, record)
-        email = reader.text(raw, "email", file, record)
+        if username and (problem := _username_problem(username)):
+            reader.problem(file, record, f"field username: {problem}")
+        full_name = reader.text(raw, "full_name", file, record, max_length=_max_length(User, "full_name"))
+        email = reader.text(raw, "email", file, record, max_length=_max_length(User, "email"))
         role = raw.get("role", Role.EMPLOYEE)
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             reader.problem(file, record, f"field role: {role!r} is not one of admin, hr, employee")
         salt, hashed = raw.get("salt"), raw.get("password_hash")
         if not isinstance(salt, str) or not HEX32.match(salt):
@@ -203,6 +253,7 @@ def _read_users(reader: _Reader, path: Path, employee_keys: set[str]) -> list[Us
 
 def _read_sessions(reader: _Reader, path: Path, usernames: set[str], tally: Tally) -> list[SessionRecord]:
     sessions: list[SessionRecord] = []
+    seen: set[str] = set()
     now = timezone.now()
     for doc_id, raw in reader.records(path, "sessions"):
         file, before = path.name, len(reader.problems)
@@ -212,8 +263,12 @@ def _read_sessions(reader: _Reader, path: Path, usernames: set[str], tally: Tall
         created_at = reader.when(raw.get("created_at"), file, record, "created_at", required=True)
         last_activity = reader.when(raw.get("last_activity"), file, record, "last_activity", required=False)
         expires_at = reader.when(raw.get("expires_at"), file, record, "expires_at", required=False)
+        # Compared as stored (at most 128 characters): the database holds each once.
+        if session_id and session_id[:128] in seen:
+            reader.problem(file, record, "duplicate session_id")
         if len(reader.problems) > before:
             continue
+        seen.add(session_id[:128])
         if raw.get("revoked"):
             tally.skipped.append((file, record, "revoked"))
         elif expires_at is not None and expires_at <= now:
@@ -243,12 +298,13 @@ def _read_messages(reader: _Reader, raw_messages: Any, file: str, record: str) -
             reader.problem(file, where, "must be a JSON object")
             continue
         legacy_id = raw.get("message_id")
-        legacy_id = str(legacy_id) if legacy_id not in (None, "") else f"#{index + 1}"
+        # Compared as stored (at most 128 characters): the database holds each once.
+        legacy_id = (str(legacy_id) if legacy_id not in (None, "") else f"#{index + 1}")[:128]
         if legacy_id in seen:
-            reader.problem(file, where, f"duplicate message_id {legacy_id!r}")
+            reader.problem(file, where, f"duplicate message_id {printable(legacy_id, 40)!r}")
         seen.add(legacy_id)
         role = raw.get("role")
-        if role not in MESSAGE_ROLES:
+        if not isinstance(role, str) or role not in MESSAGE_ROLES:
             reader.problem(file, where, f"field role: {role!r} is not one of user, assistant, system")
         content = raw.get("content")
         if not isinstance(content, str):
@@ -272,18 +328,18 @@ def _read_messages(reader: _Reader, raw_messages: Any, file: str, record: str) -
                 else:
                     reader.problem(file, where, f"field used_documents: {item!r} is not a document id")
         token_count = raw.get("token_count", 0) or 0
-        if isinstance(token_count, bool) or not isinstance(token_count, int) or token_count < 0:
-            reader.problem(file, where, "field token_count: expected a whole number ≥ 0")
+        if isinstance(token_count, bool) or not isinstance(token_count, int) or not 0 <= token_count <= TOKEN_COUNT_MAX:
+            reader.problem(file, where, f"field token_count: expected a whole number from 0 to {TOKEN_COUNT_MAX}")
             token_count = 0
         if len(reader.problems) == before:
-            messages.append(MessageRecord(legacy_id[:128], role, content, created_at, used_documents, token_count))
+            messages.append(MessageRecord(legacy_id, role, content, created_at, used_documents, token_count))
     return messages if len(reader.problems) == before else None
 
 
 def _read_conversations(reader: _Reader, path: Path, usernames: set[str], tally: Tally) -> list[ConversationRecord]:
     conversations: list[ConversationRecord] = []
     seen: set[str] = set()
-    for doc_id, raw in reader.records(path, "conversations"):
+    for doc_id, raw in reader.records(path, "conversations", label="conversation_id"):
         file, before = path.name, len(reader.problems)
         conversation_id = raw.get("conversation_id")
         record = str(conversation_id or doc_id)
@@ -324,6 +380,10 @@ def legacy_plan(*, data_dir: Path | str, tinydb_dir: Path | str, strict: bool = 
         if r.doc_type.name == "employee"
     }
     plan.users = _read_users(reader, tinydb_dir / "users.json", employee_keys)
+    existing = {u.username: u for u in User.objects.filter(username__in=[r.username for r in plan.users])}
+    for record in plan.users:
+        if record.username in existing:
+            plan.kept.extend(_user_changes(existing[record.username], record)[2])
     usernames = {u.username for u in plan.users} | set(User.objects.values_list("username", flat=True))
     plan.sessions = _read_sessions(reader, tinydb_dir / "sessions.json", usernames, plan.tally)
     plan.conversations = _read_conversations(reader, tinydb_dir / "conversations.json", usernames, plan.tally)
@@ -361,26 +421,30 @@ def legacy_apply(*, plan: LegacyPlan) -> Tally:
                 full_name=record.full_name, email=record.email, employee_key=record.employee_key,
                 is_active=record.is_active,
             )
-            if record.created_at:
-                User.objects.filter(pk=user.pk).update(date_joined=record.created_at)
+            imported = {attr: getattr(record, attr) for attr in OWNED_HERE}
+            User.objects.filter(pk=user.pk).update(
+                legacy_imported=imported, **({"date_joined": record.created_at} if record.created_at else {})
+            )
             users[user.username] = user
             tally.created["users"] += 1
             continue
-        changed = False
-        for attr in ("full_name", "email", "role", "employee_key", "is_active"):
-            if getattr(user, attr) != getattr(record, attr):
-                setattr(user, attr, getattr(record, attr))
-                changed = True
+        changes, imported, kept = _user_changes(user, record)
+        tally.kept.extend(kept)
         # Only a legacy hash is replaced: a user who signed in since holds an
         # upgraded hash of the same password, which must survive a re-run.
         if user.password.startswith("legacy_pbkdf2_sha256$") and user.password != record.encoded_password:
-            user.password = record.encoded_password
-            changed = True
-        if changed:
+            changes["password"] = record.encoded_password
+        if changes:
+            for attr, value in changes.items():
+                setattr(user, attr, value)
+            user.legacy_imported = imported
             user.save()
-            user_apply_role(user=user)
+            if "role" in changes:
+                user_apply_role(user=user)
             tally.updated["users"] += 1
         else:
+            if imported != user.legacy_imported:
+                User.objects.filter(pk=user.pk).update(legacy_imported=imported)
             tally.unchanged["users"] += 1
 
     all_users = {u.username: u for u in User.objects.filter(
@@ -401,6 +465,34 @@ def legacy_apply(*, plan: LegacyPlan) -> Tally:
     for record in plan.conversations:
         _apply_conversation(record, all_users[record.username], tally)
     return tally
+
+
+def _user_changes(user: User, record: UserRecord) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """What a re-run writes on an existing user: the legacy values, except a role or
+    activity that no longer holds what the import last set there (an admin changed
+    it since), which is kept. Returns the changes, what the import will then have
+    set, and a report line per kept value."""
+    changes = {
+        attr: getattr(record, attr) for attr in ("full_name", "email", "employee_key")
+        if getattr(user, attr) != getattr(record, attr)
+    }
+    imported = dict(user.legacy_imported or {})
+    kept = []
+    for attr in OWNED_HERE:
+        current, legacy = getattr(user, attr), getattr(record, attr)
+        if current == legacy:
+            # Agreeing values of a user the import has no record for (made before it
+            # kept one): from now on the import owns them.
+            imported.setdefault(attr, legacy)
+        elif attr in imported and imported[attr] == current:
+            changes[attr] = legacy
+            imported[attr] = legacy
+        elif attr == "role":
+            kept.append(f"kept role {current} for {user.username} (legacy says {legacy})")
+        else:
+            state = {True: "active", False: "inactive"}
+            kept.append(f"kept {user.username} {state[current]} (legacy says {state[legacy]})")
+    return changes, imported, kept
 
 
 def _apply_conversation(record: ConversationRecord, owner: User, tally: Tally) -> None:

@@ -10,6 +10,8 @@ one ``DocType`` to ``DOC_TYPES``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,8 @@ from typing import Any
 # Labels are marked for translation but stay English here: the indexed text uses
 # them, and it must not depend on who triggered the re-index. Pages translate them.
 from django.utils.translation import gettext_noop
+
+from .text import fold
 
 # Field kinds.
 STR = "str"  # one line of text
@@ -84,7 +88,59 @@ class DocType:
 
     @property
     def sensitive_fields(self) -> frozenset[str]:
+        """The declared sensitive fields; ``is_sensitive`` also knows their other
+        spellings and the extra fields whose names look sensitive."""
         return frozenset(f.name for f in self.fields if f.sensitive)
+
+    def is_sensitive(self, name: str) -> bool:
+        """Whether only HR and admins may see the field ``name``: a declared field
+        says so itself; any other name (``Salary``, ``IBAN``, ``Maaş Bilgisi``) is
+        sensitive when it looks like one (see ``looks_sensitive``)."""
+        spec = self.field(name)
+        if spec is not None:
+            return spec.sensitive
+        return looks_sensitive(name)
+
+    def canonical_name(self, name: str) -> str | None:
+        """The declared sensitive field that ``name`` spells differently
+        (``national_ID``, ``NationalId``, `` SALARY `` → ``national_id``, ``salary``)."""
+        if self.field(name) is not None:
+            return None
+        return self._sensitive_by_compact.get(compact_name(name))
+
+    @functools.cached_property
+    def _sensitive_by_compact(self) -> dict[str, str]:
+        return {compact_name(f.name): f.name for f in self.fields if f.sensitive}
+
+    def canonical_body(self, body: Any) -> Any:
+        """``body`` with other spellings of the sensitive fields renamed to the
+        declared name, so no variant ever lands beside them as an extra field.
+        Spellings that disagree on the value are left as they are for
+        ``validate`` to refuse."""
+        if not isinstance(body, dict):
+            return body
+        groups = self._spellings(body)
+        if not groups:
+            return body
+        result: dict[str, Any] = {}
+        for name, value in body.items():
+            canonical = self.canonical_name(name) or name
+            names = groups.get(canonical)
+            if names is None or not _agree(body, names):
+                result[name] = value
+            elif canonical not in result:
+                result[canonical] = body[canonical] if canonical in body else value
+        return result
+
+    def _spellings(self, body: dict) -> dict[str, list[str]]:
+        """For each declared sensitive field given under another spelling, every
+        name it is given under (the declared one first, when present)."""
+        groups: dict[str, list[str]] = {}
+        for name in body:
+            canonical = self.canonical_name(name)
+            if canonical is not None:
+                groups.setdefault(canonical, [canonical] if canonical in body else []).append(name)
+        return groups
 
     @property
     def link_fields(self) -> tuple[Field, ...]:
@@ -100,6 +156,12 @@ class DocType:
         if not isinstance(body, dict):
             return {"__all__": [f"A {self.label.lower()} must be a JSON object."]}
         errors: dict[str, list[str]] = {}
+        for canonical, names in self._spellings(body).items():
+            if not _agree(body, names):
+                spelled = ", ".join(repr(n) for n in names)
+                errors.setdefault(canonical, []).append(
+                    f"Given more than once with different values, as {spelled}; keep one."
+                )
         for spec in self.fields:
             value = body.get(spec.name)
             if _is_empty(value):
@@ -132,8 +194,7 @@ class DocType:
         else never sees a sensitive field."""
         if hr:
             return dict(body)
-        hidden = self.sensitive_fields
-        return {name: value for name, value in body.items() if name not in hidden}
+        return {name: value for name, value in body.items() if not self.is_sensitive(name)}
 
     def as_text(self, body: dict, *, hr: bool) -> str:
         """A plain-text rendering ("Label: value" lines) of the viewer's view of the
@@ -151,6 +212,58 @@ class DocType:
                 value = ", ".join(f"{k}: {v}" for k, v in value.items())
             lines.append(f"{label}: {value}")
         return "\n".join(lines)
+
+
+def _agree(body: dict, names: list[str]) -> bool:
+    first = body[names[0]]
+    return all(type(body[n]) is type(first) and body[n] == first for n in names[1:])
+
+
+# Field names that hold personal or secret data whatever the document type: an
+# extra field an import brought along ("Maaş Bilgisi", "IBAN", "home_address")
+# is hidden from everyone but HR and admins when its name contains one of these.
+# Names are compared folded (Turkish letters to ASCII, lower case) and without
+# separators, so "Doğum Tarihi", "dogum-tarihi" and "DOGUM_TARIHI" are the same.
+# A false match only hides a harmless field from staff; a miss would show a salary.
+SENSITIVE_NAME_PARTS = (
+    # pay
+    "salary", "salaries", "maas", "ucret", "wage", "payroll", "payslip", "bordro", "compensation", "bonus",
+    "budget", "butce",
+    # identity numbers
+    "nationalid", "tckimlik", "kimlikno", "kimliknumara", "tcno", "tckn", "socialsecurity", "sgkno",
+    "passport", "pasaport", "identitynumber", "idnumber",
+    # money accounts
+    "iban", "bankaccount", "bankahesab", "bankahesap", "hesapno", "hesapnumara", "accountnumber",
+    "creditcard", "kredikart", "cardnumber",
+    # reaching someone privately
+    "phone", "telefon", "mobile", "gsm", "address", "adres",
+    # secrets
+    "password", "parola", "sifre", "secret", "token", "apikey", "privatekey",
+    # birth
+    "birthdate", "dateofbirth", "birthday", "dogum",
+)
+# Too short to look for inside a name ("pay" is in "display", "ssn" in "business");
+# they count as a whole word of it: "pay_grade", "TC No", "employeeSSN".
+SENSITIVE_NAME_WORDS = ("pay", "ssn", "tc", "dob", "cep", "pin", "sgk")
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _name_words(name: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(_CAMEL.sub(" ", name)))
+
+
+def compact_name(name: str) -> str:
+    """A field name folded and without separators: ``National-ID`` → ``nationalid``."""
+    return "".join(_name_words(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def looks_sensitive(name: str) -> bool:
+    """Whether a field name looks like it holds sensitive data (``SENSITIVE_NAME_PARTS``)."""
+    words = _name_words(name)
+    joined = "".join(words)
+    return any(part in joined for part in SENSITIVE_NAME_PARTS) or any(w in SENSITIVE_NAME_WORDS for w in words)
 
 
 def _is_empty(value: Any) -> bool:

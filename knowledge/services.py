@@ -53,6 +53,7 @@ def document_create(
     *, key: str, doc_type: str, body: dict, visibility: str = Visibility.STAFF, by: User | None = None
 ) -> Document:
     schema = get_doctype(doc_type)
+    body = schema.canonical_body(body)
     document_validate(doc_type=schema, body=body, key=key)
     taken = DocumentConflict({"key": [f"A document with key {key!r} already exists."]})
     if Document.objects.filter(key=key).exists():
@@ -80,6 +81,7 @@ def document_update(
     something really changed. With ``expected_version``, refuse (``DocumentConflict``)
     unless the stored document still has that version: the row is locked while checking,
     so of two writers who read the same version only the first succeeds."""
+    body = document.schema.canonical_body(body)
     document_validate(doc_type=document.doc_type, body=body, key=document.key)
     stored = Document.objects.select_for_update().filter(pk=document.pk).values_list("version", flat=True).first()
     if stored is None:

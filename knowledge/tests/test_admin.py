@@ -118,3 +118,32 @@ def test_employees_cannot_enter_admin(client, alice, company):
 def test_hr_cannot_manage_users(client, hr_user):
     client.force_login(hr_user)
     assert client.get("/admin/accounts/user/").status_code == 403
+
+
+def employee_form(client, doc, **overrides):
+    """The change form of ``doc`` as admin fills it in, with ``overrides``."""
+    form = client.get(f"/admin/knowledge/document/{doc.pk}/change/").context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v != []}
+
+
+def test_another_spelling_of_a_sensitive_field_in_other_fields_becomes_the_field(client, hr_user, company):
+    client.force_login(hr_user)
+    doc = company["E3"]
+    response = client.post(f"/admin/knowledge/document/{doc.pk}/change/",
+                           employee_form(client, doc, extra_fields='{"Salary": 64000, "IBAN": "TR33"}'))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    doc.refresh_from_db()
+    assert doc.body["salary"] == 64000 and "Salary" not in doc.body and doc.body["IBAN"] == "TR33"
+
+
+def test_two_spellings_of_a_sensitive_field_that_disagree_are_a_form_error(client, hr_user, company):
+    client.force_login(hr_user)
+    doc = company["E1"]
+    response = client.post(f"/admin/knowledge/document/{doc.pk}/change/",
+                           employee_form(client, doc, body_skills="Python\nKafka", extra_fields='{"SALARY": 1}'))
+    assert response.status_code == 200
+    assert "different values" in response.content.decode()
+    doc.refresh_from_db()
+    assert doc.version == 1 and doc.body["salary"] == 85000

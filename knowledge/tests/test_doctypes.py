@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from knowledge.doctypes import DOC_TYPES, get_doctype
+import pytest
+
+from knowledge.doctypes import DOC_TYPES, get_doctype, looks_sensitive
 
 EMPLOYEE = {
     "first_name": "Ayşe", "last_name": "Yılmaz", "title": "Engineer", "department_id": "D1",
@@ -72,3 +74,64 @@ def test_every_type_has_a_legacy_file_and_a_title():
     for doc_type in DOC_TYPES.values():
         assert doc_type.legacy_file.endswith(".json")
         assert doc_type.fields[0].required
+
+
+@pytest.mark.parametrize("name", ["Salary", " SALARY ", "salary ", "Sal_ary"])
+def test_another_spelling_of_salary_is_the_salary_field(name):
+    schema = get_doctype("employee")
+    assert schema.canonical_name(name) == "salary"
+    assert schema.canonical_body({"first_name": "A", name: 5}) == {"first_name": "A", "salary": 5}
+
+
+@pytest.mark.parametrize("name", ["national_ID", "NationalId", "national-id", "NATIONAL ID", "nationalId"])
+def test_spellings_of_national_id_are_the_national_id_field(name):
+    assert get_doctype("employee").canonical_name(name) == "national_id"
+
+
+def test_a_spelling_that_agrees_with_the_declared_field_is_merged_and_one_that_differs_is_refused():
+    schema = get_doctype("employee")
+    assert schema.canonical_body(dict(EMPLOYEE, Salary=85000))["salary"] == 85000
+    assert "Salary" not in schema.canonical_body(dict(EMPLOYEE, Salary=85000))
+    body = dict(EMPLOYEE, Salary=1)
+    assert schema.canonical_body(body) == body
+    assert schema.validate(body)["salary"] == [
+        "Given more than once with different values, as 'salary', 'Salary'; keep one."]
+
+
+def test_the_declared_spelling_is_not_a_variant_and_other_types_keep_theirs():
+    assert get_doctype("employee").canonical_name("salary") is None
+    assert get_doctype("department").canonical_name("Budget") == "budget"
+    assert get_doctype("project").canonical_name("Salary") is None  # no such declared field: an extra
+
+
+@pytest.mark.parametrize("name", [
+    "IBAN", "iban_no", "Maaş Bilgisi", "MAAŞ", "ücret", "net_wage", "pay_grade", "payroll_id", "tc_kimlik_no",
+    "TCKN", "TC No", "ssn", "employeeSSN", "passport_number", "Pasaport No", "bank_account", "BankaHesabı",
+    "home_phone", "Telefon", "mobile", "GSM", "password", "Şifre", "api_token", "client_secret",
+    "birth_date", "dateOfBirth", "Doğum Tarihi", "DOĞUM_TARİHİ", "home_address", "Ev Adresi", "project_budget",
+])
+def test_extra_fields_whose_names_look_sensitive_are_sensitive(name):
+    assert looks_sensitive(name)
+    assert get_doctype("project").is_sensitive(name)
+
+
+@pytest.mark.parametrize("name", ["badge", "hobby", "display_name", "business_unit", "company", "typing_speed",
+                                  "notes", "team", "Department Code"])
+def test_ordinary_extra_fields_are_not(name):
+    assert not looks_sensitive(name)
+
+
+def test_a_declared_field_says_itself_whether_it_is_sensitive():
+    schema = get_doctype("employee")
+    assert schema.is_sensitive("phone") and schema.is_sensitive("salary")
+    assert not schema.is_sensitive("email") and not schema.is_sensitive("title")
+
+
+def test_the_staff_view_hides_sensitive_looking_extra_fields():
+    body = dict(EMPLOYEE, IBAN="TR33 0006", **{"Maaş Bilgisi": "brüt 91.000", "national_ID": "999"})
+    schema = get_doctype("employee")
+    staff = schema.visible_body(body, hr=False)
+    assert {"IBAN", "Maaş Bilgisi", "national_ID"}.isdisjoint(staff) and staff["badge"] == "A-12"
+    text = schema.as_text(body, hr=False)
+    assert "TR33" not in text and "91.000" not in text and "999" not in text
+    assert schema.visible_body(body, hr=True)["IBAN"] == "TR33 0006"

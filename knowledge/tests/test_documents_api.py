@@ -225,3 +225,38 @@ def test_writes_through_the_api_reach_the_search_index(client, alice, hr_user, c
     assert client.delete("/api/documents/PR2/").status_code == 204
     client.force_login(alice)
     assert "PR2" not in found("otopark kartı")
+
+
+# --- sensitive fields under other spellings ----------------------------------------------
+
+
+def test_another_spelling_of_a_sensitive_field_is_stored_as_the_field(client, hr_user, company):
+    client.force_login(hr_user)
+    body = dict(company["E3"].body, Salary=64000, **{"national-ID": "11122233344"})
+    response = send(client, "PUT", "/api/documents/E3/", {"body": body, "visibility": "staff"})
+    assert response.status_code == 200
+    stored = Document.objects.get(key="E3").body
+    assert (stored["salary"], stored["national_id"]) == (64000, "11122233344")
+    assert "Salary" not in stored and "national-ID" not in stored
+
+
+def test_two_spellings_of_a_sensitive_field_that_disagree_are_400(client, hr_user, company):
+    before = snapshot()
+    client.force_login(hr_user)
+    body = dict(company["E1"].body, SALARY=1)
+    response = send(client, "PUT", "/api/documents/E1/", {"body": body, "visibility": "staff"})
+    assert response.status_code == 400
+    assert "different values" in response.json()["error"]["details"]["body"]["salary"][0]
+    assert snapshot() == before
+
+
+def test_sensitive_looking_extra_fields_are_hidden_from_employees(client, alice, hr_user, company):
+    client.force_login(hr_user)
+    body = dict(company["E3"].body, IBAN="TR33 0006 1005", **{"Maaş Bilgisi": "brüt 64.000", "badge": "B-7"})
+    assert send(client, "PUT", "/api/documents/E3/", {"body": body, "visibility": "staff"}).status_code == 200
+    assert client.get("/api/documents/E3/").json()["body"]["IBAN"] == "TR33 0006 1005"
+    client.force_login(alice)
+    shown = client.get("/api/documents/E3/").json()["body"]
+    assert {"IBAN", "Maaş Bilgisi"}.isdisjoint(shown) and shown["badge"] == "B-7"
+    page = client.get("/documents/E3/").content.decode()
+    assert "TR33" not in page and "64.000" not in page and "B-7" in page

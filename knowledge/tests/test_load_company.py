@@ -165,3 +165,162 @@ def test_if_empty_never_overwrites_an_edited_document(tmp_path, capsys):
     load(directory, "--if-empty")
     assert Document.objects.get(key="PR001").title == "Edited by HR"
     assert "not loaded again" in capsys.readouterr().out
+
+
+# --- Sensitive fields under other spellings ---------------------------------------
+
+VARIANTS = {"id": "E003", "first_name": "Zeynep", "last_name": "Kaya", "title": "Analyst", "department_id": "D01",
+            "Salary": 91000, "national_ID": "24681357900", "IBAN": "TR33 0006 1005 1978 6457 8413 26",
+            "Maaş Bilgisi": "brüt 91.000 TL", "hobby": "chess"}
+
+
+def with_variants(directory: Path, **record) -> Path:
+    employees = json.loads((directory / "employees.json").read_text("utf-8"))
+    (directory / "employees.json").write_text(json.dumps(employees + [dict(VARIANTS, **record)]), "utf-8")
+    return directory
+
+
+@pytest.mark.django_db
+def test_other_spellings_of_a_sensitive_field_become_the_declared_field(tmp_path):
+    load(with_variants(write_company(tmp_path / "c")))
+    body = Document.objects.get(key="E003").body
+    assert body["salary"] == 91000 and body["national_id"] == "24681357900"
+    assert "Salary" not in body and "national_ID" not in body
+    assert body["IBAN"].startswith("TR33") and body["Maaş Bilgisi"] and body["hobby"] == "chess"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("spelling", ["Salary", "SALARY", " salary ", "Sal-ary"])
+def test_a_sensitive_field_given_twice_with_different_values_is_refused(tmp_path, capsys, spelling):
+    directory = with_variants(write_company(tmp_path / "c"), **{"Salary": None, "salary": 1, spelling: 2})
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        load(directory)
+    assert "employees.json: record E003: field salary: Given more than once with different values" in (
+        capsys.readouterr().err)
+    assert Document.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_imported_sensitive_looking_fields_are_hidden_from_employees(tmp_path, client, alice, hr_user, english):
+    load(with_variants(write_company(tmp_path / "c")))
+    secrets = ("91000", "24681357900", "TR33", "brüt 91.000")
+    client.force_login(alice)
+    api = client.get("/api/documents/E003/").content.decode()
+    page = client.get("/documents/E003/").content.decode()
+    for secret in secrets:
+        assert secret not in api and secret not in page
+    assert "chess" in api and "chess" in page
+    client.force_login(hr_user)
+    api = client.get("/api/documents/E003/").content.decode()
+    page = client.get("/documents/E003/").content.decode()
+    for secret in secrets:
+        assert secret in api and secret in page
+
+
+# --- Values the database cannot hold -------------------------------------------------
+
+EMPLOYEE = ('{"id": "E001", "first_name": "Emre", "last_name": "Şahin", "title": "CTO", "department_id": "D01", '
+            '"manager_id": null%s}')
+
+
+def employees(extra: str) -> str:
+    """employees.json as raw text, the first record ending with ``extra``."""
+    return ("[" + EMPLOYEE % extra + ', {"id": "E002", "first_name": "Ayşe", "last_name": "Yılmaz", '
+            '"title": "Engineer", "department_id": "D01", "manager_id": "E001"}]')
+
+
+def refused(tmp_path, capsys, *args, **overrides) -> str:
+    """Load a broken directory for real and as a dry run: both refuse it, write
+    nothing, and report the same problems; returns them."""
+    directory = write_company(tmp_path / "c", **overrides)
+    reports = []
+    for dry in (["--dry-run"], []):
+        with pytest.raises(CommandError, match="Nothing was imported"):
+            load(directory, *args, *dry)
+        reports.append(capsys.readouterr().err)
+    assert reports[0] == reports[1]
+    assert Document.objects.count() == 0
+    return reports[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("../E001", "is not a valid key"),
+        ("..", "is not a valid key"),
+        ("E/001", "is not a valid key"),
+        ("E\\001", "is not a valid key"),
+        ("E\x1b[31m", "is not a valid key"),
+        ("E\t1", "is not a valid key"),
+        ("Ç01", "is not a valid key"),
+        ("E" * 65, "is not a valid key"),
+        ("E\x00", "text holds a NUL character"),
+    ],
+)
+def test_a_key_the_api_refuses_is_refused(tmp_path, capsys, key, reason):
+    record = {"id": key, "title": "A", "summary": "s"}
+    err = refused(tmp_path, capsys, **{"procedures.json": [record]})
+    assert "procedures.json: record #1: " in err and reason in err
+    assert "\x1b" not in err  # shown escaped, never sent to the terminal
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (', "salary": 1, "salary": 2', "record E001: field salary: given more than once"),
+        (', "id": "E009"', "record #1: field id: given more than once"),
+        (', "x": {"a": 1, "a": 1}', "record E001: field x.a: given more than once"),
+        (', "salary": NaN', "record E001: field salary: NaN is not a number JSON allows"),
+        (', "salary": Infinity', "record E001: field salary: Infinity is not a number JSON allows"),
+        (', "salary": -Infinity', "record E001: field salary: -Infinity is not a number JSON allows"),
+        (', "salary": 1e400', "record E001: field salary: 1e400 is beyond the range of a number"),
+        (', "salary": 9223372036854775808', "record E001: field salary: 9223372036854775808 is too large a number"),
+        (', "salary": -9223372036854775809', "record E001: field salary: -9223372036854775809 is too large"),
+        (', "n": ' + "9" * 5000, "record E001: field n: 999999999999999999999999… is too large a number"),
+        (', "skills": ["Py\\u0000thon"]', "record E001: field skills[0]: text holds a NUL character"),
+        (', "x\\u0000": 1', "record E001: field 'x\\x00': the name holds a NUL character"),
+        (', "note": "\\ud800"', "record E001: field note: text holds an unpaired surrogate"),
+        (', "deep": ' + "[" * 40 + "]" * 40, "record E001: field deep" + "[0]" * 30 + ": nested deeper than 32 levels"),
+    ],
+)
+def test_a_value_the_database_cannot_hold_is_refused_with_its_record(tmp_path, capsys, extra, expected):
+    err = refused(tmp_path, capsys, **{"employees.json": employees(extra)})
+    assert "employees.json: " + expected in err
+
+
+@pytest.mark.django_db
+def test_the_largest_storable_integers_are_imported(tmp_path):
+    load(write_company(tmp_path / "c", **{"employees.json": employees(
+        ', "salary": 9223372036854775807, "debt": -9223372036854775808, "ratio": 1.5e300')}))
+    body = Document.objects.get(key="E001").body
+    assert (body["salary"], body["debt"], body["ratio"]) == (2**63 - 1, -(2**63), 1.5e300)
+
+
+@pytest.mark.django_db
+def test_json_nested_too_deep_for_the_parser_is_a_clean_error(tmp_path, capsys):
+    err = refused(tmp_path, capsys, **{"employees.json": "[" * 100_000})
+    assert "employees.json: record #1: nested deeper than 32 levels (line 1, column 33)" in err
+
+
+@pytest.mark.django_db
+def test_a_deep_record_is_named_by_its_position(tmp_path, capsys):
+    text = employees("").replace('{"id": "E002"', '[' * 5000 + "]" * 5000 + ', {"id": "E002"', 1)
+    err = refused(tmp_path, capsys, **{"employees.json": text})
+    assert "employees.json: record #2: nested deeper than 32 levels" in err
+
+
+@pytest.mark.django_db
+def test_a_title_longer_than_the_column_is_refused(tmp_path, capsys):
+    err = refused(tmp_path, capsys, **{"procedures.json": [{"id": "PR001", "title": "T" * 301, "summary": "s"}]})
+    assert "procedures.json: record PR001: record: the title is longer than 300 characters" in err
+
+
+@pytest.mark.django_db
+def test_no_strict_skips_the_record_that_cannot_be_stored_and_imports_the_rest(tmp_path, capsys):
+    load(write_company(tmp_path / "c", **{"procedures.json": '[{"id": "PR001", "title": "A", "summary": NaN},'
+                                                             ' {"id": "PR002", "title": "B", "summary": "s"}]'}),
+         "--no-strict")
+    assert Document.objects.filter(key="PR002").exists() and not Document.objects.filter(key="PR001").exists()
+    assert "procedures.json: record PR001: field summary: NaN" in capsys.readouterr().err

@@ -6,8 +6,10 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from conversations.legacy import legacy_apply, legacy_plan
+from knowledge.importing import printable
 from knowledge.management.commands.load_company import write_company_report, write_problems
 
 
@@ -50,9 +52,14 @@ class Command(BaseCommand):
                 f"{sum(len(c.messages) for c in plan.conversations)} message(s)."
             )
             self._write_skipped(plan.tally.skipped)
+            self._write_kept(plan.kept)
             self.stdout.write("Dry run: nothing was written.")
             return
-        tally = legacy_apply(plan=plan)
+        try:
+            tally = legacy_apply(plan=plan)
+        except DatabaseError as exc:
+            # Everything was checked first, so this is unexpected; the transaction is undone.
+            raise CommandError(f"Nothing was imported: the database refused a write ({exc}).") from None
         self.stdout.write("Imported:")
         for kind in ("documents", "users", "sessions", "conversations", "messages"):
             self.stdout.write(
@@ -60,10 +67,17 @@ class Command(BaseCommand):
                 f"   unchanged {tally.unchanged[kind]:>5}"
             )
         self._write_skipped(tally.skipped)
+        self._write_kept(tally.kept)
         self.stdout.write(self.style.SUCCESS("Done."))
+
+    def _write_kept(self, kept: list[str]) -> None:
+        if kept:
+            self.stdout.write(f"Left as changed here since the last import ({len(kept)}):")
+            for line in kept:
+                self.stdout.write(f"  - {line}")
 
     def _write_skipped(self, skipped: list[tuple[str, str, str]]) -> None:
         if skipped:
             self.stdout.write(f"Skipped {len(skipped)} record(s):")
             for file, record, reason in skipped:
-                self.stdout.write(f"  - {file}: record {record}: {reason}")
+                self.stdout.write(f"  - {file}: record {printable(record)}: {reason}")

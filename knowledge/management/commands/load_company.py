@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
+from knowledge.importing import printable
 from knowledge.models import Document
 from knowledge.services import CompanyPlan, company_apply, company_plan
 
@@ -22,9 +24,9 @@ def write_company_report(command: BaseCommand, plan: CompanyPlan, *, dry_run: bo
         command.stdout.write("  (no documents)")
     if verbosity > 1:
         for record in plan.create:
-            command.stdout.write(f"  + {record.key} {record.title} {verb} created")
+            command.stdout.write(f"  + {record.key} {printable(record.title, 300)} {verb} created")
         for _, record in plan.update:
-            command.stdout.write(f"  ~ {record.key} {record.title} {verb} updated")
+            command.stdout.write(f"  ~ {record.key} {printable(record.title, 300)} {verb} updated")
 
 
 def write_problems(command: BaseCommand, problems: list) -> None:
@@ -60,5 +62,9 @@ class Command(BaseCommand):
         write_company_report(self, plan, dry_run=dry_run, verbosity=options["verbosity"])
         if dry_run:
             return
-        keys = company_apply(plan=plan)
+        try:
+            keys = company_apply(plan=plan)
+        except DatabaseError as exc:
+            # Everything was checked first, so this is unexpected; the transaction is undone.
+            raise CommandError(f"Nothing was imported: the database refused a write ({exc}).") from None
         self.stdout.write(self.style.SUCCESS(f"Done: {len(keys)} document(s) changed."))
