@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -31,11 +33,39 @@ class User(AbstractUser):
     # still holds what the import wrote, so it never undoes a demotion.
     legacy_imported = models.JSONField(default=dict, blank=True, editable=False)
 
+    # True while check_password() runs: a save then is Django re-hashing the same password
+    # with a newer hasher (a migrated user's first sign-in), not a change of password.
+    _rehashing = False
+
     class Meta:
         ordering = ["username"]
 
     def __str__(self) -> str:
         return self.username
+
+    def check_password(self, raw_password: str) -> bool:
+        self._rehashing = True
+        try:
+            return super().check_password(raw_password)
+        finally:
+            self._rehashing = False
+
+    async def acheck_password(self, raw_password: str) -> bool:
+        self._rehashing = True
+        try:
+            return await super().acheck_password(raw_password)
+        finally:
+            self._rehashing = False
+
+    def password_is_changing(self, *, update_fields: Iterable[str] | None = None) -> bool:
+        """Whether saving now stores another password than the stored one: set, reset
+        or made unusable by any route. Re-hashing the same password is not a change."""
+        if self._rehashing or self.pk is None:
+            return False
+        if update_fields is not None and "password" not in update_fields:
+            return False
+        stored = User.objects.filter(pk=self.pk).values_list("password", flat=True).first()
+        return stored is not None and stored != self.password
 
     @property
     def display_name(self) -> str:

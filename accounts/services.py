@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import timedelta
 from importlib import import_module
 from typing import NoReturn
 
 import structlog
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.models import Group, update_last_login
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from rest_framework.authtoken.models import Token
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -19,8 +22,13 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .jwt import RefreshTokenReused, SessionRefreshToken, session_id_of
 from .models import LoginSession, Role, User
+from .selectors import login_session_of_request
 
 log = structlog.get_logger(__name__)
+
+# The request being served, if any (set by ``LoginSessionMiddleware``): a password changed
+# while it runs keeps the page sign-in the user changed it from, and the page says what ended.
+current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
 
 # A login session's last_activity is written at most this often.
 ACTIVITY_INTERVAL = timedelta(seconds=60)
@@ -147,6 +155,54 @@ def login_session_revoke_others(*, user: User, keep: LoginSession | None) -> int
         login_session_revoke(login_session=login_session)
         count += 1
     return count
+
+
+def login_session_follow(*, login_session: LoginSession, session_key: str) -> None:
+    """Keep a page sign-in tied to its session when Django gives the session a new key
+    (``update_session_auth_hash`` does, after a password change)."""
+    if LoginSession.objects.filter(session_key=session_key).exists():
+        return  # a new sign-in on this device (Django's login() also renews the key) has its own
+    LoginSession.objects.filter(pk=login_session.pk, revoked_at__isnull=True).update(session_key=session_key)
+
+
+@transaction.atomic
+def user_password_changed(*, user: User, request: HttpRequest | None = None) -> int:
+    """After a new password (set by the user, by an admin, or reset), whoever knew the
+    old one is signed out: every sign-in of ``user`` ends and the API token is deleted,
+    except the page sign-in the user changed their own password from, which Django
+    keeps too (``update_session_auth_hash``). Returns how many sign-ins ended."""
+    by = getattr(request, "user", None)
+    own = by is not None and by.pk == user.pk
+    keep = login_session_of_request(request=request) if own else None
+    ended = login_session_revoke_others(user=user, keep=keep)
+    token_deleted = Token.objects.filter(user=user).delete()[0] > 0
+    log.info(
+        "password_changed",
+        user_id=user.pk,
+        sign_ins_ended=ended,
+        api_token_deleted=token_deleted,
+        kept_current=keep is not None,
+        by_user_id=by.pk if by is not None else None,
+    )
+    if request is not None and (ended or token_deleted):
+        messages.info(request, _password_changed_text(user=user, own=own, ended=ended, token_deleted=token_deleted),
+                      fail_silently=True)
+    return ended
+
+
+def _password_changed_text(*, user: User, own: bool, ended: int, token_deleted: bool) -> str:
+    parts = []
+    if own and ended:
+        parts.append(ngettext("Your other sign-in was ended.", "Your %(count)d other sign-ins were ended.", ended)
+                     % {"count": ended})
+    elif ended:
+        parts.append(ngettext("%(count)d sign-in of %(user)s was ended.", "%(count)d sign-ins of %(user)s were ended.",
+                              ended) % {"count": ended, "user": user})
+    if own and token_deleted:
+        parts.append(gettext("Your API token was deleted; create a new one on the Sessions page."))
+    elif token_deleted:
+        parts.append(gettext("The API token of %(user)s was deleted.") % {"user": user})
+    return " ".join(parts)
 
 
 # --- JWT ------------------------------------------------------------------------
