@@ -19,4 +19,6 @@ RUN SECRET_KEY=collectstatic-only-not-secret-0123456789-abcdefghijklmnopqrstuvwx
 USER chatcore
 EXPOSE 8000
 # --verbosity 0: the app writes one JSON line per request; daphne's access lines would not be JSON.
-CMD ["daphne", "--verbosity", "0", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "chatcore.asgi:application"]
+# No --proxy-headers: daphne would believe the client's own X-Forwarded-For. The app reads it only
+# from TRUSTED_PROXIES (chatcore/proxies.py).
+CMD ["daphne", "--verbosity", "0", "-b", "0.0.0.0", "-p", "8000", "chatcore.asgi:application"]

@@ -7,10 +7,15 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run setup test lint clean
+.PHONY: run dev setup test lint clean
+
+# --verbosity 0: no access line per request from daphne (it would hold query strings, which the
+# app never logs); the app writes one JSON line per request itself.
+SERVE = $(BIN)/daphne --verbosity 0 -b $(HOST) -p $(PORT) chatcore.asgi:application
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,22 +27,30 @@ $(VENV)/.installed: requirements.txt $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-# Order-only: a missing browser is installed even when the venv is up to date,
+# Order-only: a missing browser or proxy is installed even when the venv is up to date,
 # and installing one does not reinstall the venv.
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed | $(CHROMIUM)
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed | $(CHROMIUM) $(NGINX)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# The browser tests drive Debian's chromium; Playwright's own browser download is not used.
-# Without apt-get (or the rights to use it) they skip, and fail under CI.
+# Debian packages some tests run: chromium for the browser tests (Playwright's own browser
+# download is not used), nginx for the shipped proxy configuration (deploy/nginx.conf).
+# Without apt-get (or the rights to use it) those tests skip, and fail under CI.
 $(CHROMIUM):
-	@if ! command -v apt-get >/dev/null; then \
-	  echo "warning: no apt-get to install chromium; the browser tests will skip (and fail under CI)" >&2; exit 0; fi; \
-	sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	install="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium"; \
-	echo "Installing chromium for the browser tests"; \
-	$$install || { $$sudo apt-get update && $$install; } || \
-	  echo "warning: chromium could not be installed; the browser tests will skip (and fail under CI)" >&2
+	@$(call apt_install,chromium,the browser tests)
+
+$(NGINX):
+	@$(call apt_install,nginx-light,the proxy tests)
+
+define apt_install
+if ! command -v apt-get >/dev/null; then \
+  echo "warning: no apt-get to install $(1); $(2) will skip (and fail under CI)" >&2; exit 0; fi; \
+sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+install="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(1)"; \
+echo "Installing $(1) for $(2)"; \
+$$install || { $$sudo apt-get update && $$install; } || \
+  echo "warning: $(1) could not be installed; $(2) will skip (and fail under CI)" >&2
+endef
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
@@ -52,7 +65,12 @@ run: setup
 	@echo "Demo logins (username, password):"
 	@sed 's/^/  /' var/demo-logins.txt 2>/dev/null || echo "  (set by DEMO_*_PASSWORD)"
 	@echo
-	$(BIN)/daphne -b $(HOST) -p $(PORT) chatcore.asgi:application
+	$(SERVE)
+
+# As `run`, with DEBUG on: Django's debug pages (every URL pattern on a 404, settings on a 500).
+# Only on your own machine.
+dev: setup
+	DEBUG=true $(SERVE)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

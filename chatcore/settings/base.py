@@ -5,6 +5,7 @@ with ``ImproperlyConfigured``."""
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import secrets
@@ -104,6 +105,26 @@ def env_networks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddr
         except ValueError:
             raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
     return networks
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why ``key`` is too guessable to sign sessions and tokens with, or None. A key made
+    by ``get_random_secret_key()``, ``secrets.token_hex(32)`` or ``token_urlsafe(50)``
+    passes; a word, a repeated pattern or a run of few characters does not."""
+    if len(key) < 50:
+        return "it must be at least 50 characters long"
+    if key.startswith("django-insecure"):
+        return "it is marked insecure by Django"
+    if len(set(key)) < 12:
+        return "it must use at least 12 different characters"
+    counts = [key.count(ch) for ch in set(key)]
+    bits = -sum(n * math.log2(n / len(key)) for n in counts)
+    if bits < 192:
+        return f"it holds about {bits:.0f} bits of randomness; at least 192 are needed"
+    trigrams = {key[i:i + 3] for i in range(len(key) - 2)}
+    if len(trigrams) < 0.8 * (len(key) - 2):
+        return "it repeats itself"
+    return None
 
 
 VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
@@ -496,8 +517,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # --- Operations ---------------------------------------------------------------
 
-# Who may read /metrics besides signed-in admins: clients whose address (REMOTE_ADDR, so
-# behind a proxy only with daphne's --proxy-headers) is in one of these networks. Loopback
+# The hops in front of the app whose X-Forwarded-For (and X-Forwarded-Proto) count
+# (chatcore/proxies.py); from any other peer those headers are dropped. Default: none.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", "")
+# Who may read /metrics besides signed-in admins: clients whose address (the socket's peer,
+# or behind a TRUSTED_PROXIES hop the client it names) is in one of these networks. Loopback
 # by default for `make run`; production's default is nobody (settings/production.py).
 METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 # Reading the migration table at start-up would touch the database in every process.

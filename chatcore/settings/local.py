@@ -6,5 +6,7 @@ from __future__ import annotations
 from .base import *  # noqa: F403
 from .base import env_bool, local_secret_key
 
-DEBUG = env_bool("DEBUG", True)
+# Off, as in production: a debug page lists every URL pattern and the settings. `make dev`
+# (or DEBUG=true) turns it on for your own machine.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = SECRET_KEY or local_secret_key()  # noqa: F405

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class Server:
     """daphne on the test database, with the environment a test gives it."""
 
-    def __init__(self, *, log_path: Path, **env: str) -> None:
+    def __init__(self, *, log_path: Path, daphne_args: tuple[str, ...] = (), **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -51,7 +51,8 @@ class Server:
         full_env = {k: v for k, v in full_env.items() if v is not None}
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatcore.asgi:application"],
+                [sys.executable, "-m", "daphne", *daphne_args, "-b", "127.0.0.1", "-p", str(self.port),
+                 "chatcore.asgi:application"],
                 cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + STARTUP_SECONDS
