@@ -21,6 +21,11 @@ class RequestTooLarge(exceptions.APIException):
         super().__init__(f"The request body is larger than {limit} bytes." if limit else None)
 
 
+# Deeper than any body the API takes; a limit keeps deep input from exhausting the stack
+# (in the parser, or later in whatever walks the value).
+MAX_JSON_DEPTH = 32
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -35,9 +40,38 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
     return result
 
 
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether objects and arrays in ``value`` nest deeper than ``limit`` (iterative)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def loads_strict(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` without NaN/Infinity, a key given twice, or nesting deeper than
+    ``max_depth``; every refusal is a ``ValueError`` saying why."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {max_depth} levels") from None
+    if json_depth_exceeds(value, max_depth):
+        raise ValueError(f"nested deeper than {max_depth} levels")
+    return value
+
+
 class StrictJSONParser(JSONParser):
     """JSON bodies of at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes (413 above), without
-    NaN/Infinity or a key given twice. DRF reads the raw stream, so Django's own size check
+    NaN/Infinity, a key given twice or deep nesting. DRF reads the raw stream, so Django's own size check
     on ``request.body`` never runs for the API; the limit is enforced here."""
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -57,7 +91,6 @@ class StrictJSONParser(JSONParser):
             raise RequestTooLarge()
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_constant=_reject_constant,
-                              object_pairs_hook=_reject_duplicate_keys)
+            return loads_strict(raw.decode(encoding))
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None

@@ -26,8 +26,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """Every dependency answers: 200 when all do, 503 (same body) when any does not,
-    so a load balancer stops sending traffic here until they are back."""
+    so a load balancer stops sending traffic here until they are back. Admins and
+    METRICS_ALLOWED_IPS also read each part's detail (latency, index size); anyone else
+    only ok or failing per part, since the detail counts documents HR alone may see."""
     report = readiness()
+    if not _may_read_metrics(request):
+        report = {"status": report["status"],
+                  "checks": {name: {"status": check["status"]} for name, check in report["checks"].items()}}
     response = JsonResponse(report, status=200 if report["status"] == "ok" else 503)
     # Each failed check is already logged, and the request line records the 503: keep
     # django.request from adding an error line to every probe while a part is down.

@@ -12,6 +12,8 @@ from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 
+from chatcore.parsers import loads_strict
+
 from .doctypes import (
     CHOICE,
     DATE,
@@ -130,9 +132,11 @@ class DocumentForm(forms.ModelForm):
         if not raw.strip():
             return {}
         try:
-            extra = json.loads(raw)
+            extra = loads_strict(raw)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        except ValueError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(extra, dict):
             raise ValidationError("Must be a JSON object, e.g. {\"badge\": \"A-12\"}.")
         clash = sorted(set(extra) & {spec.name for spec in self.doc_type.fields})

@@ -9,13 +9,14 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool, env_int, env_networks
+from .base import env_bool, env_int, env_networks, secret_key_weakness
 
 DEBUG = env_bool("DEBUG", False)
 if not SECRET_KEY:  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DJANGO_ENV=production")
-if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:  # noqa: F405
-    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters with at least 5 distinct ones")
+if (weakness := secret_key_weakness(SECRET_KEY)) is not None:  # noqa: F405
+    raise ImproperlyConfigured(f"SECRET_KEY is too weak: {weakness}. Make one with: python -c "
+                               "'import secrets; print(secrets.token_urlsafe(50))'")
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 

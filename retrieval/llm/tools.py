@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatcore.parsers import loads_strict
 from knowledge.doctypes import DOC_TYPES
 from knowledge.queries import OPERATORS, Condition, QueryError, SensitiveFieldError, Snapshot, find_documents
 
@@ -94,7 +95,7 @@ class Toolbox:
             return {"error": f"Unknown tool {name!r}; the only tool is {TOOL_NAME}."}
         if isinstance(arguments, str):
             try:
-                arguments = json.loads(arguments or "{}")
+                arguments = loads_strict(arguments or "{}")
             except ValueError:
                 return {"error": "The arguments are not valid JSON."}
         if not isinstance(arguments, dict):
