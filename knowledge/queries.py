@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Max
@@ -24,7 +25,7 @@ from django.db.models import Count, Max
 from accounts.models import User
 
 from .doctypes import DATE, DOC_TYPES, LIST, NUMBER, REF, REFS, STEPS, get_doctype
-from .selectors import documents_visible_to
+from .selectors import documents_visible_to, without_hidden_links
 from .text import fold
 
 MAX_LIMIT = 200
@@ -61,19 +62,14 @@ class Snapshot:
     def by_key(self) -> dict[str, Record]:
         return {r.key: r for r in self.records}
 
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(r.key for r in self.records)
+
     def shown_body(self, record: Record) -> dict:
         """The record's fields with links to documents outside this view left out,
         so neither the name nor the key of a hidden document reaches the viewer."""
-        known = {r.key for r in self.records}
-        schema = DOC_TYPES.get(record.doc_type)
-        fields = dict(record.body)
-        for spec in schema.link_fields if schema else ():
-            value = fields.get(spec.name)
-            if spec.kind == REF and isinstance(value, str) and value not in known:
-                fields[spec.name] = None
-            elif spec.kind == REFS and isinstance(value, list):
-                fields[spec.name] = [k for k in value if k in known]
-        return fields
+        return without_hidden_links(doc_type=record.doc_type, body=record.body, visible=self.keys)
 
     def of_type(self, doc_type: str) -> list[Record]:
         return [r for r in self.records if r.doc_type == doc_type]

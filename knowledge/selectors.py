@@ -61,11 +61,39 @@ class Backlink:
     documents: list[Document]
 
 
+def without_hidden_links(*, doc_type: str, body: dict, visible: set[str] | frozenset[str]) -> dict:
+    """``body`` with each link to a key outside ``visible`` left out: a link to a
+    document the viewer may not see shows neither its name nor its key, and looks
+    the same as a link to nothing."""
+    schema = DOC_TYPES.get(doc_type)
+    shown = dict(body)
+    for spec in schema.link_fields if schema else ():
+        value = shown.get(spec.name)
+        if spec.kind == REF and isinstance(value, str) and value and value not in visible:
+            shown[spec.name] = None
+        elif spec.kind == REFS and isinstance(value, list):
+            shown[spec.name] = [item for item in value if item in visible]
+    return shown
+
+
+def document_body(*, document: Document, user: User) -> dict:
+    """The body of ``document`` as ``user`` may read it: no sensitive field unless HR,
+    and no link to a document they may not see."""
+    body = document.visible_body(user)
+    if user.is_hr:
+        return body
+    links = {key for _, key in document.schema.links(body)}
+    if not links:
+        return body
+    visible = set(documents_visible_to(user=user).filter(key__in=links).values_list("key", flat=True))
+    return without_hidden_links(doc_type=document.doc_type, body=body, visible=visible)
+
+
 def document_fields(*, document: Document, user: User) -> list[DocumentField]:
     """The fields of ``document`` the user may see, in schema order, with links
     resolved to the documents the user may open. Extra fields come last."""
     schema = document.schema
-    body = document.visible_body(user)
+    body = document_body(document=document, user=user)
     link_keys = {key for _, key in schema.links(body)}
     linked = {d.key: d for d in documents_visible_to(user=user).filter(key__in=link_keys)}
     fields = []
@@ -80,7 +108,8 @@ def document_fields(*, document: Document, user: User) -> list[DocumentField]:
         fields.append(DocumentField(spec.name, spec.label, spec.kind, value, spec.sensitive))
     for name, value in body.items():
         if schema.field(name) is None and value not in (None, "", []):
-            fields.append(DocumentField(name, name.replace("_", " ").capitalize(), "extra", value))
+            fields.append(DocumentField(name, name.replace("_", " ").capitalize(), "extra", value,
+                                        schema.is_sensitive(name)))
     return fields
 
 

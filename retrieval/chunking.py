@@ -46,7 +46,7 @@ Resolver = Callable[[str], str]
 
 
 def _names(resolve: Resolver, keys: Iterable[str]) -> str:
-    return ", ".join(resolve(k) for k in keys if k)
+    return ", ".join(name for name in (resolve(k) for k in keys if k) if name)
 
 
 def _join(parts: Iterable[str | None]) -> str:
@@ -69,14 +69,15 @@ def employee_text(body: dict, resolve: Resolver) -> str:
     name = f"{body.get('first_name', '')} {body.get('last_name', '')}".strip()
     title = body.get("title") or ""
     department = resolve(body["department_id"]) if body.get("department_id") else ""
-    manager = resolve(body["manager_id"]) if body.get("manager_id") else ""
+    # None: no manager. "": one the viewer may not see, of whom nothing is said.
+    manager = resolve(body["manager_id"]) if body.get("manager_id") else None
     skills = ", ".join(body.get("skills") or [])
     languages = ", ".join(body.get("languages") or [])
     return _join([
         f"{name} is {title} in {department}." if department else f"{name} is {title}.",
         f"{name}, {department} biriminde {title} olarak çalışıyor." if department else None,
         f"Location / konum: {body['location']}." if body.get("location") else None,
-        f"Manager / yöneticisi: {manager}." if manager else f"{name} reports to no one.",
+        f"Manager / yöneticisi: {manager}." if manager else (f"{name} reports to no one." if manager is None else None),
         f"Skills / yetenekler: {skills}." if skills else None,
         f"Languages / diller: {languages}." if languages else None,
         f"Started / işe başlama: {body['start_date']}." if body.get("start_date") else None,

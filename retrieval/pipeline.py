@@ -110,7 +110,8 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
     toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
     options = Options(question=question, language=language, sources=sources, max_tokens=settings.LLM_MAX_TOKENS,
-                      timeout=settings.LLM_TIMEOUT, prepared=prepared, asker=_asker(user, snapshot), tools=toolbox)
+                      timeout=settings.LLM_TIMEOUT, prepared=prepared, asker=_asker(user, snapshot), tools=toolbox,
+                      owner=user.pk)
     messages = build_messages(question=question, language=language, sources=sources, history=history,
                               asker=options.asker, prepared=options.prepared, tools=provider.name != "local")
     # Exact answers cost a millisecond or two and depend on the conversation: never cached.

@@ -9,6 +9,7 @@ does not have it, rebuilds it from the database by itself.
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -65,8 +66,8 @@ def _root() -> Path:
 def _build_lock():
     """One build at a time on this machine (processes share ``INDEX_DIR``)."""
     root = _root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".build.lock", "w") as handle:
+    store.private_directory(root)
+    with open(os.open(root / ".build.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -190,7 +191,7 @@ def _search(*, user: User, query: str, k: int, doc_type: str = ""):
     # just restricted is hidden even before the index has caught up.
     allowed = set(visible.values_list("key", flat=True))
     config = settings.RETRIEVAL
-    vector = get_embedder().embed_query(query)
+    vector = get_embedder().embed_query(query, owner=user.pk)
     hits = view.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"],
                        bm25_weight=config["BM25_WEIGHT"], rrf_k=config["RRF_K"], allowed=allowed)
     return index, hits, allowed, query

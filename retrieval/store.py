@@ -5,6 +5,7 @@ the previous version serving."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -53,8 +54,10 @@ class CompanyIndex:
 
 
 def _passages_for(document: Document, view: str, names: dict[str, str]) -> list[Passage]:
+    # ``names`` holds only the documents of this view: a link to any other resolves to
+    # nothing, so the staff index never holds the name (or key) of an HR-only document.
     chunks = chunk_document(key=document.key, doc_type=document.doc_type, title=document.title,
-                            body=document.body, view=view, resolve=lambda k: names.get(k, k))
+                            body=document.body, view=view, resolve=lambda k: names.get(k, ""))
     return [Passage(c.key, c.text, {"section": c.section}) for c in chunks]
 
 
@@ -63,14 +66,17 @@ def build(*, embedder: Embedder, version: int, reuse: CompanyIndex | None = None
     """Chunk and embed every document. Vectors of unchanged passages are taken
     from ``reuse``, so a one-document change embeds only that document."""
     documents = list(Document.objects.only("key", "doc_type", "title", "body", "visibility").order_by("key"))
-    names = {d.key: d.title for d in documents}
+    names = {
+        HR: {d.key: d.title for d in documents},
+        STAFF: {d.key: d.title for d in documents if d.visibility == Visibility.STAFF},
+    }
     known = reuse.vectors_by_text() if reuse is not None and reuse.embedder == embedder.name else {}
     per_view: dict[str, list[Passage]] = {view: [] for view in VIEWS}
     for document in documents:
         for view in VIEWS:
             if view == STAFF and document.visibility != Visibility.STAFF:
                 continue
-            per_view[view].extend(_passages_for(document, view, names))
+            per_view[view].extend(_passages_for(document, view, names[view]))
     texts = sorted({p.text for view in VIEWS for p in per_view[view]} - set(known))
     batch = 64
     for start in range(0, len(texts), batch):
@@ -98,12 +104,19 @@ def _checksum(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def private_directory(path: Path) -> None:
+    """Make ``path`` (and parents) if missing, readable by this process's user only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(PermissionError):  # a mount point owned by another user: its owner decides
+        path.chmod(0o700)
+
+
 def save(index: CompanyIndex, root: Path) -> Path:
     """Write ``index`` to ``root/v<version>`` via a temporary directory and point
     ``CURRENT`` at it; returns the directory."""
-    root.mkdir(parents=True, exist_ok=True)
+    private_directory(root)
     tmp = root / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
+    tmp.mkdir(mode=0o700)
     try:
         files = []
         for view, search_index in index.views.items():
@@ -124,6 +137,9 @@ def save(index: CompanyIndex, root: Path) -> Path:
             "checksum": _checksum(files), "built_at": timezone.now().isoformat(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        for path in tmp.iterdir():
+            # The HR view holds every salary and national id: for this process's user only.
+            path.chmod(0o600)
         target = root / f"v{index.version}"
         if target.exists():
             shutil.rmtree(target)
@@ -133,6 +149,7 @@ def save(index: CompanyIndex, root: Path) -> Path:
         raise
     pointer = root / f".CURRENT-{uuid.uuid4().hex}"
     pointer.write_text(str(index.version), encoding="utf-8")
+    pointer.chmod(0o600)
     os.replace(pointer, root / "CURRENT")
     _prune(root, keep={index.version})
     return target

@@ -7,6 +7,8 @@ import numpy as np
 
 # Recent query vectors. A chat question is embedded by the search and again by the
 # answerer, and a repeated question (the answer cache's case) by both once more.
+# Entries belong to whoever asked (``owner``): a hit is quicker than a miss, so a shared
+# entry would tell one user, by the time an answer takes, what another had asked.
 QUERY_CACHE_SIZE = 1024
 
 
@@ -26,22 +28,25 @@ class Embedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def embed_query(self, text: str, *, owner: object = None) -> np.ndarray:
+        """The vector of a query, from ``owner``'s recent queries when it is one of them
+        (the user's id; None for callers that ask on nobody's behalf)."""
         cache, lock = self._query_cache()
+        key = (owner, text)
         with lock:
-            vector = cache.get(text)
+            vector = cache.get(key)
             if vector is not None:
-                cache.move_to_end(text)
+                cache.move_to_end(key)
         if vector is None:
             vector = self.embed_documents([text])[0]
             with lock:
-                cache[text] = vector
+                cache[key] = vector
                 if len(cache) > QUERY_CACHE_SIZE:
                     cache.popitem(last=False)
         # A copy: a caller that changes its vector must not change the next caller's.
         return vector.copy()
 
-    def _query_cache(self) -> tuple[OrderedDict[str, np.ndarray], threading.Lock]:
+    def _query_cache(self) -> tuple[OrderedDict[tuple[object, str], np.ndarray], threading.Lock]:
         # Made on first use, so a subclass's ``__init__`` need not call this one's.
         if "_queries" not in self.__dict__:
             self._queries = (OrderedDict(), threading.Lock())

@@ -44,6 +44,8 @@ class Options:
     asker: str = ""
     # The structured queries a model may call (``tools.Toolbox``), run as the asker.
     tools: Any = None
+    # Whose question it is (a user id): caches made while answering are theirs alone.
+    owner: object = None
 
 
 class Provider:

@@ -80,7 +80,7 @@ class LocalProvider(Provider):
     def __init__(self, embedder: str | None = None, max_words: int = MAX_WORDS) -> None:
         self.embedder_name = embedder
         self.max_words = max_words
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[tuple[object, str], np.ndarray] = {}
         self._cache_lock = threading.Lock()
 
     def _embedder(self):
@@ -121,8 +121,8 @@ class LocalProvider(Provider):
             else:
                 shortlist = list(range(n))
             embedder = self._embedder()
-            vectors = self._sentence_vectors(embedder, [candidates[i].text for i in shortlist])
-            query = embedder.embed_query(options.question)
+            vectors = self._sentence_vectors(embedder, [candidates[i].text for i in shortlist], owner=options.owner)
+            query = embedder.embed_query(options.question, owner=options.owner)
             for i, vector in zip(shortlist, vectors, strict=True):
                 dense[i] = float(vector @ query)
         if max(lexical) == 0 and max(dense) < MIN_DENSE_SUPPORT:
@@ -171,10 +171,12 @@ class LocalProvider(Provider):
         folded = fold(text)
         return sum(pair in folded for pair in pairs) / len(pairs)
 
-    def _sentence_vectors(self, embedder, texts: list[str]) -> list[np.ndarray]:
-        """Sentence vectors, cached: the same documents answer many questions."""
+    def _sentence_vectors(self, embedder, texts: list[str], *, owner: object = None) -> list[np.ndarray]:
+        """Sentence vectors, cached per asker: the same documents answer many of their
+        questions, and a shared entry would tell by its speed which documents answered
+        someone else's."""
         with self._cache_lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
+            known = {t: self._cache[(owner, t)] for t in texts if (owner, t) in self._cache}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             fresh = dict(zip(missing, embedder.embed_documents(missing), strict=True))
@@ -183,7 +185,7 @@ class LocalProvider(Provider):
                 for text, vector in fresh.items():
                     if len(self._cache) >= SENTENCE_CACHE_SIZE:
                         self._cache.pop(next(iter(self._cache)))
-                    self._cache[text] = vector
+                    self._cache[(owner, text)] = vector
         return [known[t] for t in texts]
 
     @staticmethod
