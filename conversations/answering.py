@@ -47,6 +47,12 @@ def validate_question(question: object) -> str:
     if not isinstance(question, str) or not question.strip():
         raise ValidationError({"message": [_("Write a question.")]})
     question = question.strip()
+    # As the API's fields: no NUL (PostgreSQL cannot store it) and no lone surrogate
+    # (not text at all; a JSON frame can spell one as an escape).
+    if "\x00" in question:
+        raise ValidationError({"message": [_("Null characters are not allowed.")]})
+    if any("\ud800" <= ch <= "\udfff" for ch in question):
+        raise ValidationError({"message": [_("Surrogate characters are not allowed.")]})
     if len(question) > MAX_QUESTION_CHARS:
         raise ValidationError(
             {"message": [_("A question may be at most %(limit)d characters.") % {"limit": MAX_QUESTION_CHARS}]})

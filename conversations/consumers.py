@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from importlib import import_module
 
 import structlog
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -27,7 +30,9 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from accounts.ratelimits import too_many_requests_text, user_hit
+from chatcore.parsers import loads_strict
 
 from .answering import ask
 from .models import Conversation, Message
@@ -36,6 +41,8 @@ from .selectors import conversation_get
 _END = object()
 log = structlog.get_logger(__name__)
 
+# Close code for a frame that is not a JSON object (4000-4999: the application's own).
+BAD_FRAME = 4400
 BUSY = _("Wait for the current answer, or stop it first.")
 FAILED = _("Something went wrong while answering. Please try again.")
 
@@ -49,6 +56,16 @@ def language_from_scope(scope: dict) -> str:
         if name.lower() == b"accept-language":
             request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
     return translation.get_language_from_request(request)
+
+
+def _frame_error(exc: ValueError) -> str:
+    """What is wrong with a frame, in fixed words: the parser's message can quote the
+    client's text (a duplicated key), which is never logged."""
+    message = str(exc)
+    for reason in ("duplicate key", "nested deeper", "is not valid JSON"):
+        if reason in message:
+            return {"is not valid JSON": "NaN or Infinity"}.get(reason, reason)
+    return "not valid JSON"
 
 
 def _next(events, language: str):
@@ -83,19 +100,45 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self._stop()
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        """Frames are parsed as strictly as the API's bodies; one that is not a JSON object
+        ends the socket with a clean close and one log line."""
+        # A fresh request id per frame: a bad frame's log line must not carry the last question's.
+        structlog.contextvars.bind_contextvars(request_id=uuid.uuid4().hex, user_id=getattr(self.user, "pk", None))
+        reason = None
+        if text_data is None:
+            reason = "not a text frame"
+        else:
+            try:
+                content = loads_strict(text_data)
+            except ValueError as exc:
+                reason = _frame_error(exc)
+            else:
+                if not isinstance(content, dict):
+                    reason = "not a JSON object"
+        if reason is not None:
+            log.warning("ws_bad_frame", user_id=getattr(self.user, "pk", None), reason=reason)
+            await self._stop()
+            await self.close(code=BAD_FRAME)
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: dict, **kwargs) -> None:
-        # One request id per message, as for an HTTP request; the answer task started
-        # below copies this context, so its log lines (chat_answer) carry it too.
-        structlog.contextvars.bind_contextvars(request_id=uuid.uuid4().hex, user_id=self.user.pk)
+        # One request id per message (bound in ``receive``), as for an HTTP request; the answer
+        # task started below copies this context, so its log lines (chat_answer) carry it too.
         action = content.get("action") or "ask"
         if action == "stop":
             await self._stop()
             return
-        if not await self._session_alive():
-            # Signed out or revoked on /sessions/ since the socket opened: it ends here.
+        user = await database_sync_to_async(self._current_user)()
+        if user is None:
+            # Signed out, revoked on /sessions/, deactivated or the password changed since
+            # the socket opened: it ends here.
             await self._stop()
             await self.close(code=4401)
             return
+        # Answers come from the role the user has now, not the one they had at connect.
+        self.user = user
         # Questions draw on the same per-user bucket as the API.
         verdict = await sync_to_async(user_hit)(self.user.pk)
         if verdict.limited:
@@ -113,12 +156,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             question = content.get("message")
         self.task = asyncio.create_task(self._answer(question))
 
-    async def _session_alive(self) -> bool:
+    def _current_user(self) -> User | None:
+        """The socket's user as stored now, if their sign-in still holds: the session still
+        exists, names them, and matches their password (Django's own check), and the
+        account is active."""
         session = self.scope.get("session")
         key = getattr(session, "session_key", None)
         if not key:
-            return True  # not a cookie session (e.g. a test scope with a user only)
-        return await database_sync_to_async(session.exists)(key)
+            # Not a cookie session (a test scope with a user only): the account alone.
+            return User.objects.filter(pk=self.user.pk, is_active=True).first()
+        request = HttpRequest()
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+        user = auth.get_user(request)
+        if not user.is_authenticated or user.pk != self.user.pk or not user.is_active:
+            return None
+        return user
 
     def _last_question(self) -> str | None:
         if self.conversation is None:
