@@ -295,7 +295,8 @@ def test_the_largest_storable_integers_are_imported(tmp_path):
     load(write_company(tmp_path / "c", **{"employees.json": employees(
         ', "salary": 9223372036854775807, "debt": -9223372036854775808, "ratio": 1.5e300')}))
     body = Document.objects.get(key="E001").body
-    assert (body["salary"], body["debt"], body["ratio"]) == (2**63 - 1, -(2**63), 1.5e300)
+    # PostgreSQL's jsonb keeps numbers as numeric and hands 1.5e300 back in full digits: the same number.
+    assert (body["salary"], body["debt"], float(body["ratio"])) == (2**63 - 1, -(2**63), 1.5e300)
 
 
 @pytest.mark.django_db
