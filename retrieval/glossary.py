@@ -34,7 +34,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("ihbar süresi", "notice period"), ("deneme süresi", "probation"),
     ("seyahat", "travel"), ("masraf", "expense"), ("harcırah", "allowance"), ("yemek", "meal"),
     ("konaklama", "accommodation"), ("uçak", "flight"), ("fatura", "invoice"),
-    ("satın alma", "purchasing"), ("tedarikçi", "supplier"),
+    ("satın alma", "purchasing"), ("satın alma", "purchase"), ("tedarikçi", "supplier"),
     ("bilgisayar", "computer"), ("dizüstü", "laptop"), ("ekipman", "equipment"), ("telefon", "phone"),
     ("e-posta", "email"), ("uzaktan çalışma", "remote work"), ("evden çalışma", "work from home"),
     ("ofis", "office"), ("adres", "address"), ("eğitim", "training"), ("sağlık", "health"),

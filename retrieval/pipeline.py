@@ -36,6 +36,7 @@ from .llm import Options, Provider, ProviderError, Source, get_provider
 from .llm.local import _QUESTION_WORDS
 from .llm.prompts import build_messages
 from .llm.tools import Toolbox
+from .procedures import procedure_answer
 from .questions import FUNCTION_WORDS, analyse, strip_ending, term_vocabulary, topic_head
 from .services import current_index, retrieve_sources
 from .structured import StructuredAnswer, structured_answer
@@ -106,6 +107,11 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
         if sources and not history and uncovered(question, user=user):
             # The question is about something no document mentions: say so, cite nothing.
             sources = []
+        # A procedure found: its steps, a summary or a table row, from its structure.
+        found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot)
+        if found is not None:
+            prepared, source = found
+            sources = [source]
     provider = get_provider(provider_name)
     # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
     toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
@@ -183,6 +189,7 @@ _VERB_ENDINGS = ("yor", "yorum", "yoruz", "meli", "mali", "meliyim", "maliyim", 
 _GENERIC = frozenset("""
 there has have had our my me mine ask let show offer offers take takes care get got give make need want can may
 must should would could please tell know any some company şirket şirketin şirkette firma
+summarise summarize summary brief bullet bullets point points özetle özetler özet kısaca madde maddeler maddede
 """.split())
 
 
