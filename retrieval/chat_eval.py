@@ -23,7 +23,8 @@ from knowledge.text import fold
 from .answers import cited_sources, word_count
 from .pipeline import answer_events
 
-CATEGORIES = ("lookup", "relation", "list", "count", "filter", "asker", "follow-up", "not-covered", "restricted", "hr")
+CATEGORIES = ("lookup", "relation", "list", "count", "filter", "asker", "follow-up", "not-covered", "restricted", "hr",
+              "steps", "table-row", "summary", "asker-rule")
 TURN_FIELDS = {"q", "must", "must_not", "cite", "refusal", "max_words", "category"}
 
 

@@ -31,7 +31,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("prosedür", "procedure"), ("politika", "policy"), ("süreç", "process"), ("kural", "rule"),
     ("talep", "request"), ("onay", "approval"), ("başvuru", "application"),
     ("işe başlama", "onboarding"), ("işten ayrılma", "offboarding"), ("istifa", "resignation"),
-    ("ihbar süresi", "notice period"), ("deneme süresi", "probation"),
+    ("ihbar süresi", "notice period"), ("ihbar", "notice"), ("deneme süresi", "probation"),
     ("seyahat", "travel"), ("masraf", "expense"), ("harcırah", "allowance"), ("yemek", "meal"),
     ("konaklama", "accommodation"), ("uçak", "flight"), ("fatura", "invoice"),
     ("satın alma", "purchasing"), ("satın alma", "purchase"), ("tedarikçi", "supplier"),

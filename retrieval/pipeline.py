@@ -36,7 +36,7 @@ from .llm import Options, Provider, ProviderError, Source, get_provider
 from .llm.local import _QUESTION_WORDS
 from .llm.prompts import build_messages
 from .llm.tools import Toolbox
-from .procedures import procedure_answer
+from .procedures import procedure_answer, wants_procedure
 from .questions import FUNCTION_WORDS, analyse, strip_ending, term_vocabulary, topic_head
 from .services import current_index, retrieve_sources
 from .structured import StructuredAnswer, structured_answer
@@ -94,6 +94,11 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     missing = unknown_topic(question, language=language, user=user)
     exact = None if missing else structured_answer(user=user, question=question, history=history, snapshot=snapshot,
                                                    language=language, analysis=analysis)
+    if exact is not None and not exact.refusal and wants_procedure(question):
+        # "Bilgi güvenliği olayını nasıl bildiririm?": steps of a procedure, not the department of that name.
+        sources = retrieve_sources(user=user, question=question, history=history)
+        if procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot) is not None:
+            exact = None
     prepared = exact.text if exact is not None else None
     if missing:
         sources = []
@@ -108,7 +113,8 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
             # The question is about something no document mentions: say so, cite nothing.
             sources = []
         # A procedure found: its steps, a summary or a table row, from its structure.
-        found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot)
+        found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
+                                 asker_key=getattr(user, "employee_key", "") or "", mine=analysis.mine)
         if found is not None:
             prepared, source = found
             sources = [source]

@@ -8,6 +8,7 @@ passage answerer takes over."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from knowledge.queries import Record, Snapshot
 from .glossary import expand
 from .llm.base import Source
 from .llm.local import _QUESTION_WORDS
+from .phrasing import date_in_words
 from .text import fold, tokenize
 
 MAX_BULLETS = 8
@@ -241,13 +243,21 @@ def _glossary_words(question: str) -> set[str]:
     return {t for t in expand(tokenize(question)) if not t.startswith("~")}
 
 
-def _table_score(table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset()) -> int:
-    """How much of the question's topic the table (its section, headers, cells and the
-    procedure's title) speaks of; glossary words count double."""
-    text = " ".join([title, table.section, *table.header, *(c for row in table.rows for c in row)])
+def _table_score(table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset(),
+                 about: str = "") -> float:
+    """How much of the question's topic the table (its section, headers and cells, the
+    procedure's title and ``about``, its summary) speaks of; glossary words count double, a
+    word met only by its four-letter prefix ("alımı", "alımlarında") half."""
+    text = " ".join([title, about, table.section, *table.header, *(c for row in table.rows for c in row)])
     tokens = set(tokenize(text))
     prefixes = {t[:5] for t in tokens}
-    return sum(2 if w in strong else 1 for w in words if w in tokens or w[:5] in prefixes)
+    score = 0.0
+    for word in words:
+        if word in tokens or word[:5] in prefixes:
+            score += 2 if word in strong else 1
+        elif f"~{fold(word)[:4]}" in tokens:
+            score += 0.5
+    return score
 
 
 def _row_for(table: Table, value: float) -> list[str] | None:
@@ -349,27 +359,96 @@ def table_answer(procedure: Procedure, question: str, language: str, n: int) -> 
     return f"{title} [{n}]:\n\n{table.markdown()}"
 
 
-def procedure_answer(*, question: str, language: str, sources: list[Source], snapshot: Snapshot
-                     ) -> tuple[str, Source] | None:
+_SERVICE = re.compile(r"hizmet|kıdem|kidem|çalışma süresi|length of service|service|seniority|tenure", re.I)
+_ADDS = re.compile(r"\b(ek olarak|ayrıca|ilave|in addition|additionally|on top|extra|plus)\b", re.I)
+_MY = re.compile(r"\b(ben|benim|bana|my|me|i|do i|am i|have i|iznim|hakkım|hakkim|sürem|süremi|surem)\b", re.I)
+
+
+def _years_since(start: str, today: dt.date) -> float | None:
+    try:
+        began = dt.date.fromisoformat(str(start)[:10])
+    except ValueError:
+        return None
+    return (today - began).days / 365.25 if began <= today else None
+
+
+def asker_answer(procedure: Procedure, question: str, language: str, n: int, asker: dict,
+                 today: dt.date | None = None) -> str | None:
+    """A rule the asker's record decides: a table by length of service, applied to the
+    asker's start date, saying how the answer follows ("You joined on …"). None when no
+    such table or no start date: then the rule is given as it is."""
+    today = today or dt.date.today()
+    years = _years_since(asker.get("start_date") or "", today)
+    if years is None:
+        return None
+    words, strong = _topic_words(question), _glossary_words(question)
+    tables = [t for t in procedure.tables if t.header and _SERVICE.search(t.header[0])]
+    tables.sort(key=lambda t: _table_score(t, words, procedure.title, strong), reverse=True)
+    for table in tables:
+        row = _row_for(table, years)
+        if row is None:
+            continue
+        joined = date_in_words(str(asker["start_date"])[:10], language)
+        whole = int(years)
+        rule = _row_sentence(table, row, language, n)
+        if language == "tr":
+            lead = f"İşe başlama tarihiniz {joined}; {whole} yıllık hizmet."
+        else:
+            lead = f"You joined on {joined}: {whole} years of service."
+        extra = next((_sentence(line.strip(" -*")) for line in _section_text(procedure, table.section).splitlines()
+                      if _ADDS.search(line) and numbers(line.lower())), None)
+        extra = re.sub(r"[*]", "", extra) if extra else ""
+        total = _total(" ".join(row[1:]), extra, language)
+        return " ".join(part for part in (lead, rule, f"{extra} [{n}]" if extra else "", total) if part)
+    return None
+
+
+_UNIT = re.compile(r"(\d+)\s*(gün|iş günü|days?|business days?|hafta|weeks?)\b", re.I)
+
+
+def _total(rule: str, extra: str, language: str) -> str:
+    """"20 gün" and "2 gün şirket izni" make "In all: 22 gün" — only for one and the same unit."""
+    first, second = _UNIT.search(rule), _UNIT.search(extra)
+    if not first or not second or fold(first.group(2)) != fold(second.group(2)):
+        return ""
+    amount = int(first.group(1)) + int(second.group(1))
+    return f"Toplam: **{amount} {first.group(2)}**." if language == "tr" else f"In all: **{amount} {first.group(2)}**."
+
+
+def _section_text(procedure: Procedure, title: str) -> str:
+    return "\n".join(text for heading, text in procedure.sections if heading == title)
+
+
+def wants_procedure(question: str) -> bool:
+    """Whether the question asks for steps or a summary: a procedure's answer, even where
+    the records also have one (a department of the same name)."""
+    return bool(_HOW.search(question) or _SUMMARY.search(question))
+
+
+def procedure_answer(*, question: str, language: str, sources: list[Source], snapshot: Snapshot,
+                     asker_key: str = "", mine: bool = False) -> tuple[str, Source] | None:
     """A structured answer from the best retrieved procedure, with that procedure as the one
     source; None when the question is not one these answers serve."""
     candidates = [s for s in sources[:2] if s.doc_type == "procedure"]
-    if _question_value(question) is not None:
+    if _question_value(question) is not None or not (_HOW.search(question) or _SUMMARY.search(question)):
+        # A table question: any procedure found may hold the table.
         candidates = [s for s in sources if s.doc_type == "procedure"]
     if not candidates:
         return None
     top = candidates[0]
-    if len(candidates) > 1 and _question_value(question) is not None:
+    if len(candidates) > 1 and not (_HOW.search(question) or _SUMMARY.search(question)):
         # A number asks for a table row: the procedure whose table the question is about.
         words, strong = _topic_words(question), _glossary_words(question)
         by_key = snapshot.by_key()
 
-        def table_fit(source: Source) -> int:
+        def table_fit(source: Source) -> float:
             record = by_key.get(source.key)
             if record is None:
                 return 0
-            tables = read_procedure(record, snapshot.shown_body(record)).tables
-            return max((_table_score(t, words, record.title, strong) for t in tables), default=0)
+            body = snapshot.shown_body(record)
+            tables = read_procedure(record, body).tables
+            return max((_table_score(t, words, record.title, strong, str(body.get("summary") or ""))
+                        for t in tables), default=0)
 
         top = max(candidates, key=table_fit)
     elif len(candidates) > 1:
@@ -395,6 +474,24 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
         return summary_answer(procedure, language, 1, bullet_count(question)), source
     if procedure.steps and _HOW.search(question) and _question_value(question) is None:
         return steps_answer(procedure, language, 1), source
+    asker = snapshot.by_key().get(asker_key) if asker_key else None
+    if asker is not None and (mine or _MY.search(question)) and _question_value(question) is None:
+        # The rule may sit in any procedure found: the one whose service table fits the question best.
+        words, strong = _topic_words(question), _glossary_words(question)
+        by_key = snapshot.by_key()
+        found = []
+        for candidate in (s for s in sources if s.doc_type == "procedure"):
+            record = by_key.get(candidate.key)
+            if record is None:
+                continue
+            other = procedure if candidate.key == procedure.key else read_procedure(record, snapshot.shown_body(record))
+            fit = max((_table_score(t, words, other.title, strong) for t in other.tables), default=0)
+            found.append((fit, -candidate.n, candidate, other))
+        for _, _, candidate, other in sorted(found, key=lambda f: f[:2], reverse=True):
+            answer = asker_answer(other, question, language, 1, snapshot.shown_body(asker))
+            if answer is not None:
+                return answer, Source(n=1, key=candidate.key, doc_type=candidate.doc_type, title=candidate.title,
+                                      score=candidate.score, passages=candidate.passages)
     if procedure.tables:
         answer = table_answer(procedure, question, language, 1)
         if answer is not None:

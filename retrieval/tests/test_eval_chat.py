@@ -15,7 +15,9 @@ from accounts.models import User
 
 OVERALL_FLOOR = 0.95
 CATEGORY_FLOOR = 0.90
-FLOORS: dict[str, float] = {}
+# Answers from a procedure's structure (steps, table rows, summaries, rules about the asker): the
+# target for them is 85% each; part of their turns depend on retrieval across languages.
+FLOORS: dict[str, float] = {"steps": 0.85, "table-row": 0.85, "summary": 0.85, "asker-rule": 0.85}
 
 
 @pytest.fixture

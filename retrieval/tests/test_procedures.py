@@ -118,3 +118,44 @@ def test_steps_in_one_string_are_split(client, alice, purchasing):
 
     procedure = read_procedure(Record("PR6", "procedure", "Tek Cümle", body), body)
     assert procedure.steps == ["Birinci adım", "İkinci adım"]
+
+
+LEAVE = """## Yıllık izin
+
+| Hizmet süresi | Yıllık izin |
+|---|---|
+| 1 yıldan 5 yıla kadar (5 yıl dahil) | 14 gün |
+| 5 yıldan fazla, 15 yıldan az | 20 gün |
+| 15 yıl (dahil) ve daha fazla | 26 gün |
+
+- Şirket, yasal sürelere ek olarak her çalışana yılda 2 gün izin tanır.
+"""
+
+
+@pytest.fixture
+def leave_rule(company):
+    Document.objects.filter(key="PR1").update(body={
+        "title": "Yıllık İzin", "summary": "Yıllık izin hakları ve talep.", "steps": ["Portaldan talep açın."],
+        "content": LEAVE})
+    employee = Document.objects.get(key="E1")
+    employee.body = {**employee.body, "start_date": "2019-03-01"}
+    employee.save()
+    index_rebuild()
+
+
+def test_a_rule_about_the_asker_is_applied_to_their_record_and_explained(client, alice, leave_rule):
+    import datetime as dt
+
+    years = int((dt.date.today() - dt.date(2019, 3, 1)).days / 365.25)
+    expected = 14 if years <= 5 else 20 if years < 15 else 26
+    client.force_login(alice)
+    for question in ("Kaç gün iznim var?", "Yıllık izin hakkım kaç gün?"):
+        answer = ask(client, question)["answer"]
+        assert "2019" in answer and f"**{expected} gün**" in answer, answer
+        assert f"**{expected + 2} gün**" in answer, answer
+
+
+def test_without_a_start_date_the_rule_is_given_not_a_guess(client, stranger, leave_rule):
+    client.force_login(stranger)  # no employee record linked
+    answer = ask(client, "Kaç gün iznim var?")["answer"]
+    assert "Toplam" not in answer and "İşe başlama tarihiniz" not in answer
