@@ -234,8 +234,28 @@ def _topic_words(question: str) -> set[str]:
     """The question's words and, through the glossary, the other language's ("ihbar süresi"
     meets "notice period")."""
     # A number's unit ("2 yıllık", "60.000 TL") says what is measured, not what the table is about.
-    tokens = [t for t in tokenize(re.sub(r"\d[\d.,]*\s*\S*", " ", question)) if t not in _QUESTION_WORDS]
-    return {t for t in tokens + expand(tokens) if len(t) > 2 and not t.startswith("~")}
+    tokens = [t for t in tokenize(re.sub(r"\d[\d.,]*\s*\S*", " ", question))
+              if t not in _QUESTION_WORDS and t not in _GENERIC]
+    words = {t for t in tokens + expand(tokens) if len(t) > 2 and not t.startswith("~")}
+    return words | {w for w in map(_restore_vowel, words) if w}
+
+
+_VOWELS = "aeiou"
+_HIGH = {"a": "i", "i": "i", "e": "i", "o": "u", "u": "u"}
+
+
+def _restore_vowel(stem: str) -> str:
+    """The vowel Turkish drops before an ending: "izn" (iznim) is "izin", "sehr" (şehri) "sehir"."""
+    if len(stem) < 3 or stem[-1] in _VOWELS or stem[-2] in _VOWELS or stem[-1] == stem[-2]:
+        return ""
+    last = next((ch for ch in reversed(stem[:-2]) if ch in _VOWELS), "")
+    return stem[:-1] + _HIGH[last] + stem[-1] if last else ""
+
+
+# Words a table's cells share with any question about amounts and durations: they name no topic.
+_GENERIC = frozenset(tokenize(
+    "kadar üzeri fazla az yıl yıllık ay aylık gün günlük hafta saat tl try eur up to less more than above below "
+    "over under days day weeks week months month years year hours ve ile and or the of for en"))
 
 
 def _glossary_words(question: str) -> set[str]:
@@ -268,10 +288,17 @@ def _row_for(table: Table, value: float) -> list[str] | None:
     return matching[0] if matching else None
 
 
+def _heading_fit(table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset()
+                 ) -> float:
+    """How much of the question's topic the table's title, section and headers name: what the
+    table is about, not what its cells happen to share with the question."""
+    return _table_score(Table(table.header, [], table.section), words, title, strong)
+
+
 def _row_named(table: Table, words: set[str]) -> list[str] | None:
     """The one row whose first cell the question names ("P1", "otel")."""
     named = [row for row in table.rows
-             if {t for t in tokenize(row[0]) if len(t) > 1 and not t.startswith("~")} & words]
+             if {t for t in tokenize(row[0]) if len(t) > 1 and not t.startswith("~") and t not in _GENERIC} & words]
     return named[0] if len(named) == 1 else None
 
 
@@ -339,24 +366,30 @@ def summary_answer(procedure: Procedure, language: str, n: int, count: int) -> s
 
 
 def table_answer(procedure: Procedure, question: str, language: str, n: int) -> str | None:
+    """A row the question selects (by a number or by name), or the table the question is
+    about; None when the question is about none of the tables."""
     words, strong = _topic_words(question), _glossary_words(question)
-    scored = sorted(procedure.tables, key=lambda t: _table_score(t, words, procedure.title, strong), reverse=True)
-    if not scored or _table_score(scored[0], words, procedure.title, strong) == 0 and not _TABLE_WORDS.search(question):
+    asked_for_table = bool(_TABLE_WORDS.search(question))
+    tables = [t for t in procedure.tables if asked_for_table or _heading_fit(t, words, procedure.title, strong) >= 1]
+    tables.sort(key=lambda t: _table_score(t, words, procedure.title, strong), reverse=True)
+    if not tables:
         return None
     value = _question_value(question)
-    for table in scored:
-        if value is not None:
+    if value is not None:
+        for table in tables:
             row = _row_for(table, value)
             if row is not None:
                 return _row_sentence(table, row, language, n)
-    table = scored[0]
-    row = _row_named(table, words | {t for t in tokenize(question) if len(t) > 1})
+        return None
+    table = tables[0]
+    row = _row_named(table, words | {t for t in tokenize(question) if len(t) > 1 and t not in _GENERIC})
     if row is not None:
         return _row_sentence(table, row, language, n, _columns_named(table, words))
-    if value is not None and _row_for(table, value) is None and not _TABLE_WORDS.search(question):
-        return None
-    title = table.section or procedure.title
-    return f"{title} [{n}]:\n\n{table.markdown()}"
+    # The whole table only for a question about what it tabulates ("ihbar süresi" → Notice period).
+    fit = _heading_fit(table, words, "", strong)
+    if asked_for_table or fit >= 2 or (fit >= 1 and strong & set(tokenize(" ".join(table.header)))):
+        return f"{table.section or procedure.title} [{n}]:\n\n{table.markdown()}"
+    return None
 
 
 _SERVICE = re.compile(r"hizmet|kıdem|kidem|çalışma süresi|length of service|service|seniority|tenure", re.I)
@@ -382,7 +415,8 @@ def asker_answer(procedure: Procedure, question: str, language: str, n: int, ask
     if years is None:
         return None
     words, strong = _topic_words(question), _glossary_words(question)
-    tables = [t for t in procedure.tables if t.header and _SERVICE.search(t.header[0])]
+    tables = [t for t in procedure.tables if t.header and _SERVICE.search(t.header[0])
+              and _heading_fit(t, words, procedure.title, strong) >= 1]
     tables.sort(key=lambda t: _table_score(t, words, procedure.title, strong), reverse=True)
     for table in tables:
         row = _row_for(table, years)
