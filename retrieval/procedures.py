@@ -18,7 +18,7 @@ from .glossary import expand
 from .llm.base import Source
 from .llm.local import _QUESTION_WORDS
 from .phrasing import date_in_words
-from .text import fold, tokenize
+from .text import _ENGLISH_HINTS, _TURKISH_HINTS, _TURKISH_LETTERS, fold, tokenize
 
 MAX_BULLETS = 8
 DEFAULT_BULLETS = 3
@@ -111,6 +111,41 @@ def read_procedure(record: Record, body: dict) -> Procedure:
     sections, tables = parse_markdown(str(body.get("content") or ""))
     return Procedure(key=record.key, title=record.title, summary=str(body.get("summary") or "").strip(),
                      steps=_steps(body.get("steps")), sections=sections, tables=tables)
+
+
+# --- One language ------------------------------------------------------------------------------
+
+_HALVES = re.compile(r"\s+/\s+")
+
+
+def _lean(text: str) -> int:
+    """Positive for Turkish, negative for English, by frequent words and by lower-case words
+    with Turkish letters (a name such as "İK Portalı" or "A.Ş." says nothing)."""
+    score = 0
+    for word in re.findall(r"[\wçğıöşüÇĞİÖŞÜ'’]+", text):
+        folded = fold(word)
+        if folded in _TURKISH_HINTS or (word[:1].islower() and any(ch in _TURKISH_LETTERS for ch in word)):
+            score += 1
+        elif folded in _ENGLISH_HINTS:
+            score -= 1
+    return score
+
+
+def in_language(text: str, language: str) -> str:
+    """The half of "Türkçe metin / English text" in ``language``; the text as it is when it is
+    not two halves in two languages."""
+    halves = _HALVES.split(text)
+    if len(halves) != 2:
+        return text
+    leans = [_lean(h) for h in halves]
+    plain = [not any(ch in _TURKISH_LETTERS for ch in h) for h in halves]
+    # One half Turkish, the other English by its words, or at least free of Turkish letters.
+    if not ((leans[0] > 0 and leans[1] <= 0 and (leans[1] < 0 or plain[1]))
+            or (leans[1] > 0 and leans[0] <= 0 and (leans[0] < 0 or plain[0]))):
+        return text
+    turkish = halves[0] if leans[0] > 0 else halves[1]
+    english = halves[1] if leans[0] > 0 else halves[0]
+    return turkish if language == "tr" else english
 
 
 # --- What the question asks for -----------------------------------------------------------
@@ -316,10 +351,13 @@ def _question_value(question: str) -> float | None:
 
 
 def _row_sentence(table: Table, row: list[str], language: str, n: int, columns: list[int] | None = None) -> str:
-    first = f"{table.header[0]} “{row[0]}”" if table.header[0] else f"“{row[0]}”"
+    def say(text: str) -> str:
+        return in_language(text, language)
+
+    first = f"{say(table.header[0])} “{say(row[0])}”" if table.header[0] else f"“{say(row[0])}”"
     keep = columns or list(range(1, len(table.header)))
-    rest = "; ".join(f"{table.header[i]}: **{row[i].strip('*')}**" if table.header[i] else f"**{row[i].strip('*')}**"
-                     for i in keep if i < len(row) and row[i])
+    rest = "; ".join(f"{say(table.header[i])}: **{say(row[i]).strip('*')}**" if table.header[i]
+                     else f"**{say(row[i]).strip('*')}**" for i in keep if i < len(row) and row[i])
     if language == "tr":
         return f"{first} için {rest} [{n}]."
     return f"For {first}: {rest} [{n}]."
@@ -343,7 +381,8 @@ def _first_sentences(text: str) -> list[str]:
 
 def steps_answer(procedure: Procedure, language: str, n: int) -> str:
     lead = {"tr": f"{procedure.title}: adımlar [{n}]", "en": f"{procedure.title}: the steps [{n}]"}[language]
-    return lead + "\n\n" + "\n".join(f"{i}. {_sentence(step)}" for i, step in enumerate(procedure.steps, 1))
+    return lead + "\n\n" + "\n".join(f"{i}. {_sentence(in_language(step, language))}"
+                                     for i, step in enumerate(procedure.steps, 1))
 
 
 def summary_answer(procedure: Procedure, language: str, n: int, count: int) -> str:
@@ -358,7 +397,7 @@ def summary_answer(procedure: Procedure, language: str, n: int, count: int) -> s
         key = fold(sentence)[:60]
         if key not in seen:
             seen.add(key)
-            bullets.append(_sentence(sentence))
+            bullets.append(_sentence(in_language(sentence, language)))
         if len(bullets) == count:
             break
     lead = {"tr": f"{procedure.title}, kısaca [{n}]:", "en": f"{procedure.title} in brief [{n}]:"}[language]

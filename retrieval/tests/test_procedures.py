@@ -159,3 +159,17 @@ def test_without_a_start_date_the_rule_is_given_not_a_guess(client, stranger, le
     client.force_login(stranger)  # no employee record linked
     answer = ask(client, "Kaç gün iznim var?")["answer"]
     assert "Toplam" not in answer and "İşe başlama tarihiniz" not in answer
+
+
+@pytest.mark.parametrize(("text", "tr", "en"), [
+    ("Talebi portalda açın. / Open the request in the portal.", "Talebi portalda açın.", "Open the request in the portal."),
+    ("25.000 TL üzeri / above 25,000 TRY", "25.000 TL üzeri", "above 25,000 TRY"),
+    ("Doğrudan yönetici / Line manager", "Doğrudan yönetici", "Line manager"),
+    # Not two languages: left as it is.
+    ("Ankara / İzmir", "Ankara / İzmir", "Ankara / İzmir"),
+    ("TCP/IP ayarı", "TCP/IP ayarı", "TCP/IP ayarı"),
+])
+def test_a_bilingual_text_is_said_in_the_question_s_language(text, tr, en):
+    from retrieval.procedures import in_language
+
+    assert in_language(text, "tr") == tr and in_language(text, "en") == en
