@@ -58,14 +58,15 @@ def language_from_scope(scope: dict) -> str:
     return translation.get_language_from_request(request)
 
 
+_FRAME_ERRORS = (("duplicate key", "duplicate key"), ("nested deeper", "nested deeper"),
+                 ("is not valid JSON", "NaN or Infinity"))
+
+
 def _frame_error(exc: ValueError) -> str:
     """What is wrong with a frame, in fixed words: the parser's message can quote the
     client's text (a duplicated key), which is never logged."""
     message = str(exc)
-    for reason in ("duplicate key", "nested deeper", "is not valid JSON"):
-        if reason in message:
-            return {"is not valid JSON": "NaN or Infinity"}.get(reason, reason)
-    return "not valid JSON"
+    return next((reason for marker, reason in _FRAME_ERRORS if marker in message), "not valid JSON")
 
 
 def _next(events, language: str):

@@ -94,10 +94,14 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     missing = unknown_topic(question, language=language, user=user)
     exact = None if missing else structured_answer(user=user, question=question, history=history, snapshot=snapshot,
                                                    language=language, analysis=analysis)
+    asker_key = getattr(user, "employee_key", "") or ""
+    found = None
     if exact is not None and not exact.refusal and wants_procedure(question):
         # "Bilgi güvenliği olayını nasıl bildiririm?": steps of a procedure, not the department of that name.
         sources = retrieve_sources(user=user, question=question, history=history)
-        if procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot) is not None:
+        found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
+                                 asker_key=asker_key, mine=analysis.mine)
+        if found is not None:
             exact = None
     prepared = exact.text if exact is not None else None
     if missing:
@@ -107,17 +111,17 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     elif exact is not None:
         metrics.STRUCTURED_ANSWERS.labels(kind=exact.kind).inc()
         sources = [record_source(n, r, snapshot) for n, r in enumerate(exact.records, 1)]
-    else:
+    elif found is None:
         sources = retrieve_sources(user=user, question=question, history=history)
         if sources and not history and uncovered(question, user=user):
             # The question is about something no document mentions: say so, cite nothing.
             sources = []
         # A procedure found: its steps, a summary or a table row, from its structure.
         found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
-                                 asker_key=getattr(user, "employee_key", "") or "", mine=analysis.mine)
-        if found is not None:
-            prepared, source = found
-            sources = [source]
+                                 asker_key=asker_key, mine=analysis.mine)
+    if found is not None:
+        prepared, source = found
+        sources = [source]
     provider = get_provider(provider_name)
     # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
     toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
