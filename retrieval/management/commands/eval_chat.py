@@ -54,5 +54,6 @@ class Command(BaseCommand):
                 if name in summary["categories"]:
                     self.stdout.write(f"{name:<14}{counts[name]:>6}{summary['categories'][name]:>8.1%}")
             self.stdout.write(f"{'all':<14}{summary['turns']:>6}{summary['right']:>8.1%}")
-            self.stdout.write(f"lookup median words: {summary['lookup_median_words']}   p50: {summary['p50_ms']} ms")
+            self.stdout.write(f"median words: lookup {summary['lookup_median_words']}, procedure fact "
+                              f"{summary['fact_median_words']}   p50: {summary['p50_ms']} ms")
         self.stdout.write(json.dumps(summary))
