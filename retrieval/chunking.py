@@ -153,8 +153,41 @@ def markdown_sections(text: str) -> list[tuple[str, str]]:
     return sections
 
 
+_TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _sentences_of_tables(markdown: str) -> str:
+    """Each row of a Markdown table as one sentence of its headers and cells ("Hizmet süresi:
+    1–5 yıl; Yıllık izin: 14 gün."), each list item ending as a sentence: a passage then reads
+    row by row, never as one run of cells."""
+    lines = markdown.splitlines()
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("|") and i + 1 < len(lines) and _TABLE_SEPARATOR.match(lines[i + 1].strip()):
+            header = _cells(line)
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                cells = _cells(lines[i])
+                pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells, strict=False) if c]
+                if pairs:
+                    out.append("; ".join(pairs) + ".")
+                i += 1
+            continue
+        stripped = line.rstrip()
+        if re.match(r"^\s*([-*•]|\d{1,2}[.)])\s+\S", stripped) and stripped[-1] not in ".!?:;…":
+            stripped += "."
+        out.append(stripped)
+        i += 1
+    return "\n".join(out)
+
+
 def _plain(markdown: str) -> str:
-    text = re.sub(r"[*_`>#|]+", " ", markdown)
+    text = re.sub(r"[*_`>#|]+", " ", _sentences_of_tables(markdown))
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"^[\s-]*-{3,}[\s-]*$", " ", text, flags=re.MULTILINE)
     return re.sub(r"\s+", " ", text).strip()

@@ -9,6 +9,7 @@ words; a query gets the other language's tokens added, documents are unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .text import fold, tokenize
@@ -71,25 +72,57 @@ def _content(tokens: list[str]) -> frozenset[str]:
     return frozenset(t for t in tokens if not t.startswith("~"))
 
 
+# A Turkish word carries its endings ("yardımı", "kapatılır", "çalışabilirim"): a query word that
+# begins with a glossary word of at least this many letters is that word. English inflects less,
+# and a short prefix there would make "terminate" a "term".
+PREFIX_LETTERS = {"tr": 4, "en": 5}
+
+
+@dataclass(frozen=True)
+class _Word:
+    stems: frozenset[str]
+    surface: str  # folded
+    prefix: bool  # whether a query word beginning with ``surface`` is this word
+
+
 @lru_cache(maxsize=1)
-def _entries() -> tuple[tuple[frozenset[str], tuple[str, ...]], ...]:
+def _entries() -> tuple[tuple[tuple[_Word, ...], tuple[str, ...]], ...]:
     entries = []
     for turkish, english in PAIRS:
-        for phrase, other in ((turkish, english), (english, turkish)):
-            needed = _content(tokenize(phrase))
-            if needed:
-                entries.append((needed, tuple(tokenize(other))))
+        for phrase, other, language in ((turkish, english, "tr"), (english, turkish, "en")):
+            parts = tuple(_Word(_content(tokenize(word)), fold(word), len(fold(word)) >= PREFIX_LETTERS[language])
+                          for word in phrase.split())
+            if all(part.stems for part in parts):
+                entries.append((parts, tuple(tokenize(other))))
     return tuple(entries)
+
+
+def _present(word: _Word, tokens: set[str], surfaces: list[str]) -> bool:
+    return bool(word.stems <= tokens) or (word.prefix and any(s.startswith(word.surface) for s in surfaces))
 
 
 def expand(tokens: list[str]) -> list[str]:
     """The tokens of the other language's terms for the terms in ``tokens``."""
     present = set(tokens)
+    surfaces = [t for t in tokens if not t.startswith("~")]
     extra: list[str] = []
-    for needed, other in _entries():
-        if needed <= present:
+    for parts, other in _entries():
+        if all(_present(part, present, surfaces) for part in parts):
             extra.extend(t for t in other if t not in present and t not in extra)
     return extra
+
+
+def phrase_translations(tokens: list[str]) -> list[tuple[set[str], tuple[str, ...]]]:
+    """For each phrase of two or more words the glossary knows in ``tokens`` ("sick note"): the
+    query tokens it is made of and the other language's tokens for it ("rapor")."""
+    present = set(tokens)
+    surfaces = [t for t in tokens if not t.startswith("~")]
+    found = []
+    for parts, other in _entries():
+        if len(parts) > 1 and all(_present(part, present, surfaces) for part in parts):
+            words = {t for part in parts for t in surfaces if t in part.stems or (part.prefix and t.startswith(part.surface))}
+            found.append((words, other))
+    return found
 
 
 def query_tokens(text: str) -> list[str]:

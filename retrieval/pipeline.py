@@ -31,7 +31,7 @@ from knowledge.queries import Record, knowledge_snapshot
 
 from . import metrics
 from .chunking import HR, STAFF
-from .glossary import expand
+from .glossary import expand, phrase_translations
 from .llm import Options, Provider, ProviderError, Source, get_provider
 from .llm.local import _QUESTION_WORDS
 from .llm.prompts import build_messages
@@ -256,6 +256,11 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
         words_ = [w for w in words_ if not fold(w).endswith("est") and fold(w) not in _DESCRIBING]
     missing = []
     vocabulary = term_vocabulary()
+    # "sick note": a word known only as part of a phrase the glossary translates ("rapor").
+    in_phrases = set()
+    for members, other in phrase_translations(tokenize(head)):
+        if any(view.knows(t) for t in other):
+            in_phrases |= members
     for word in words_:
         folded = fold(word)
         if folded in vocabulary or (strip_ending(folded) or folded) in vocabulary:
@@ -268,6 +273,8 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
             continue
         if language != "tr":
             tokens = stems
+        if set(stems) & in_phrases:
+            continue
         if not any(view.knows(t) for t in tokens + expand(stems)):
             missing.append(word)
     return missing

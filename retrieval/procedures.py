@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from knowledge.queries import Record, Snapshot
 
-from .glossary import expand
+from .glossary import expand, phrase_translations
 from .llm.base import Source
 from .llm.local import _QUESTION_WORDS
 from .phrasing import date_in_words
@@ -325,6 +325,11 @@ _GENERIC = frozenset(tokenize(
 _DOCUMENT_WORDS = frozenset(tokenize(
     "prosedür prosedürü prosedürünü politika politikası süreç süreci sürecini kural kuralları kurallarını "
     "procedure policy process rules guideline"))
+
+
+def _generic(token: str) -> bool:
+    """A unit word in any form: "yılda", "günü", "saatler"."""
+    return token in _GENERIC or any(token.startswith(g) for g in _GENERIC if len(g) >= 3)
 
 
 def _glossary_words(question: str) -> set[str]:
@@ -643,8 +648,8 @@ def _spoken(needed: list[frozenset[str]], tokens: frozenset[str] | set[str], lea
     each in its own stems, a five-letter prefix or the glossary's other language."""
     tokens = frozenset(tokens)
     prefixes = {t[:5] for t in tokens if len(t) >= 5}
-    spoken = sum(1 for stems in needed
-                 if any(_matches(w, tokens, prefixes) == 1.0 for w in stems) or set(expand(list(stems))) & tokens)
+    spoken = sum(1 for own, other in _needed_groups(needed)
+                 if _best(own, tokens, prefixes) == 1.0 or _best(other, tokens, prefixes) == 1.0)
     return spoken >= least and (least < 2 or 2 * spoken >= len(needed))
 
 
@@ -887,7 +892,7 @@ def _question_words(question: str) -> list[Group]:
     focus = _FOCUS.search(question)
     for match in re.finditer(r"[^\W_]+(?:['’][^\W_]+)?", question):
         word = match.group()
-        if fold(word) in FUNCTION_WORDS:
+        if fold(word) in FUNCTION_WORDS or _AUXILIARY.match(fold(word)):
             continue
         own = {t for t in tokenize(word) if not t.startswith("~") and t not in _QUESTION_WORDS and not t.isdigit()
                and len(t) > 1}
@@ -899,12 +904,27 @@ def _question_words(question: str) -> list[Group]:
         groups.append(group)
         if focus and match.start() == focus.end("focus") - len(focus.group("focus")):
             groups.append(group)  # what "kaç …" / "how many …" counts is asked twice over
-    known = {t for own, other in groups for t in own | other}
-    phrase = {t for t in expand(tokenize(question)) if not t.startswith("~") and t not in known}
-    if phrase and groups:
-        own, other = groups[0]
-        groups[0] = (own, other | phrase)
-    return groups
+    return _with_phrases(groups, tokenize(question))
+
+
+def _with_phrases(groups: list[Group], tokens: list[str]) -> list[Group]:
+    """Each word of a phrase the glossary translates ("sick note" → rapor, "iş günü" → business
+    days) also carries the phrase's translation."""
+    phrases = phrase_translations(tokens)
+    out = []
+    for own, other in groups:
+        extra = {t for members, words in phrases if own & members for t in words if not t.startswith("~")}
+        out.append((own, other | extra))
+    return out
+
+
+def _needed_groups(needed: list[frozenset[str]]) -> list[Group]:
+    groups = [(stems, frozenset(t for t in expand(sorted(stems)) if not t.startswith("~"))) for stems in needed]
+    return _with_phrases(groups, [t for stems in needed for t in sorted(stems)])
+
+
+# Turkish auxiliary verbs ("tahsis ediliyor mu?", "nasıl yapılır?", "iade olur mu?"): the noun before them asks.
+_AUXILIARY = re.compile(r"^(edil|eder|ediyor|etme|etmem|etmeli|yapil|yapiyor|olur|olmali|olabil|oluyor)")
 
 
 # Words of a question that ask for nothing a document says ("must", "gerekir", "do I have to").
@@ -916,7 +936,7 @@ _FACT_FILLER = frozenset(tokenize(
 
 # A summary says what the procedure covers ("core hours, allowances…"), not what they are: it
 # answers a fact question only when nothing else does.
-SUMMARY_WEIGHT = 0.6
+SUMMARY_WEIGHT = 0.8
 # A row is said with its headers ("Seviye “P2”…; İlk müdahale süresi: 2 saat"): they count nearly in full.
 ROW_HEADER_WEIGHT = 0.8
 # "Core collaboration hours are 10:00–16:00" defines what "During core hours, respond…" only mentions.
@@ -990,8 +1010,8 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
     scored = []
     for rank, source, procedure, unit in pool:
         score, matched = _fact_score(unit, groups, weights, total)
-        if unit.kind == "row" and not matched:
-            continue  # a row is chosen by its own cells; its headers alone pick the whole table
+        if unit.kind == "row" and not {t for t in matched if not _generic(t)}:
+            continue  # a row is chosen by its own cells ("P2", "otel"), not by "yıl" or "gün"; its headers pick the table
         if unit.kind == "table" and not (matched & set(tokenize(" ".join(unit.table.header + [unit.table.section])))):
             continue
         text = unit.text or " ".join(unit.row or [])
@@ -1009,7 +1029,8 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
         return None
     if unit.kind == "table":
         # The table a row of which the question names ("P3"): that row.
-        named = [u for *_, u, m in scored if u.kind == "row" and u.table is unit.table and m - _GENERIC]
+        named = [u for *_, u, m in scored if u.kind == "row" and u.table is unit.table
+                 and {t for t in m if not _generic(t)}]
         if len(named) == 1:
             unit = named[0]
     words = {t for own, other in groups for t in own | other}

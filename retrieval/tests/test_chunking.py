@@ -86,3 +86,14 @@ def test_no_sample_company_staff_passage_holds_a_sensitive_value(doc_type):
         for name in schema.sensitive_fields:
             if body.get(name) not in (None, ""):
                 assert str(body[name]) not in text, (record["id"], name)
+
+
+def test_a_table_in_a_procedure_reads_row_by_row():
+    body = {"title": "İzin", "summary": "", "steps": [], "content": (
+        "## Süreler\n\n| Hizmet süresi | Yıllık izin |\n|---|---|\n| 1–5 yıl | 14 gün |\n| 5 yıldan fazla | 20 gün |\n\n"
+        "- Talep portaldan yapılır\n- Yönetici 3 günde onaylar")}
+    [chunk] = [c for c in chunk_document(key="PR1", doc_type="procedure", title="İzin", body=body, view=STAFF,
+                                         resolve=lambda key: key) if c.section == "Süreler"]
+    assert "Hizmet süresi: 1–5 yıl; Yıllık izin: 14 gün. Hizmet süresi: 5 yıldan fazla; Yıllık izin: 20 gün." in chunk.text
+    assert "Talep portaldan yapılır. - Yönetici 3 günde onaylar." in chunk.text or \
+        "Talep portaldan yapılır. Yönetici 3 günde onaylar." in chunk.text, chunk.text

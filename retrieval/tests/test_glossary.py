@@ -41,3 +41,19 @@ def test_translated_terms_count_less_than_the_questions_own_words():
     ]
     index = SearchIndex(passages, np.zeros((2, 4), dtype=np.float32))
     assert index.search("Who is the manager of the department?", None, k=1, method="bm25")[0].doc_id == "hr"
+
+
+def test_a_turkish_word_with_its_endings_is_the_glossary_word():
+    # "yardımı", "kapatılır", "Yurt dışından": the word and its endings, not only the stem Snowball gives.
+    assert "allowance" in expand(tokenize("İnternet yardımı ne kadar?"))
+    assert "disabl" in expand(tokenize("Hesaplar ne zaman kapatılır?"))
+    assert "abroad" in expand(tokenize("Yurt dışından çalışabilir miyim?"))
+    # English words are matched by a longer prefix only: "terminate" is no "term".
+    assert "vade" not in expand(tokenize("When can they terminate the contract?"))
+
+
+def test_a_phrase_the_glossary_knows_translates_as_one():
+    from retrieval.glossary import phrase_translations
+
+    found = phrase_translations(tokenize("upload my sick note"))
+    assert found and all(members == {"sick", "note"} and "rapor" in other for members, other in found)

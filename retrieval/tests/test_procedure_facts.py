@@ -69,6 +69,8 @@ def policies(company):
     procedure("PX7", "Security Policy", "Password rules and incident levels.", SECURITY)
     procedure("PX8", "Masraf İadesi / Expenses", "Masrafların iadesi. / How expenses are paid back.", EXPENSES)
     procedure("PX9", "İşe Başlama Süreci", "Yeni çalışanın ilk günleri ve deneme süresi.", ONBOARDING)
+    procedure("PX10", "Hastalık İzni", "Hastalıkta bildirim ve rapor.", "## Rapor\n\n"
+              "- Raporunuzu **2 iş günü** içinde İK Portalı'na yükleyin.\n- Rapor günlerinde çalışmayın.")
     Document.objects.create(key="E77", doc_type="employee", title="Ceren Yavuz", body={
         "first_name": "Ceren", "last_name": "Yavuz", "title": "Key Account Manager", "department_id": "D1"})
     index_rebuild()
@@ -152,3 +154,10 @@ def test_a_range_said_in_two_languages_is_one_range():
     bounds = parse_range("5.000 TL'ye kadar / up to 5,000 TRY")
     assert bounds is not None and bounds.holds(3000) and bounds.holds(5000) and not bounds.holds(5001)
     assert Table(["a"], [["b"]]).markdown().startswith("| a |")
+
+
+def test_a_phrase_known_in_the_other_language_is_no_unknown_topic(client, alice, policies):
+    client.force_login(alice)
+    data = ask(client, "How long do I have to upload my sick note?")
+    assert "**2 iş günü**" in data["answer"] and data["answer"].startswith("The procedure is in Turkish"), data
+    assert [s["key"] for s in data["sources"]] == ["PX10"]
