@@ -64,6 +64,13 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("eğitim", "training"), ("tamamla", "complete"), ("yeni çalışan", "new employee"), ("bildir", "report"),
     ("çalış", "work"), ("cihaz", "device"), ("kayıp", "lost"), ("çalıntı", "stolen"), ("avans", "advance"),
     ("otel", "hotel"), ("gecelik", "per night"), ("alım", "purchase"), ("teklif", "quote"),
+    # Shifts, breaks and pay on a shop floor.
+    ("vardiya", "shift"), ("mola", "break"), ("yemek molası", "meal break"), ("gece", "night"),
+    ("hafta sonu", "weekend"), ("hafta içi", "weekday"), ("resmi tatil", "public holiday"), ("bayram", "holiday"),
+    ("oran", "rate"), ("yüzde", "percent"), ("saatlik ücret", "hourly wage"), ("amir", "supervisor"),
+    ("koruyucu donanım", "protective equipment"), ("iş güvenliği", "safety"), ("zorunlu", "mandatory"),
+    ("talep", "claim"), ("eski", "old"), ("eski", "older"), ("ödenir", "paid"), ("ödenmez", "not paid"),
+    ("en geç", "how quickly"), ("en geç", "how soon"), ("takılı", "on"), ("uzun", "long"), ("kısa", "short"), ("erken", "early"), ("geç", "late"),
 )
 
 

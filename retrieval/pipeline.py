@@ -213,6 +213,8 @@ _GENERIC = frozenset("""
 there has have had our my me mine ask let show offer offers take takes care get got give make need want can may
 must should would could please tell know any some company şirket şirketin şirkette firma
 summarise summarize summary brief bullet bullets point points özetle özetler özet kısaca madde maddeler maddede
+limit limits maximum minimum rate rates amount number deadline duration yearly annual monthly weekly daily
+long often soon stay keep kept take taken put use used happen happens allowed
 """.split())
 
 

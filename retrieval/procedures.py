@@ -327,9 +327,12 @@ _DOCUMENT_WORDS = frozenset(tokenize(
     "procedure policy process rules guideline"))
 
 
+_TURKISH_UNITS = ("gun", "yil", "saat", "hafta", "dakika", "sure", "kadar", "fazla")
+
+
 def _generic(token: str) -> bool:
-    """A unit word in any form: "yılda", "günü", "saatler"."""
-    return token in _GENERIC or any(token.startswith(g) for g in _GENERIC if len(g) >= 3)
+    """A unit word, in Turkish with its ending: "yılda", "günü", "saatler" (not "weekend")."""
+    return token in _GENERIC or any(token.startswith(g) and len(token) - len(g) <= 4 for g in _TURKISH_UNITS)
 
 
 def _glossary_words(question: str) -> set[str]:
@@ -440,14 +443,32 @@ def _cell_in(table: Table, text: str, language: str, order: tuple[str, str] | No
     return in_language(text, language)
 
 
+def table_language(table: Table) -> str:
+    """The one language a table is written in ("tr", "en"), "" for a bilingual table or one whose
+    words do not tell."""
+    if _table_order(table):
+        return ""
+    lean = _lean(" ".join([table.section, *table.header, *(c for row in table.rows for c in row)]))
+    return "tr" if lean > 0 else "en" if lean < 0 else ""
+
+
 def _row_sentence(table: Table, row: list[str], language: str, n: int, columns: list[int] | None = None) -> str:
     order = _table_order(table)
+    written = table_language(table)
 
     def say(text: str) -> str:
         return _cell_in(table, text, language, order)
 
-    first = f"{say(table.header[0])} “{say(row[0])}”" if table.header[0] else f"“{say(row[0])}”"
     keep = columns or list(range(1, len(table.header)))
+    if written and written != language and (language, written) in _IN_OTHER:
+        # A table in the other language: its own words, quoted, and a word on its language.
+        cells = [f"{table.header[0]}: “{row[0]}”" if table.header[0] else f"“{row[0]}”"]
+        cells += [f"{table.header[i]}: **{row[i].strip('*')}**" if table.header[i] else f"**{row[i].strip('*')}**"
+                  for i in keep if i < len(row) and row[i]]
+        return _IN_OTHER[(language, written)].replace("“{text}”", "{text}").format(text="; ".join(cells)).replace(
+            "[1]", f"[{n}]")
+
+    first = f"{say(table.header[0])} “{say(row[0])}”" if table.header[0] else f"“{say(row[0])}”"
     rest = "; ".join(f"{say(table.header[i])}: **{say(row[i]).strip('*')}**" if table.header[i]
                      else f"**{say(row[i]).strip('*')}**" for i in keep if i < len(row) and row[i])
     if language == "tr":
@@ -612,7 +633,14 @@ def asker_answer(procedure: Procedure, question: str, language: str, n: int, ask
                       if _ADDS.search(line) and numbers(line.lower())), None)
         extra = re.sub(r"[*]", "", extra) if extra else ""
         total = _total(" ".join(row[1:]), extra, language)
-        return " ".join(part for part in (lead, rule, f"{extra} [{n}]" if extra else "", total) if part)
+        if extra:
+            # One citation, after what the procedure says; a sentence in the other language quoted.
+            rule = re.sub(rf"\s*\[{n}\]\.?$", ".", rule)
+            said = _language_of(extra)
+            if said and said != language:
+                extra = {"en": "The procedure adds: “{}”", "tr": "Prosedür ayrıca şunu söyler: “{}”"}[language].format(extra)
+            extra = f"{extra} [{n}]"
+        return " ".join(part for part in (lead, rule, extra, total) if part)
     return None
 
 
@@ -625,7 +653,14 @@ def _total(rule: str, extra: str, language: str) -> str:
     if not first or not second or fold(first.group(2)) != fold(second.group(2)):
         return ""
     amount = int(first.group(1)) + int(second.group(1))
-    return f"Toplam: **{amount} {first.group(2)}**." if language == "tr" else f"In all: **{amount} {first.group(2)}**."
+    unit = _UNIT_WORDS.get((fold(first.group(2)), language), first.group(2))
+    return f"Toplam: **{amount} {unit}**." if language == "tr" else f"In all: **{amount} {unit}**."
+
+
+# A total is said in the answer's language ("16 days", not "16 gün").
+_UNIT_WORDS = {("gun", "en"): "days", ("is gunu", "en"): "business days", ("hafta", "en"): "weeks",
+               ("days", "tr"): "gün", ("day", "tr"): "gün", ("business days", "tr"): "iş günü",
+               ("business day", "tr"): "iş günü", ("weeks", "tr"): "hafta", ("week", "tr"): "hafta"}
 
 
 def _section_text(procedure: Procedure, title: str) -> str:
@@ -823,10 +858,12 @@ def _section_units(heading: str, text: str, language: str) -> list[Unit]:
     units = []
     for tag, item in items:
         sentences = [item] if item.endswith(":") else _SPLIT_SENTENCES.split(item)
-        # A short sentence opens the next one ("… works in a hybrid model. Employees … 2 days per week").
+        # A short sentence without a figure opens the next one ("… works in a hybrid model. Employees …
+        # 2 days per week"); "Deneme süresi 2 aydır." is a fact of its own.
         joined: list[str] = []
         for sentence in sentences:
-            if joined and len(joined[-1].split()) <= 8 and not joined[-1].endswith(":"):
+            if (joined and len(joined[-1].split()) <= 8 and not joined[-1].endswith(":")
+                    and not re.search(r"\d", joined[-1])):
                 joined[-1] += " " + sentence
             else:
                 joined.append(sentence)
@@ -851,9 +888,11 @@ def fact_units(procedure: Procedure, language: str) -> list[Unit]:
         said = in_language(step, language)
         units.append(Unit(said, frozenset(tokenize(said)), title, kind="step", language=_language_of(said)))
     for heading, text in procedure.sections:
-        units += _section_units(heading, text, language)
+        # The title speaks for every part of the procedure, not for its steps and summary only.
+        units += [Unit(u.text, u.tokens, u.context | title, u.kind, u.language) for u in
+                  _section_units(heading, text, language)]
     for table in procedure.tables:
-        about = frozenset(tokenize(" ".join([table.section, *table.header])))
+        about = frozenset(tokenize(" ".join([table.section, *table.header]))) | title
         units.append(Unit("", about, frozenset(), kind="table", language=_language_of(" ".join(table.header)),
                           table=table))
         for row in table.rows:
@@ -900,11 +939,17 @@ def _question_words(question: str) -> list[Group]:
             continue
         if turkish:
             own |= {w for w in map(_restore_vowel, own) if w}
-        group = (frozenset(own), frozenset(t for t in expand(sorted(own)) if not t.startswith("~")))
+        group = (frozenset(own), frozenset(t for t in expand(sorted(own)) if _translated(t)))
         groups.append(group)
         if focus and match.start() == focus.end("focus") - len(focus.group("focus")):
             groups.append(group)  # what "kaç …" / "how many …" counts is asked twice over
     return _with_phrases(groups, tokenize(question))
+
+
+def _translated(token: str) -> bool:
+    """Whether a token the glossary gives can stand for the word: not a prefix, a unit word or a
+    short stem ("fazla" and "faz" of "fazla mesai" are no overtime on their own)."""
+    return not token.startswith("~") and len(token) >= 3 and not _generic(token)
 
 
 def _with_phrases(groups: list[Group], tokens: list[str]) -> list[Group]:
@@ -913,7 +958,7 @@ def _with_phrases(groups: list[Group], tokens: list[str]) -> list[Group]:
     phrases = phrase_translations(tokens)
     out = []
     for own, other in groups:
-        extra = {t for members, words in phrases if own & members for t in words if not t.startswith("~")}
+        extra = {t for members, words in phrases if own & members for t in words if _translated(t)}
         out.append((own, other | extra))
     return out
 
@@ -934,9 +979,28 @@ _FACT_FILLER = frozenset(tokenize(
     "my me our your i we you benim bana ben biz bizim sizin şirket company kadar ne"))
 
 
-# A summary says what the procedure covers ("core hours, allowances…"), not what they are: it
-# answers a fact question only when nothing else does.
-SUMMARY_WEIGHT = 0.8
+# A summary that says what the procedure covers ("core hours, allowances…", "… kurallarını açıklar")
+# says not what they are: it answers a fact question only when nothing else does. A summary that
+# states a rule ("İzin talebi İK Portalı üzerinden yapılır.") is a fact like any other.
+SUMMARY_WEIGHT = 0.6
+_DESCRIBES = re.compile(r"\b(açıklar|tanımlar|anlatır|düzenler|belirler|içerir|kapsar|describes?|explains?|covers?|"
+                        r"defines?|sets out|outlines?)\b", re.I)
+_EN_VERBS = frozenset("is are was were must will can may should has have be get gets need needs apply applies "
+                      "pay pays paid".split())
+_TR_VERB_END = re.compile(r"(ır|ir|ur|ür|ar|er|dır|dir|dur|dür|tır|tir|tur|tür|maz|mez|malı|meli|yor)$")
+
+
+def _descriptive(text: str) -> bool:
+    """Whether a summary sentence describes the document rather than states a rule."""
+    if _DESCRIBES.search(text) or re.match(r"\s*(how|what|rules|steps|guide)\b", text, re.I):
+        return True
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if not words:
+        return True
+    if _language_of(text) == "tr":
+        last = words[-1]
+        return not _TR_VERB_END.search(last) or last.endswith(("lar", "ler"))
+    return not (set(words) & _EN_VERBS)
 # A row is said with its headers ("Seviye “P2”…; İlk müdahale süresi: 2 saat"): they count nearly in full.
 ROW_HEADER_WEIGHT = 0.8
 # "Core collaboration hours are 10:00–16:00" defines what "During core hours, respond…" only mentions.
@@ -945,6 +1009,17 @@ SUBJECT_BONUS = 0.08
 
 def _best(words: frozenset[str], tokens: frozenset[str], prefixes: set[str]) -> float:
     return max((_matches(w, tokens, prefixes) for w in words), default=0.0)
+
+
+# A row whose first cell the question names ("Depo", "P2", "Weekend") is the row asked about.
+ROW_KEY_BONUS = 0.2
+
+
+def _names_row(cell: str, groups: list[Group]) -> bool:
+    tokens = frozenset(tokenize(cell))
+    prefixes = {t[:5] for t in tokens if len(t) >= 5}
+    return any(_best(own, tokens, prefixes) == 1.0 or _best(other, tokens, prefixes) == 1.0
+               for own, other in groups if not any(_generic(t) for t in own))
 
 
 def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: float) -> tuple[float, set[str]]:
@@ -960,9 +1035,11 @@ def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: fl
             if said:
                 matched |= {w for w in own | other if _matches(w, unit.tokens, prefixes)}
     score /= total
-    if unit.kind == "summary":
+    if unit.kind == "row" and unit.row and _names_row(unit.row[0], groups):
+        score += ROW_KEY_BONUS
+    if unit.kind == "summary" and _descriptive(unit.text):
         score *= SUMMARY_WEIGHT
-    elif unit.kind in ("sentence", "step") and matched:
+    elif unit.kind in ("sentence", "step", "summary") and matched:
         opening = frozenset(tokenize(" ".join(unit.text.split()[:4])))
         opening_prefixes = {t[:5] for t in opening if len(t) >= 5}
         if any(_matches(w, opening, opening_prefixes) == 1.0 for w in matched):
@@ -1038,16 +1115,29 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
         return _unit_text(unit, procedure, language, words), source
     said = [_sentence(unit.text)]
     used = len(unit.text.split())
+    open_groups = _open_groups(groups, unit)
+    figures = {value for value, _ in numbers(unit.text.lower())}
     for score, _, other_source, _, other, other_matched in scored[1:4]:
-        if (other_source.key == source.key and other.kind in ("sentence", "step", "summary")
-                and other_matched - matched and used + len(other.text.split()) <= FACT_MAX_WORDS
-                and fold(other.text) != fold(unit.text) and score >= FACT_MIN_SCORE):
+        # A second sentence only for what the first leaves unsaid, never the same figure again.
+        adds = [g for g in open_groups if (g[0] | g[1]) & other_matched]
+        if (open_groups and adds and other_source.key == source.key and other.kind in ("sentence", "step", "summary")
+                and used + len(other.text.split()) <= FACT_MAX_WORDS and score >= FACT_MIN_SCORE
+                and not figures & {value for value, _ in numbers(other.text.lower())}):
             said.append(_sentence(other.text))
             break
     text = _TIGHT_FACT.sub(r"\1", " ".join(said))
     if unit.language and unit.language != language and (language, unit.language) in _IN_OTHER:
         return _IN_OTHER[(language, unit.language)].format(text=text), source
     return text + " [1]", source
+
+
+def _open_groups(groups: list[Group], unit: Unit) -> list[Group]:
+    """The question's topical words (not units such as "gün") that a unit says nothing of,
+    neither in its words nor in its heading."""
+    tokens = unit.tokens | unit.context
+    prefixes = {t[:5] for t in tokens if len(t) >= 5}
+    return [(own, other) for own, other in groups
+            if not any(_generic(t) for t in own) and not _best(own | other, tokens, prefixes)]
 
 
 _TIGHT_FACT = re.compile(r"\s+([.,;:!?)])")

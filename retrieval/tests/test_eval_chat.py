@@ -58,7 +58,11 @@ def test_a_broken_eval_file_is_a_clear_error(tmp_path, db):
 @pytest.mark.parametrize("company", ["other_company", "third_company"])
 def test_companies_the_answerer_was_not_written_for_stay_above_the_floor(db, capsys, company):
     """Two more companies (other names, departments, skills, cities, clients; one mostly
-    English) and their questions: 84% and 91% when first asked, 100% after general fixes."""
+    English) and their questions: 84% and 91% when first asked, 100% after general fixes. Their
+    procedures (steps, tables by day, distance, area and seniority; Turkish, English, bilingual) and
+    the 24 questions about them were added later: 9 of 15 and 7 of 9 right when first asked, all after
+    general fixes (unit words are no topic, a row is named by its first cell, a phrase's translation
+    is not its words one by one)."""
     folder = Path(__file__).parent / company
     call_command("load_company", str(folder), verbosity=0)
     call_command("eval_chat", "--json", "--file", str(folder / "chat_eval.yaml"))
