@@ -70,7 +70,8 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("oran", "rate"), ("yüzde", "percent"), ("saatlik ücret", "hourly wage"), ("amir", "supervisor"),
     ("koruyucu donanım", "protective equipment"), ("iş güvenliği", "safety"), ("zorunlu", "mandatory"),
     ("talep", "claim"), ("eski", "old"), ("eski", "older"), ("ödenir", "paid"), ("ödenmez", "not paid"),
-    ("en geç", "how quickly"), ("en geç", "how soon"), ("takılı", "on"), ("uzun", "long"), ("kısa", "short"), ("erken", "early"), ("geç", "late"),
+    ("en geç", "how quickly"), ("en geç", "how soon"),
+    ("takılı", "on"), ("uzun", "long"), ("kısa", "short"), ("erken", "early"), ("geç", "late"),
 )
 
 
