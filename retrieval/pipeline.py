@@ -103,7 +103,7 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
                                  asker_key=asker_key, mine=analysis.mine)
         if found is not None:
             exact = None
-    elif exact is not None and (not exact.refusal or exact.kind == "restricted") and not history:
+    elif exact is not None and (not exact.refusal or exact.kind == "restricted"):
         # "How many failed login attempts lock an account?" is not about the Key Account Manager, nor
         # "İstifa edersem son maaşım ne zaman ödenir?" about a salary: words the record answer leaves
         # unexplained that a procedure speaks of make it the procedure's question.

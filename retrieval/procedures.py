@@ -918,6 +918,13 @@ def _matches(word: str, tokens: frozenset[str], prefixes: set[str]) -> float:
 Group = tuple[frozenset[str], frozenset[str]]
 # "Kaç onay gerekir?", "How many approvals…": the word counted is what the answer must be about.
 _FOCUS = re.compile(r"\b(kaç|kac|how many|how much)\s+(?P<focus>[^\W\d_]{3,})", re.I)
+# "İhbar süresi ne kadar?", "Gece primi nedir?": in Turkish the word before the question word is asked about.
+_FOCUS_BEFORE = re.compile(r"(?P<focus>[^\W\d_]{3,})\s+(ne kadar|nedir|ne zaman|kaç)\b", re.I)
+
+
+def _focus_starts(question: str) -> set[int]:
+    return ({m.start("focus") for m in _FOCUS.finditer(question)}
+            | {m.start("focus") for m in _FOCUS_BEFORE.finditer(question)})
 TRANSLATION_WEIGHT = 0.85
 
 
@@ -928,7 +935,7 @@ def _question_words(question: str) -> list[Group]:
     business days) join the phrase's first word."""
     turkish = detect_language(question) == "tr"
     groups: list[Group] = []
-    focus = _FOCUS.search(question)
+    focus = _focus_starts(question)
     for match in re.finditer(r"[^\W_]+(?:['’][^\W_]+)?", question):
         word = match.group()
         if fold(word) in FUNCTION_WORDS or _AUXILIARY.match(fold(word)):
@@ -941,9 +948,33 @@ def _question_words(question: str) -> list[Group]:
             own |= {w for w in map(_restore_vowel, own) if w}
         group = (frozenset(own), frozenset(t for t in expand(sorted(own)) if _translated(t)))
         groups.append(group)
-        if focus and match.start() == focus.end("focus") - len(focus.group("focus")):
-            groups.append(group)  # what "kaç …" / "how many …" counts is asked twice over
+        if match.start() in focus:
+            groups.append(group)  # what "kaç …", "how many …", "… ne kadar" asks about counts twice
     return _with_phrases(groups, tokenize(question))
+
+
+def _focus_words(question: str) -> set[str]:
+    """The stems of what "… ne kadar", "kaç …" asks about, with the other language's words for
+    it and for the phrase it ends ("ihbar süresi" → notice period)."""
+    starts = _focus_starts(question)
+    focus: set[str] = set()
+    for match in re.finditer(r"[^\W_]+(?:['’][^\W_]+)?", question):
+        if match.start() in starts:
+            own = {t for t in tokenize(match.group()) if not t.startswith("~")}
+            focus |= own | {t for t in expand(sorted(own)) if not t.startswith("~")}
+            focus |= {t for members, words in phrase_translations(tokenize(question)) if own & members
+                      for t in words if not t.startswith("~")}
+    return focus
+
+
+def _header_asked(table: Table, focus: set[str]) -> bool:
+    """Whether a value column's header is what the question asks about ("Notice period" for
+    "ihbar süresi ne kadar?"): every word of it among the focus words."""
+    for head in table.header[1:]:
+        words = {t for t in tokenize(head) if not t.startswith("~") and len(t) > 2}
+        if words and words <= focus:
+            return True
+    return False
 
 
 def _translated(token: str) -> bool:
@@ -958,7 +989,8 @@ def _with_phrases(groups: list[Group], tokens: list[str]) -> list[Group]:
     phrases = phrase_translations(tokens)
     out = []
     for own, other in groups:
-        extra = {t for members, words in phrases if own & members for t in words if _translated(t)}
+        # A phrase's words stand together ("notice period"): a unit word among them is kept.
+        extra = {t for members, words in phrases if own & members for t in words if not t.startswith("~") and len(t) >= 3}
         out.append((own, other | extra))
     return out
 
@@ -1083,6 +1115,13 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
         frequency = sum(1 for tokens, prefixes in everywhere if _best(own | other, tokens, prefixes))
         weights.append(math.log(1 + count / (frequency or count)))
     total = sum(weights) or 1.0
+    focus = _focus_words(question)
+    if focus:
+        for source, procedure, _ in candidates[:2]:
+            for table in procedure.tables:
+                if _header_asked(table, focus) and not any(_names_row(row[0], groups) for row in table.rows):
+                    # "İhbar süresi ne kadar?": what the table gives, for every row.
+                    return f"{table.section or procedure.title} [1]:\n\n{table.markdown()}", source
     wants_number = bool(_FACT_QUANTITY.search(question))
     scored = []
     for rank, source, procedure, unit in pool:
