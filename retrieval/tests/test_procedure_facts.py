@@ -5,6 +5,7 @@ has only the other one; never a record answer that only shares a word with the q
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -161,3 +162,27 @@ def test_a_phrase_known_in_the_other_language_is_no_unknown_topic(client, alice,
     data = ask(client, "How long do I have to upload my sick note?")
     assert "**2 iş günü**" in data["answer"] and data["answer"].startswith("The procedure is in Turkish"), data
     assert [s["key"] for s in data["sources"]] == ["PX10"]
+
+
+@pytest.mark.parametrize("question", [
+    "Bu belge ne diyor?", "How do I do it?", "Summarise it in three bullets", "₺60.000 alımı kim onaylar?",
+    "1.5 yıl çalışan kaç gün izin alır?", "%20 prim kime verilir?", "Kaç gün iznim var?",
+])
+def test_odd_documents_and_numbers_give_a_sensible_answer_never_an_error(client, alice, company, question):
+    # A procedure that is only a title, one with a one-sentence summary, one with a table of merged,
+    # empty and ragged cells.
+    procedure("PX20", "Sadece Başlık", "", "")
+    procedure("PX21", "Tek Cümle Politikası", "Bu politika tek cümledir.", "")
+    procedure("PX22", "Bozuk Tablo", "Bozuk tablo.", "| Tutar | Onaylayan |\n|---|---|\n| 10.000 TL'ye kadar |\n"
+              "| | CFO |\n| 10.001 – 50.000 TL | Bölüm müdürü | fazla |\n| ₺60.000 üzeri | Genel Müdür |")
+    index_rebuild()
+    client.force_login(alice)
+    answer = ask(client, question)["answer"]
+    assert answer.strip() and "…" not in answer
+    assert not re.search(r"\w\s+[.,;:]", answer.replace("...", "")), answer  # no "word ." joins
+
+
+def test_a_summary_of_a_one_sentence_document_is_that_sentence(policies):
+    body = {"summary": "Bu politika tek cümledir.", "steps": [], "content": ""}
+    answer = summary_answer(read_procedure(Record("X", "procedure", "Tek", body), body), "tr", 1, 3)
+    assert answer.endswith("- Bu politika tek cümledir.")
