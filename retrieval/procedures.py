@@ -433,6 +433,16 @@ def _table_order(table: Table) -> tuple[str, str] | None:
     return ("tr", "en") if votes > 0 else ("en", "tr") if votes < 0 else None
 
 
+_TABLE_IN_OTHER = {("tr", "en"): "Prosedür İngilizce. ", ("en", "tr"): "The procedure is in Turkish. "}
+
+
+def whole_table(table: Table, procedure: Procedure, language: str, n: int) -> str:
+    """The table as a Markdown table under its section's name, with a word on its language
+    when that is not the asker's."""
+    note = _TABLE_IN_OTHER.get((language, table_language(table)), "")
+    return f"{note}{table.section or procedure.title} [{n}]:\n\n{table.markdown()}"
+
+
 def _cell_in(table: Table, text: str, language: str, order: tuple[str, str] | None = None) -> str:
     """A cell or header of ``table`` in ``language``: the table's order of "Türkçe / English"
     halves decides a cell whose own words do not."""
@@ -588,7 +598,7 @@ def table_answer(procedure: Procedure, question: str, language: str, n: int) -> 
     # The whole table only for a question about what it tabulates ("ihbar süresi" → Notice period).
     fit = _heading_fit(table, words, "", strong)
     if asked_for_table or fit >= 2 or (fit >= 1 and strong & set(tokenize(" ".join(table.header)))):
-        return f"{table.section or procedure.title} [{n}]:\n\n{table.markdown()}"
+        return whole_table(table, procedure, language, n)
     return None
 
 
@@ -1081,7 +1091,7 @@ def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: fl
 
 def _unit_text(unit: Unit, procedure: Procedure, language: str, words: set[str]) -> str:
     if unit.kind == "table":
-        return f"{unit.table.section or procedure.title} [1]:\n\n{unit.table.markdown()}"
+        return whole_table(unit.table, procedure, language, 1)
     if unit.kind == "row":
         return _row_sentence(unit.table, unit.row, language, 1, _columns_named(unit.table, words))
     return _sentence(unit.text) + " [1]"
@@ -1121,7 +1131,7 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
             for table in procedure.tables:
                 if _header_asked(table, focus) and not any(_names_row(row[0], groups) for row in table.rows):
                     # "İhbar süresi ne kadar?": what the table gives, for every row.
-                    return f"{table.section or procedure.title} [1]:\n\n{table.markdown()}", source
+                    return whole_table(table, procedure, language, 1), source
     wants_number = bool(_FACT_QUANTITY.search(question))
     scored = []
     for rank, source, procedure, unit in pool:
