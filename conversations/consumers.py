@@ -34,16 +34,18 @@ from accounts.models import User
 from accounts.ratelimits import too_many_requests_text, user_hit
 from chatcore.parsers import loads_strict
 
-from .answering import ask
 from .models import Conversation, Message
 from .selectors import conversation_get
+from .workers import AnswerRun, Busy, TimedOut
 
-_END = object()
 log = structlog.get_logger(__name__)
 
 # Close code for a frame that is not a JSON object (4000-4999: the application's own).
 BAD_FRAME = 4400
 BUSY = _("Wait for the current answer, or stop it first.")
+BUSY_USER = _("You have too many answers being written at once. Wait for one to finish, then try again.")
+BUSY_SERVER = _("The assistant is busy with other questions right now. Please try again in a few seconds.")
+TOO_SLOW = _("The answer took too long and was stopped. Please try again.")
 FAILED = _("Something went wrong while answering. Please try again.")
 
 
@@ -67,15 +69,6 @@ def _frame_error(exc: ValueError) -> str:
     client's text (a duplicated key), which is never logged."""
     message = str(exc)
     return next((reason for marker, reason in _FRAME_ERRORS if marker in message), "not valid JSON")
-
-
-def _next(events, language: str):
-    # The pipeline writes its messages (validation, fallback notice) while it runs.
-    with translation.override(language):
-        try:
-            return next(events)
-        except StopIteration:
-            return _END
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -180,12 +173,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         return last.content if last else None
 
     async def _answer(self, question) -> None:
-        self.events = ask(user=self.user, question=question, conversation=self.conversation)
+        # The answer runs in a thread of its own (``workers``): the event loop, and every other
+        # socket of this process, never waits for a model.
+        run = AnswerRun(user=self.user, question=question, conversation=self.conversation, language=self.language)
         try:
-            while True:
-                event = await database_sync_to_async(_next)(self.events, self.language)
-                if event is _END:
-                    break
+            run.start()
+        except Busy as busy:
+            await self._send_error(BUSY_SERVER if busy.scope == "server" else BUSY_USER)
+            return
+        self.events = run
+        try:
+            async for event in run.events():
                 await self._handle(event)
                 if event.kind == "done":
                     # The page may ask again as soon as it has the answer: this task
@@ -193,6 +191,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     break
         except ValidationError as exc:
             await self._send_error(" ".join(m for msgs in exc.message_dict.values() for m in msgs))
+        except TimedOut as timed_out:
+            log.warning("chat_answer_timed_out", user_id=self.user.pk, limit=timed_out.what)
+            await self._send_error(TOO_SLOW)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -248,14 +249,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         })
 
     async def _stop(self) -> None:
-        task, events = self.task, self.events
+        task, run = self.task, self.events
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if events is not None:
-            # Closing the generator stores the partial answer, marked incomplete.
-            await database_sync_to_async(events.close)()
+        if run is not None:
+            # The run stops at its next event, closes the provider's stream and stores the
+            # partial answer, marked incomplete.
+            run.cancel()
+            await run.wait()
             self.events = None
             if getattr(self, "pending", None):
                 last = await database_sync_to_async(

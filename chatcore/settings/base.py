@@ -530,8 +530,18 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 READYZ_TIMEOUT = env_float("READYZ_TIMEOUT", 2.0)
 # Worker threads per web process for HTTP requests (chatcore.handlers); 0: a thread per request.
 HTTP_THREADS = env_int("HTTP_THREADS", 4, minimum=0)
-# Chat API requests have threads of their own, so slow answers never hold up quick requests.
-HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", 4, minimum=1)
+# Answers at once per process (WebSocket and API together), and for one user; beyond them the
+# chat says "busy, try again" (429 for the user, 503 for the server, with Retry-After). Each running
+# answer has a thread and, while it stores its messages, a database connection.
+CHAT_MAX_ANSWERS = env_int("CHAT_MAX_ANSWERS", 64, minimum=1)
+CHAT_MAX_ANSWERS_PER_USER = env_int("CHAT_MAX_ANSWERS_PER_USER", 3, minimum=1)
+CHAT_BUSY_RETRY_SECONDS = env_int("CHAT_BUSY_RETRY_SECONDS", 5, minimum=1)
+# The longest wait for an answer's first token, and for the whole answer (seconds; 0: no limit).
+CHAT_FIRST_TOKEN_SECONDS = env_float("CHAT_FIRST_TOKEN_SECONDS", 60.0)
+CHAT_ANSWER_SECONDS = env_float("CHAT_ANSWER_SECONDS", 300.0)
+# Chat API requests have threads of their own, so slow answers never hold up quick requests: one
+# per answer that may run at once (a streamed answer keeps its thread until it is sent).
+HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", CHAT_MAX_ANSWERS, minimum=1)
 HTTP_CHAT_PATHS = ["/api/chat/"]
 
 # --- Logging ----------------------------------------------------------------

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
-from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view
@@ -24,6 +25,7 @@ from ..answering import Event, ask
 from ..models import Conversation
 from ..selectors import cited_documents, conversation_get, conversation_list, message_get, message_list
 from ..services import conversation_create, conversation_delete, conversation_rename, message_set_feedback
+from ..workers import SLOTS, Busy, TimedOut, within_limits
 from .serializers import (
     ChatRequestSerializer,
     ChatResponseSerializer,
@@ -82,8 +84,53 @@ def _sse(events: Iterator[Event]) -> Iterator[str]:
     try:
         for event in events:
             yield f"event: {event.kind}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
+    except TimedOut as timed_out:
+        yield f"event: error\ndata: {json.dumps({'message': _slow_text(timed_out), 'code': 'timeout'})}\n\n"
     except Exception as exc:  # the stream is already open: report in-band
         yield f"event: error\ndata: {json.dumps({'message': str(exc) or exc.__class__.__name__})}\n\n"
+
+
+class AnswerStream(StreamingHttpResponse):
+    """A streamed answer that gives its answer slot back when the response is closed — after
+    the last part, or when the client has gone, even before the stream started."""
+
+    def __init__(self, *args, release, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._release = release
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
+def take_slot(user):
+    """Take an answer slot for ``user``; returns the call that gives it back (once)."""
+    SLOTS.take(user.pk)
+    given = threading.Event()
+
+    def release() -> None:
+        if not given.is_set():
+            given.set()
+            SLOTS.give(user.pk)
+
+    return release
+
+
+def _busy_response(busy: Busy) -> Response:
+    headers = {"Retry-After": str(busy.retry_after)}
+    if busy.scope == "user":
+        return error_response(code="busy", status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers,
+                              message=_("You have too many answers being written at once. Wait for one to finish."))
+    return error_response(code="busy", status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers,
+                          message=_("The assistant is busy with other questions right now. Try again shortly."))
+
+
+def _slow_text(timed_out: TimedOut) -> str:
+    if timed_out.what == "first_token":
+        return str(_("The model did not start answering in time; the question was stopped. Please try again."))
+    return str(_("The answer took too long and was stopped. Please try again."))
 
 
 _EVENTS = ["started", "token", "notice", "reset", "sources", "done", "error"]
@@ -134,25 +181,40 @@ class ChatView(APIView):
             conversation = conversation_get(user=request.user, conversation_id=conversation_id)
             if conversation is None:
                 raise exceptions.NotFound("No such conversation.")
-        events = ask(user=request.user, question=serializer.validated_data["message"], conversation=conversation)
-        if request.accepted_renderer.media_type == "text/event-stream":
-            events = _in_language(events, translation.get_language())
-            parts = _sse(events)
-            if isinstance(request._request, ASGIRequest):
-                parts = _async_parts(parts)
-            response = StreamingHttpResponse(parts, content_type="text/event-stream; charset=utf-8")
-            response["Cache-Control"] = "no-cache"
-            response["X-Accel-Buffering"] = "no"
-            return response
-        done = None
-        # The client gets the whole answer or an error, so the database keeps both messages or
-        # neither: a database lost between the question and the answer must not leave a question
-        # stored without its answer.
-        with transaction.atomic():
-            for event in events:
-                if event.kind == "done":
-                    done = event.data
-        return Response(ChatResponseSerializer(done).data)
+        # One of the process's answer slots, or 429 (this user) / 503 (the server) with Retry-After.
+        try:
+            release = take_slot(request.user)
+        except Busy as busy:
+            return _busy_response(busy)
+        try:
+            events = within_limits(ask(user=request.user, question=serializer.validated_data["message"],
+                                       conversation=conversation))
+            if request.accepted_renderer.media_type == "text/event-stream":
+                events = _in_language(events, translation.get_language())
+                parts = _sse(events)
+                if isinstance(request._request, ASGIRequest):
+                    parts = _async_parts(parts)
+                response = AnswerStream(parts, release=release, content_type="text/event-stream; charset=utf-8")
+                response["Cache-Control"] = "no-cache"
+                response["X-Accel-Buffering"] = "no"
+                return response
+            # No transaction around the model's answer: the question is stored, then the answer, each
+            # in a short one. An answer that fails is stored as far as it got, marked incomplete.
+            done = None
+            try:
+                for event in events:
+                    if event.kind == "done":
+                        done = event.data
+            except TimedOut as timed_out:
+                return error_response(code="timeout", message=_slow_text(timed_out),
+                                      status_code=status.HTTP_504_GATEWAY_TIMEOUT)
+            return Response(ChatResponseSerializer(done).data)
+        except BaseException:
+            release()
+            raise
+        finally:
+            if request.accepted_renderer.media_type != "text/event-stream":
+                release()
 
 
 @extend_schema(

@@ -1,0 +1,235 @@
+"""Answers in parallel: each answer runs in a thread of its own, off the event loop.
+
+An answer is ``answering.ask`` — a short transaction to store the question, the model's
+stream, a short transaction to store the answer — and the model's stream can take many
+seconds. Run through ``database_sync_to_async``, every socket of a process would share one
+thread and wait for each other's models; here an ``AnswerRun`` gives the answer a thread from a
+process-wide pool and hands its events to the event loop through an ``asyncio.Queue``, so the
+loop (and every other socket and request on it) never waits for a model.
+
+Limits (settings, per process): at most ``CHAT_MAX_ANSWERS`` answers at once and
+``CHAT_MAX_ANSWERS_PER_USER`` for one user; beyond them ``start`` raises ``Busy`` with a
+``retry_after`` in seconds. ``CHAT_FIRST_TOKEN_SECONDS`` and ``CHAT_ANSWER_SECONDS`` bound the
+wait for the first token and for the whole answer: past them the run is stopped, as Stop stops it.
+
+``cancel`` stops a run: the thread stops reading at the next event, closes the answer's
+generator — which closes the provider's HTTP stream and stores the partial answer, marked
+incomplete — and releases its database connection and its slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import threading
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import translation
+
+from accounts.models import User
+
+from . import metrics
+from .answering import Event, ask
+from .models import Conversation
+
+log = structlog.get_logger(__name__)
+
+_END = object()
+
+
+class Busy(Exception):
+    """No slot for another answer: the process (``scope="server"``) or this user (``"user"``)."""
+
+    def __init__(self, scope: str, retry_after: int) -> None:
+        super().__init__(scope)
+        self.scope = scope
+        self.retry_after = retry_after
+
+
+class TimedOut(Exception):
+    """The model sent no first token, or did not finish, in time."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what  # "first_token" or "answer"
+
+
+class _Slots:
+    """Counts of running answers, for the process and for each user."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.by_user: dict[int, int] = {}
+        self.executor: ThreadPoolExecutor | None = None
+
+    def take(self, user_id: int) -> None:
+        with self.lock:
+            if self.running >= settings.CHAT_MAX_ANSWERS:
+                metrics.ANSWERS_BUSY.labels(scope="server").inc()
+                raise Busy("server", settings.CHAT_BUSY_RETRY_SECONDS)
+            if self.by_user.get(user_id, 0) >= settings.CHAT_MAX_ANSWERS_PER_USER:
+                metrics.ANSWERS_BUSY.labels(scope="user").inc()
+                raise Busy("user", settings.CHAT_BUSY_RETRY_SECONDS)
+            self.running += 1
+            self.by_user[user_id] = self.by_user.get(user_id, 0) + 1
+            metrics.ANSWERS_RUNNING.set(self.running)
+
+    def give(self, user_id: int) -> None:
+        with self.lock:
+            self.running -= 1
+            left = self.by_user.get(user_id, 1) - 1
+            if left:
+                self.by_user[user_id] = left
+            else:
+                self.by_user.pop(user_id, None)
+            metrics.ANSWERS_RUNNING.set(self.running)
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self.lock:
+            if self.executor is None:
+                self.executor = ThreadPoolExecutor(max_workers=settings.CHAT_MAX_ANSWERS, thread_name_prefix="answer")
+            return self.executor
+
+
+SLOTS = _Slots()
+
+
+class AnswerRun:
+    """One answer, run in its own thread; its events are read with ``async for``."""
+
+    def __init__(self, *, user: User, question, conversation: Conversation | None, language: str,
+                 provider_name: str | None = None) -> None:
+        self.user = user
+        self.question = question
+        self.conversation = conversation
+        self.language = language
+        self.provider_name = provider_name
+        self._cancelled = threading.Event()
+        self._queue: asyncio.Queue | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.finished = asyncio.Event()
+        self.started_at = 0.0
+
+    def start(self) -> AnswerRun:
+        """Take the slots and start the thread; ``Busy`` when there is none."""
+        SLOTS.take(self.user.pk)
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        self.started_at = time.monotonic()
+        # The run's log lines carry the request id bound for this question.
+        context = contextvars.copy_context()
+        try:
+            SLOTS.pool().submit(context.run, self._work)
+        except BaseException:
+            SLOTS.give(self.user.pk)
+            raise
+        return self
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The answer's events as they come; ``TimedOut`` past a limit (the run is then
+        stopped and its partial answer stored); an error of the answer is raised here."""
+        first = settings.CHAT_FIRST_TOKEN_SECONDS
+        whole = settings.CHAT_ANSWER_SECONDS
+        got_token = False
+        while True:
+            elapsed = time.monotonic() - self.started_at
+            limits = [(whole - elapsed, "answer")] if whole else []
+            if first and not got_token:
+                limits.append((first - elapsed, "first_token"))
+            timeout, what = min(limits) if limits else (None, "")
+            try:
+                item = await asyncio.wait_for(self._queue.get(), timeout=None if timeout is None else max(timeout, 0.001))
+            except TimeoutError:
+                self.cancel()
+                metrics.ANSWERS_TIMED_OUT.labels(limit=what).inc()
+                raise TimedOut(what) from None
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if item.kind == "token":
+                got_token = True
+            yield item
+
+    async def wait(self) -> None:
+        """Until the thread has stored the answer and let go of its slots."""
+        await self.finished.wait()
+
+    # In the answer's thread ------------------------------------------------------------------
+
+    def _put(self, item) -> None:
+        # A reader that is gone with its event loop (a server shutting down) reads nothing more;
+        # the answer is still stored.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def _work(self) -> None:
+        close_old_connections()
+        events = None
+        try:
+            with translation.override(self.language):
+                events = ask(user=self.user, question=self.question, conversation=self.conversation,
+                             provider_name=self.provider_name)
+                for event in events:
+                    self._put(event)
+                    if self._cancelled.is_set():
+                        break
+                # Closing the generator here, in its own thread, closes the provider's stream and
+                # stores what was said so far, marked incomplete, when the run was stopped.
+                events.close()
+        except BaseException as exc:  # noqa: BLE001 — handed to the reader, which logs it
+            if events is not None:
+                try:
+                    events.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("chat_answer_close_failed", user_id=self.user.pk)
+            self._put(exc)
+        finally:
+            # The thread goes back to the pool: its database connection must not stay open.
+            connections.close_all()
+            SLOTS.give(self.user.pk)
+            self._put(_END)
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self.finished.set)
+
+
+# The API's answers run in the request's own thread (a chat lane of ``chatcore.handlers``): the
+# same slots and time limits, checked between the answer's events.
+
+@contextlib.contextmanager
+def answer_slot(user: User):
+    """A slot for one answer of ``user``, or ``Busy``."""
+    SLOTS.take(user.pk)
+    try:
+        yield
+    finally:
+        SLOTS.give(user.pk)
+
+
+def within_limits(events, started: float | None = None):
+    """``events`` until a time limit passes, then ``TimedOut`` (the answer's generator is closed
+    first, so its partial answer is stored, marked incomplete)."""
+    started = time.monotonic() if started is None else started
+    first, whole = settings.CHAT_FIRST_TOKEN_SECONDS, settings.CHAT_ANSWER_SECONDS
+    got_token = False
+    try:
+        for event in events:
+            yield event
+            got_token = got_token or event.kind == "token"
+            elapsed = time.monotonic() - started
+            if whole and elapsed > whole:
+                raise TimedOut("answer")
+            if first and not got_token and event.kind not in ("started",) and elapsed > first:
+                raise TimedOut("first_token")
+    finally:
+        events.close()
