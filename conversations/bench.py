@@ -35,6 +35,8 @@ from django.db import connection
 
 from retrieval.pipeline import EXACT_MODEL
 
+from .bench_slow import TARGET_USERS as SLOW_TARGET_USERS
+from .bench_slow import run_slow
 from .benchkit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users, run_bench
 from .models import Message
 
@@ -154,7 +156,9 @@ MESSAGE_ID = re.compile(r'id="feedback-(\d+)"')
 
 
 def add_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--users", type=int, default=TARGET_USERS, help="Concurrent users, each on its own WebSocket.")
+    parser.add_argument("--users", type=int, default=None,
+                        help=f"Concurrent users, each on its own WebSocket (default {TARGET_USERS}; "
+                             f"{SLOW_TARGET_USERS} with --provider openai and its slow model).")
     parser.add_argument("--questions", type=int, default=4,
                         help=f"Questions per user, asked one after another (at most {len(QUESTIONS)}; beyond "
                              f"{len(QUESTIONS)} asks per pass users repeat each other's questions).")
@@ -162,11 +166,27 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--dataset", default="",
                         help="A company directory (like sample_company/) loaded into a temporary database and "
                              "index; default: the configured ones.")
+    parser.add_argument("--first-token-ms", type=float, default=800.0,
+                        help="--provider openai: the bench's slow model's time to the first token.")
+    parser.add_argument("--tokens-per-s", type=float, default=25.0, help="--provider openai: its pace after that.")
+    parser.add_argument("--model-tokens", type=int, default=60, help="--provider openai: tokens in each answer.")
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
 
-def run(command: BaseCommand, *, users: int, questions: int, provider: str, dataset: str, as_json: bool,
-        **options) -> None:
+def run(command: BaseCommand, *, users: int | None, questions: int, provider: str, dataset: str, as_json: bool,
+        first_token_ms: float = 800.0, tokens_per_s: float = 25.0, model_tokens: int = 60, **options) -> None:
+    if provider == "openai" and not os.environ.get("OPENAI_BASE_URL"):
+        # Against the bench's own slow OpenAI-compatible model: answers at once on one process.
+        users = SLOW_TARGET_USERS if users is None else users
+        if users < 1 or first_token_ms < 0 or tokens_per_s <= 0 or model_tokens < 1:
+            raise CommandError("--users, --tokens-per-s and --model-tokens must be positive.")
+        run_bench(command, dataset=dataset, as_json=as_json,
+                  bench=["chat", "--users", str(users), "--provider", provider, "--first-token-ms", str(first_token_ms),
+                         "--tokens-per-s", str(tokens_per_s), "--model-tokens", str(model_tokens)],
+                  here=lambda: run_slow(command, users=users, first_token_ms=first_token_ms, tokens_per_s=tokens_per_s,
+                                        model_tokens=model_tokens, questions=QUESTIONS + REPHRASED, as_json=as_json))
+        return
+    users = TARGET_USERS if users is None else users
     if users < 1:
         raise CommandError("--users must be at least 1.")
     if not 1 <= questions <= len(QUESTIONS):

@@ -36,7 +36,7 @@ from chatcore.parsers import loads_strict
 
 from .models import Conversation, Message
 from .selectors import conversation_get
-from .workers import AnswerRun, Busy, TimedOut
+from .workers import Busy, TimedOut, run_for
 
 log = structlog.get_logger(__name__)
 
@@ -173,9 +173,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         return last.content if last else None
 
     async def _answer(self, question) -> None:
-        # The answer runs in a thread of its own (``workers``): the event loop, and every other
-        # socket of this process, never waits for a model.
-        run = AnswerRun(user=self.user, question=question, conversation=self.conversation, language=self.language)
+        # A model's answer runs in a thread of its own (``workers``): the event loop, and every
+        # other socket of this process, never waits for a model.
+        run = run_for()(user=self.user, question=question, conversation=self.conversation, language=self.language,
+                        render=self._render_event)
         try:
             run.start()
         except Busy as busy:
@@ -204,22 +205,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             if not (self.task is not None and self.task.cancelled()):
                 self.events = None
 
-    async def _handle(self, event) -> None:
+    def _render_event(self, event) -> str:
+        """The frame of a "started" or "done" event; runs in the answer's thread."""
         if event.kind == "started":
             self.pending = event.data
             created = self.conversation is None
             if created:
-                self.conversation = await database_sync_to_async(conversation_get)(
-                    user=self.user, conversation_id=event.data["conversation"])
-            html = await database_sync_to_async(self._render_started)(event.data, created)
+                self.conversation = conversation_get(user=self.user, conversation_id=event.data["conversation"])
+            return self._render_started(event.data, created)
+        return self._render_done(event.data)
+
+    async def _handle(self, event) -> None:
+        if event.kind in ("started", "done") and "html" in event.data:
+            html = event.data["html"]
         elif event.kind == "token":
             html = f'<span hx-swap-oob="beforeend:#{self._slot("text")}">{escape(event.data["text"])}</span>'
         elif event.kind == "reset":
             html = f'<div id="{self._slot("text")}" class="answer-text" hx-swap-oob="true"></div>'
         elif event.kind == "notice":
             html = f'<p class="notice" hx-swap-oob="beforeend:#{self._slot("notices")}">{escape(event.data["text"])}</p>'
-        elif event.kind == "done":
-            html = await database_sync_to_async(self._render_done)(event.data)
         else:
             return
         await self.send(text_data=html)

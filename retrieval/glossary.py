@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .text import fold, tokenize
+from .text import _stem, fold, tokenize, words
 
 # (Turkish, English). A phrase matches when all of its words are in the query.
 PAIRS: tuple[tuple[str, str], ...] = (
@@ -81,9 +81,10 @@ def _content(tokens: list[str]) -> frozenset[str]:
 
 
 # A Turkish word carries its endings ("yardımı", "kapatılır", "çalışabilirim"): a query word that
-# begins with a glossary word of at least this many letters is that word. English inflects less,
-# and a short prefix there would make "terminate" a "term".
-PREFIX_LETTERS = {"tr": 4, "en": 5}
+# begins with a glossary word of at least this many letters is that word. English inflects less and
+# its stemmer already meets "approvals" with "approval"; a prefix there would make "internet" an
+# "intern" and "terminate" a "term".
+PREFIX_LETTERS = {"tr": 4, "en": 1000}
 
 
 @dataclass(frozen=True)
@@ -98,36 +99,70 @@ def _entries() -> tuple[tuple[tuple[_Word, ...], tuple[str, ...]], ...]:
     entries = []
     for turkish, english in PAIRS:
         for phrase, other, language in ((turkish, english, "tr"), (english, turkish, "en")):
-            parts = tuple(_Word(_content(tokenize(word)), fold(word), len(fold(word)) >= PREFIX_LETTERS[language])
+            parts = tuple(_Word(_stems(word, language), fold(word), len(fold(word)) >= PREFIX_LETTERS[language])
                           for word in phrase.split())
             if all(part.stems for part in parts):
                 entries.append((parts, tuple(tokenize(other))))
     return tuple(entries)
 
 
+def _stems(word: str, language: str) -> frozenset[str]:
+    """What a query must hold for ``word``: in English its stem alone ("invoic" meets "invoices"),
+    in Turkish every token of it (a short stem alone, "yar" of "yardım", would meet "yarın")."""
+    tokens = _content(tokenize(word))
+    if language == "en" and tokens:
+        english = {_stem(w, "en") for w in words(word)}
+        return frozenset(english & tokens) or tokens
+    return tokens
+
+
 def _present(word: _Word, tokens: set[str], surfaces: list[str]) -> bool:
     return bool(word.stems <= tokens) or (word.prefix and any(s.startswith(word.surface) for s in surfaces))
+
+
+@lru_cache(maxsize=1)
+def _by_first_word() -> dict[str, tuple[int, ...]]:
+    """The entries by what their first word can be met by: a stem, or the first four letters
+    of a word that may carry endings."""
+    index: dict[str, list[int]] = {}
+    for n, (parts, _) in enumerate(_entries()):
+        first = parts[0]
+        keys = set(first.stems) | ({"^" + first.surface[:4]} if first.prefix else set())
+        for key in keys:
+            index.setdefault(key, []).append(n)
+    return {key: tuple(found) for key, found in index.items()}
+
+
+def _matching(tokens: list[str]):
+    """The entries all of whose words are in ``tokens``, in the glossary's order."""
+    present = set(tokens)
+    surfaces = [t for t in tokens if not t.startswith("~")]
+    index, entries = _by_first_word(), _entries()
+    candidates = set()
+    for key in present | {"^" + s[:4] for s in surfaces}:
+        candidates.update(index.get(key, ()))
+    for n in sorted(candidates):
+        parts, other = entries[n]
+        if all(_present(part, present, surfaces) for part in parts):
+            yield parts, other
 
 
 def expand(tokens: list[str]) -> list[str]:
     """The tokens of the other language's terms for the terms in ``tokens``."""
     present = set(tokens)
-    surfaces = [t for t in tokens if not t.startswith("~")]
     extra: list[str] = []
-    for parts, other in _entries():
-        if all(_present(part, present, surfaces) for part in parts):
-            extra.extend(t for t in other if t not in present and t not in extra)
+    for _, other in _matching(tokens):
+        extra.extend(t for t in other if t not in present and t not in extra)
     return extra
 
 
 def phrase_translations(tokens: list[str]) -> list[tuple[set[str], tuple[str, ...]]]:
     """For each phrase of two or more words the glossary knows in ``tokens`` ("sick note"): the
     query tokens it is made of and the other language's tokens for it ("rapor")."""
-    present = set(tokens)
     surfaces = [t for t in tokens if not t.startswith("~")]
     found = []
-    for parts, other in _entries():
-        if len(parts) > 1 and all(_present(part, present, surfaces) for part in parts):
+    for parts, other in _matching(tokens):
+        if len(parts) > 1:
             words = {t for part in parts for t in surfaces if t in part.stems or (part.prefix and t.startswith(part.surface))}
             found.append((words, other))
     return found

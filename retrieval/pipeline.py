@@ -15,6 +15,7 @@ returns are appended to the ``sources`` list the ``meta`` event carries.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import re
 from collections.abc import Iterator
@@ -45,6 +46,9 @@ from .text import detect_language, fold, tokenize, words
 log = structlog.get_logger(__name__)
 
 HISTORY_MESSAGES = 6
+# Called with the provider just before it writes the answer: the caller's cue that the answer's
+# own CPU work is done when a remote model writes it (see ``conversations.workers``).
+BEFORE_WRITING: contextvars.ContextVar = contextvars.ContextVar("before_writing", default=None)
 # The model recorded for an answer the offline answerer took as it is from the structured documents.
 EXACT_MODEL = "structured-v1"
 
@@ -182,6 +186,9 @@ def write_answer(*, provider: Provider, messages: list[dict], options: Options, 
     model = EXACT_MODEL if exact and provider.name == "local" else provider.model
     yield Event("meta", {"provider": provider.name, "model": model, "cached": False, "sources": sources})
     metrics.TOKENS_IN.labels(provider=provider.name).inc(_words(messages))
+    hook = BEFORE_WRITING.get()
+    if hook is not None:
+        hook(provider)
     try:
         for token in provider.stream(messages, options):
             yield Event("token", {"text": token})

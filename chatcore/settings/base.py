@@ -536,6 +536,9 @@ HTTP_THREADS = env_int("HTTP_THREADS", 4, minimum=0)
 CHAT_MAX_ANSWERS = env_int("CHAT_MAX_ANSWERS", 64, minimum=1)
 CHAT_MAX_ANSWERS_PER_USER = env_int("CHAT_MAX_ANSWERS_PER_USER", 3, minimum=1)
 CHAT_BUSY_RETRY_SECONDS = env_int("CHAT_BUSY_RETRY_SECONDS", 5, minimum=1)
+# Answers doing their CPU work (retrieval, the offline answerer) at once; a remote model's writing
+# is not counted. More than the cores only delays every first token.
+CHAT_PREPARE_THREADS = env_int("CHAT_PREPARE_THREADS", max(2, os.cpu_count() or 2), minimum=1)
 # The longest wait for an answer's first token, and for the whole answer (seconds; 0: no limit).
 CHAT_FIRST_TOKEN_SECONDS = env_float("CHAT_FIRST_TOKEN_SECONDS", 60.0)
 CHAT_ANSWER_SECONDS = env_float("CHAT_ANSWER_SECONDS", 300.0)

@@ -70,3 +70,19 @@ def test_bench_chat_refuses_bad_numbers_before_starting_anything(args, message):
 def test_bench_chat_needs_company_documents():
     with pytest.raises(CommandError, match="no company documents"):
         call_command("bench", "chat", "--users", "1", "--questions", "1")
+
+
+def test_bench_chat_against_a_slow_model_answers_in_parallel_and_leaves_nothing_open(company, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    call_command("bench", "chat", "--provider", "openai", "--users", "4", "--first-token-ms", "300",
+                 "--tokens-per-s", "50", "--model-tokens", "10")
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])
+    for key in ("ws", "sse"):
+        assert result[key]["answers"] == 4 and result[key]["errors"] == 0, result[key]
+        # Four answers at once take about one answer's time (the ideal), not four.
+        assert result[key]["ratio"] < 2.5, result[key]
+        assert result[key]["ttft_p50_ms"] >= 300 and result[key]["quick_requests"] > 0
+    assert result["model_streams_open_after"] == 0
+    assert "WebSocket" in "\n".join(out[:-1]) and "× ideal" in "\n".join(out[:-1])
+    assert not User.objects.filter(username__startswith="bench-slow-").exists()

@@ -48,8 +48,9 @@ def test_a_turkish_word_with_its_endings_is_the_glossary_word():
     assert "allowance" in expand(tokenize("İnternet yardımı ne kadar?"))
     assert "disabl" in expand(tokenize("Hesaplar ne zaman kapatılır?"))
     assert "abroad" in expand(tokenize("Yurt dışından çalışabilir miyim?"))
-    # English words are matched by a longer prefix only: "terminate" is no "term".
+    # English words by their stems only: "terminate" is no "term", "internet" no "intern".
     assert "vade" not in expand(tokenize("When can they terminate the contract?"))
+    assert "stajyer" not in expand(tokenize("Is there an internet allowance?"))
 
 
 def test_a_phrase_the_glossary_knows_translates_as_one():
