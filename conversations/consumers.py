@@ -36,7 +36,7 @@ from chatcore.parsers import loads_strict
 
 from .models import Conversation, Message
 from .selectors import conversation_get
-from .workers import Busy, TimedOut, run_for
+from .workers import Busy, LimitReached, run_for
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +46,7 @@ BUSY = _("Wait for the current answer, or stop it first.")
 BUSY_USER = _("You have too many answers being written at once. Wait for one to finish, then try again.")
 BUSY_SERVER = _("The assistant is busy with other questions right now. Please try again in a few seconds.")
 TOO_SLOW = _("The answer took too long and was stopped. Please try again.")
+TOO_LONG = _("The answer grew too long and was stopped. Please ask a narrower question.")
 FAILED = _("Something went wrong while answering. Please try again.")
 
 
@@ -192,9 +193,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     break
         except ValidationError as exc:
             await self._send_error(" ".join(m for msgs in exc.message_dict.values() for m in msgs))
-        except TimedOut as timed_out:
-            log.warning("chat_answer_timed_out", user_id=self.user.pk, limit=timed_out.what)
-            await self._send_error(TOO_SLOW)
+        except LimitReached as limit:
+            log.warning("chat_answer_stopped", user_id=self.user.pk, limit=limit.what)
+            await self._send_error(TOO_LONG if limit.what == "length" else TOO_SLOW)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -45,7 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if n and model.stopping.wait(1 / model.tokens_per_second):
                     return
                 chunk = {"id": "chatcmpl-slow", "object": "chat.completion.chunk", "created": int(time.time()),
-                         "model": name, "choices": [{"index": 0, "delta": {"content": WORDS[n % len(WORDS)]},
+                         "model": name, "choices": [{"index": 0, "delta": {"content": model.token_text or WORDS[n % len(WORDS)]},
                                                      "finish_reason": None}]}
                 self._chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
             end = {"id": "chatcmpl-slow", "object": "chat.completion.chunk", "created": int(time.time()),
@@ -87,8 +87,11 @@ class SlowModel:
     """``with SlowModel(first_token_seconds=0.8, tokens_per_second=25, tokens=60) as model:``;
     ``model.base_url`` is what ``OPENAI_BASE_URL`` should be."""
 
-    def __init__(self, *, first_token_seconds: float = 0.8, tokens_per_second: float = 25.0, tokens: int = 60) -> None:
+    def __init__(self, *, first_token_seconds: float = 0.8, tokens_per_second: float = 25.0, tokens: int = 60,
+                 token_text: str = "") -> None:
         self.first_token_seconds = first_token_seconds
+        # Each chunk's text; by default a word of an ordinary answer.
+        self.token_text = token_text
         self.tokens_per_second = tokens_per_second
         self.tokens = tokens
         self.stopping = threading.Event()

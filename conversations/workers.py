@@ -53,12 +53,13 @@ class Busy(Exception):
         self.retry_after = retry_after
 
 
-class TimedOut(Exception):
-    """The model sent no first token, or did not finish, in time."""
+class LimitReached(Exception):
+    """The model sent no first token in time, did not finish in time, or wrote more than an
+    answer may hold (``CHAT_MAX_ANSWER_CHARS``)."""
 
     def __init__(self, what: str) -> None:
         super().__init__(what)
-        self.what = what  # "first_token" or "answer"
+        self.what = what  # "first_token", "answer" or "length"
 
 
 class Preparing:
@@ -179,7 +180,7 @@ class AnswerRun:
         self._cancelled.set()
 
     async def events(self) -> AsyncIterator[Event]:
-        """The answer's events as they come; ``TimedOut`` past a limit (the run is then
+        """The answer's events as they come; ``LimitReached`` past a limit (the run is then
         stopped and its partial answer stored); an error of the answer is raised here."""
         first = settings.CHAT_FIRST_TOKEN_SECONDS
         whole = settings.CHAT_ANSWER_SECONDS
@@ -195,7 +196,7 @@ class AnswerRun:
             except TimeoutError:
                 self.cancel()
                 metrics.ANSWERS_TIMED_OUT.labels(limit=what).inc()
-                raise TimedOut(what) from None
+                raise LimitReached(what) from None
             if item is _END:
                 return
             if isinstance(item, BaseException):
@@ -225,7 +226,14 @@ class AnswerRun:
             with translation.override(self.language), preparing:
                 events = ask(user=self.user, question=self.question, conversation=self.conversation,
                              provider_name=self.provider_name)
+                written = 0
                 for event in events:
+                    if event.kind == "token":
+                        written += len(event.data["text"])
+                        if written > settings.CHAT_MAX_ANSWER_CHARS:
+                            # A model that will not stop: what it wrote so far is stored, marked incomplete.
+                            metrics.ANSWERS_TIMED_OUT.labels(limit="length").inc()
+                            raise LimitReached("length")
                     if self.render is not None and event.kind in ("started", "done"):
                         event = Event(event.kind, {**event.data, "html": self.render(event)})
                     self._put(event)
@@ -347,21 +355,27 @@ def answer_slot(user: User):
 
 
 def within_limits(events, started: float | None = None):
-    """``events`` until a time limit passes, then ``TimedOut`` (the answer's generator is closed
+    """``events`` until a time limit passes, then ``LimitReached`` (the answer's generator is closed
     first, so its partial answer is stored, marked incomplete)."""
     started = time.monotonic() if started is None else started
     first, whole = settings.CHAT_FIRST_TOKEN_SECONDS, settings.CHAT_ANSWER_SECONDS
     got_token = False
+    written = 0
     try:
         for event in events:
+            if event.kind == "token":
+                written += len(event.data["text"])
+                if written > settings.CHAT_MAX_ANSWER_CHARS:
+                    metrics.ANSWERS_TIMED_OUT.labels(limit="length").inc()
+                    raise LimitReached("length")
             yield event
             if event.kind == "token" and not got_token:
                 release_connections()  # as in ``AnswerRun``: not held while the model writes
             got_token = got_token or event.kind == "token"
             elapsed = time.monotonic() - started
             if whole and elapsed > whole:
-                raise TimedOut("answer")
+                raise LimitReached("answer")
             if first and not got_token and event.kind not in ("started",) and elapsed > first:
-                raise TimedOut("first_token")
+                raise LimitReached("first_token")
     finally:
         events.close()

@@ -542,6 +542,8 @@ CHAT_PREPARE_THREADS = env_int("CHAT_PREPARE_THREADS", max(2, os.cpu_count() or 
 # The longest wait for an answer's first token, and for the whole answer (seconds; 0: no limit).
 CHAT_FIRST_TOKEN_SECONDS = env_float("CHAT_FIRST_TOKEN_SECONDS", 60.0)
 CHAT_ANSWER_SECONDS = env_float("CHAT_ANSWER_SECONDS", 300.0)
+# The most an answer may hold (characters); a model that writes more is stopped there.
+CHAT_MAX_ANSWER_CHARS = env_int("CHAT_MAX_ANSWER_CHARS", 50_000, minimum=100)
 # Chat API requests have threads of their own, so slow answers never hold up quick requests: one
 # per answer that may run at once (a streamed answer keeps its thread until it is sent).
 HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", CHAT_MAX_ANSWERS, minimum=1)

@@ -25,7 +25,7 @@ from ..answering import Event, ask
 from ..models import Conversation
 from ..selectors import cited_documents, conversation_get, conversation_list, message_get, message_list
 from ..services import conversation_create, conversation_delete, conversation_rename, message_set_feedback
-from ..workers import SLOTS, Busy, TimedOut, within_limits
+from ..workers import SLOTS, Busy, LimitReached, within_limits
 from .serializers import (
     ChatRequestSerializer,
     ChatResponseSerializer,
@@ -84,8 +84,8 @@ def _sse(events: Iterator[Event]) -> Iterator[str]:
     try:
         for event in events:
             yield f"event: {event.kind}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
-    except TimedOut as timed_out:
-        yield f"event: error\ndata: {json.dumps({'message': _slow_text(timed_out), 'code': 'timeout'})}\n\n"
+    except LimitReached as limit:
+        yield f"event: error\ndata: {json.dumps({'message': _slow_text(limit), 'code': 'timeout'})}\n\n"
     except Exception as exc:  # the stream is already open: report in-band
         yield f"event: error\ndata: {json.dumps({'message': str(exc) or exc.__class__.__name__})}\n\n"
 
@@ -127,8 +127,10 @@ def _busy_response(busy: Busy) -> Response:
                           message=_("The assistant is busy with other questions right now. Try again shortly."))
 
 
-def _slow_text(timed_out: TimedOut) -> str:
-    if timed_out.what == "first_token":
+def _slow_text(limit: LimitReached) -> str:
+    if limit.what == "length":
+        return str(_("The answer grew too long and was stopped. Please ask a narrower question."))
+    if limit.what == "first_token":
         return str(_("The model did not start answering in time; the question was stopped. Please try again."))
     return str(_("The answer took too long and was stopped. Please try again."))
 
@@ -205,8 +207,11 @@ class ChatView(APIView):
                 for event in events:
                     if event.kind == "done":
                         done = event.data
-            except TimedOut as timed_out:
-                return error_response(code="timeout", message=_slow_text(timed_out),
+            except LimitReached as limit:
+                if limit.what == "length":
+                    return error_response(code="answer_too_long", message=_slow_text(limit),
+                                          status_code=status.HTTP_502_BAD_GATEWAY)
+                return error_response(code="timeout", message=_slow_text(limit),
                                       status_code=status.HTTP_504_GATEWAY_TIMEOUT)
             return Response(ChatResponseSerializer(done).data)
         except BaseException:

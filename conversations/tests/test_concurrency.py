@@ -185,3 +185,36 @@ async def test_a_model_that_never_starts_is_stopped_at_the_first_token_limit(set
         assert "took too long" in frames[-1]
         await comm.disconnect()
     reset_providers()
+
+
+@pytest.mark.asyncio
+async def test_a_model_that_will_not_stop_is_cut_at_the_answer_limit(settings, company, alice):
+    settings.CHAT_MAX_ANSWER_CHARS = 5000
+    # 10 MB at 1 MB a chunk: stopped after the first, the stream closed.
+    with SlowModel(first_token_seconds=0.05, tokens_per_second=20, tokens=10, token_text="x" * 1_000_000) as model:
+        use_model(settings, model)
+        comm = communicator(alice, "/ws/chat/new/")
+        await comm.connect()
+        await comm.send_json_to({"message": QUESTION})
+        frames = await receive_until_done(comm, limit=50)
+        await comm.disconnect()
+        assert "too long" in frames[-1]
+        for _ in range(100):
+            if model.closed_early:
+                break
+            await asyncio.sleep(0.02)
+        assert model.closed_early == 1 and model.completed == 0
+    reset_providers()
+    answer = await database_sync_to_async(Message.objects.get)(role=Message.Role.ASSISTANT)
+    assert answer.incomplete and len(answer.content) < 1_100_000
+
+
+def test_the_api_cuts_an_endless_answer_too(client, settings, company, alice):
+    settings.CHAT_MAX_ANSWER_CHARS = 5000
+    with SlowModel(first_token_seconds=0.05, tokens_per_second=50, tokens=20, token_text="y" * 1000) as model:
+        use_model(settings, model)
+        client.force_login(alice)
+        response = client.post("/api/chat/", json.dumps({"message": QUESTION}), content_type="application/json")
+    reset_providers()
+    assert response.status_code == 502 and response.json()["error"]["code"] == "answer_too_long"
+    assert Message.objects.get(role=Message.Role.ASSISTANT).incomplete
