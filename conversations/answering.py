@@ -65,10 +65,27 @@ def source_payload(source: Source) -> dict:
 
 
 @transaction.atomic
-def _store_message(conversation: Conversation, **fields) -> Message:
+def _store_question(conversation: Conversation, question: str) -> tuple[Message, Message]:
+    """The question and, with it, its answer's message: empty and marked incomplete until the
+    answer is written. Whatever happens between the two short transactions (a stopped answer, a
+    database gone, a killed process), no question is left without an answer that says so."""
     now = timezone.now()
-    message = Message.objects.create(conversation=conversation, created_at=now, **fields)
-    Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") + 1, updated_at=now)
+    asked = Message.objects.create(conversation=conversation, created_at=now, role=Message.Role.USER,
+                                   content=question, token_count=len(question.split()))
+    answer = Message.objects.create(conversation=conversation, created_at=now, role=Message.Role.ASSISTANT,
+                                    content="", incomplete=True)
+    Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") + 2, updated_at=now)
+    return asked, answer
+
+
+@transaction.atomic
+def _store_answer(conversation: Conversation, message: Message, **fields) -> Message:
+    now = timezone.now()
+    for name, value in fields.items():
+        setattr(message, name, value)
+    message.created_at = now
+    message.save(update_fields=[*fields, "created_at"])
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
     return message
 
 
@@ -100,8 +117,7 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
     if conversation is None:
         conversation = conversation_create(user=user, title=question[:80])
     started = time.perf_counter()
-    user_message = _store_message(conversation, role=Message.Role.USER, content=question,
-                                  token_count=len(question.split()))
+    user_message, answer_message = _store_question(conversation, question)
     yield Event("started", {"conversation": conversation.id, "user_message_id": user_message.id})
 
     history = _history(conversation, user_message)
@@ -128,8 +144,8 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
         cited = cited_sources(answer, sources)
         cached = bool(meta["cached"])
         latency_ms = int((time.perf_counter() - started) * 1000)
-        message = _store_message(
-            conversation, role=Message.Role.ASSISTANT, content=answer,
+        message = _store_answer(
+            conversation, answer_message, content=answer,
             used_documents=[{"n": s.n, "key": s.key, "score": s.score} for s in cited],
             token_count=len(answer.split()), provider=meta["provider"], model=meta["model"], latency_ms=latency_ms,
             cached=cached, incomplete=not complete,
