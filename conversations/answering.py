@@ -74,7 +74,8 @@ def _store_question(conversation: Conversation, question: str) -> tuple[Message,
                                    content=question, token_count=len(question.split()))
     answer = Message.objects.create(conversation=conversation, created_at=now, role=Message.Role.ASSISTANT,
                                     content="", incomplete=True)
-    Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") + 2, updated_at=now)
+    # The answer counts once it is written: the sidebar says "1 message" while it is.
+    Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") + 1, updated_at=now)
     return asked, answer
 
 
@@ -85,7 +86,7 @@ def _store_answer(conversation: Conversation, message: Message, **fields) -> Mes
         setattr(message, name, value)
     message.created_at = now
     message.save(update_fields=[*fields, "created_at"])
-    Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
+    Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") + 1, updated_at=now)
     return message
 
 

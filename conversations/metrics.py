@@ -20,7 +20,8 @@ CHAT_FIRST_TOKEN = Histogram(
 )
 ANSWERS_RUNNING = Gauge("chatcore_chat_answers_running", "Answers being written now, in this process.")
 ANSWERS_BUSY = Counter("chatcore_chat_answers_refused", "Questions refused for lack of a slot.", ["scope"])
-ANSWERS_TIMED_OUT = Counter("chatcore_chat_answers_timed_out", "Answers stopped at a time limit.", ["limit"])
+ANSWERS_TIMED_OUT = Counter("chatcore_chat_answers_stopped", "Answers stopped at a limit (first token, whole answer, length).",
+                            ["limit"])
 # Words, as Message.token_count counts them: providers do not all report usage.
 TOKENS_OUT = Counter("chatcore_chat_tokens_out", "Words of answers written by a provider.", ["provider"])
 # The answer pipeline in ``retrieval`` counts what happens inside it.
