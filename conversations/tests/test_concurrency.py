@@ -218,3 +218,25 @@ def test_the_api_cuts_an_endless_answer_too(client, settings, company, alice):
     reset_providers()
     assert response.status_code == 502 and response.json()["error"]["code"] == "answer_too_long"
     assert Message.objects.get(role=Message.Role.ASSISTANT).incomplete
+
+
+@pytest.mark.asyncio
+async def test_one_user_asking_on_many_sockets_gets_busy_beyond_the_limit(settings, slow_model, company, alice):
+    settings.CHAT_MAX_ANSWERS_PER_USER = 3
+    sockets = [communicator(alice, "/ws/chat/new/") for _ in range(6)]
+    for comm in sockets:
+        assert (await comm.connect())[0]
+    try:
+        for comm in sockets:
+            await comm.send_json_to({"message": QUESTION})
+        finals = await asyncio.gather(*(receive_until_done(comm, limit=2000) for comm in sockets))
+    finally:
+        for comm in sockets:
+            await comm.disconnect()
+    busy = [frames for frames in finals if 'id="composer-error"' in frames[-1] and "Aynı anda" in frames[-1]]
+    answered = [frames for frames in finals if any("Yanıt" in f for f in frames)]
+    # Three answers at once for one person; the others are told to wait, and nothing of theirs is stored.
+    assert len(answered) == 3 and len(busy) == 3, [f[-1][:120] for f in finals]
+    assert slow_model.most_open == 3
+    stored = await database_sync_to_async(lambda: Message.objects.filter(role=Message.Role.USER).count())()
+    assert stored == 3
