@@ -228,15 +228,8 @@ class AnswerRun:
                              provider_name=self.provider_name)
                 written = 0
                 for event in events:
-                    if event.kind == "token":
-                        written += len(event.data["text"])
-                        if written > settings.CHAT_MAX_ANSWER_CHARS:
-                            # A model that will not stop: what it wrote so far is stored, marked incomplete.
-                            metrics.ANSWERS_TIMED_OUT.labels(limit="length").inc()
-                            raise LimitReached("length")
-                    if self.render is not None and event.kind in ("started", "done"):
-                        event = Event(event.kind, {**event.data, "html": self.render(event)})
-                    self._put(event)
+                    written = _count_written(written, event)
+                    self._put(_rendered(self.render, event))
                     if self._cancelled.is_set():
                         break
                     if event.kind == "token":
@@ -294,9 +287,7 @@ class InlineRun:
                 event = next(self._events)
             except StopIteration:
                 return _END
-            if self.render is not None and event.kind in ("started", "done"):
-                event = Event(event.kind, {**event.data, "html": self.render(event)})
-            return event
+            return _rendered(self.render, event)
 
     async def events(self) -> AsyncIterator[Event]:
         from channels.db import database_sync_to_async
@@ -332,6 +323,25 @@ def run_for(provider_name: str | None = None):
     return InlineRun if get_provider(provider_name).name == "local" else AnswerRun
 
 
+def _count_written(written: int, event: Event) -> int:
+    """The characters written so far with ``event``; ``LimitReached`` past ``CHAT_MAX_ANSWER_CHARS``
+    (a model that will not stop: what it wrote is stored, marked incomplete)."""
+    if event.kind != "token":
+        return written
+    written += len(event.data["text"])
+    if written > settings.CHAT_MAX_ANSWER_CHARS:
+        metrics.ANSWERS_TIMED_OUT.labels(limit="length").inc()
+        raise LimitReached("length")
+    return written
+
+
+def _rendered(render, event: Event) -> Event:
+    """A "started" or "done" event with its frame (``render``), made in the thread reading the answer."""
+    if render is not None and event.kind in ("started", "done"):
+        return Event(event.kind, {**event.data, "html": render(event)})
+    return event
+
+
 def release_connections() -> None:
     """Give this thread's pooled database connections back to their pool (those not inside a
     transaction); the next query takes one again. A connection without a pool (SQLite) stays:
@@ -363,11 +373,7 @@ def within_limits(events, started: float | None = None):
     written = 0
     try:
         for event in events:
-            if event.kind == "token":
-                written += len(event.data["text"])
-                if written > settings.CHAT_MAX_ANSWER_CHARS:
-                    metrics.ANSWERS_TIMED_OUT.labels(limit="length").inc()
-                    raise LimitReached("length")
+            written = _count_written(written, event)
             yield event
             if event.kind == "token" and not got_token:
                 release_connections()  # as in ``AnswerRun``: not held while the model writes

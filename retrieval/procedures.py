@@ -1089,12 +1089,11 @@ def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: fl
     return score, matched
 
 
-def _unit_text(unit: Unit, procedure: Procedure, language: str, words: set[str]) -> str:
+def _table_text(unit: Unit, procedure: Procedure, language: str, words: set[str]) -> str:
+    """A table unit whole, a row unit as its sentence."""
     if unit.kind == "table":
         return whole_table(unit.table, procedure, language, 1)
-    if unit.kind == "row":
-        return _row_sentence(unit.table, unit.row, language, 1, _columns_named(unit.table, words))
-    return _sentence(unit.text) + " [1]"
+    return _row_sentence(unit.table, unit.row, language, 1, _columns_named(unit.table, words))
 
 
 _IN_OTHER = {
@@ -1161,7 +1160,7 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
             unit = named[0]
     words = {t for own, other in groups for t in own | other}
     if unit.kind not in ("sentence", "step", "summary"):
-        return _unit_text(unit, procedure, language, words), source
+        return _table_text(unit, procedure, language, words), source
     said = [_sentence(unit.text)]
     used = len(unit.text.split())
     open_groups = _open_groups(groups, unit)

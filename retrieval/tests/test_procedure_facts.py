@@ -4,7 +4,6 @@ has only the other one; never a record answer that only shares a word with the q
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -13,6 +12,7 @@ from knowledge.models import Document
 from knowledge.queries import Record
 from retrieval.procedures import Table, fact_units, parse_range, read_procedure, summary_answer
 from retrieval.services import index_rebuild
+from retrieval.tests.test_procedures import ask
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,12 +75,6 @@ def policies(company):
     Document.objects.create(key="E77", doc_type="employee", title="Ceren Yavuz", body={
         "first_name": "Ceren", "last_name": "Yavuz", "title": "Key Account Manager", "department_id": "D1"})
     index_rebuild()
-
-
-def ask(client, question: str) -> dict:
-    response = client.post("/api/chat/", json.dumps({"message": question}), content_type="application/json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def test_a_fact_is_the_sentence_that_holds_it_not_a_table_sharing_a_word(client, alice, policies):
