@@ -4,6 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from conversations.routing import websocket_urlpatterns
@@ -45,8 +46,8 @@ async def test_the_question_appears_then_the_answer_streams_then_sources(alice, 
     assert 'href="/documents/PR1/"' in final and "İK Portalı" in final
     conversation = await database_sync_to_async(Conversation.objects.get)(owner=alice)
     assert conversation.message_count == 2
-    # The sidebar item's new count and date, for the page to put in.
-    assert f'data-summary="{conversation.updated_at:%Y-%m-%d} · 2 mesaj"' in final
+    # The sidebar item's new count and date (in the site's time zone), for the page to put in.
+    assert f'data-summary="{timezone.localtime(conversation.updated_at):%Y-%m-%d} · 2 mesaj"' in final
 
 
 async def test_a_strangers_conversation_is_refused(alice, stranger):
