@@ -9,15 +9,13 @@ reach for the Hub."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import httpx2
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import Options, Provider, ProviderError
-from .http import error_detail, malformed, post_lines, redact
-from .openai import gather_tool_call
+from .base import Options, Provider
+from .http import chat_stream, post_lines
 from .tools import openai_tool_rounds
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
@@ -53,44 +51,6 @@ class HuggingFaceProvider(Provider):
                    "temperature": options.temperature}
         if specs:
             payload["tools"] = [{"type": "function", "function": spec} for spec in specs]
-        finished = False
-        for line in post_lines(self.client, self.url, provider=self.name, payload=payload, timeout=timeout,
-                               headers=self.headers, secret=self._secret):
-            # Blank lines end events; "event:", "id:" and ":" keep-alive comments carry no text.
-            if not line.startswith("data:"):
-                continue
-            raw = line[len("data:"):].strip()
-            if raw == "[DONE]":
-                return
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                raise malformed(self.name, "invalid JSON") from None
-            if not isinstance(data, dict):
-                raise malformed(self.name, "not an object")
-            if data.get("error"):
-                raise ProviderError(f"{self.name}: {redact(error_detail(data) or 'error event', self._secret)}",
-                                    retryable=True)
-            text, done = self._delta(data, calls)
-            finished = finished or done
-            if text:
-                yield text
-        if not finished:
-            raise ProviderError(f"{self.name}: the answer ended before it was done", retryable=True)
-
-    def _delta(self, data: dict, calls: dict[int, dict]) -> tuple[str, bool]:
-        choices = data.get("choices")
-        if not isinstance(choices, list):
-            raise malformed(self.name, "no choices")
-        if not choices:
-            return "", False
-        choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        content = delta.get("content") if isinstance(delta, dict) else None
-        if not isinstance(delta, dict) or content is not None and not isinstance(content, str):
-            raise malformed(self.name, "no delta")
-        for piece in delta.get("tool_calls") or ():
-            if isinstance(piece, dict):
-                gather_tool_call(calls, index=piece.get("index") or 0, call_id=piece.get("id"),
-                                 function=piece.get("function"))
-        return content or "", bool(choice.get("finish_reason"))
+        lines = post_lines(self.client, self.url, provider=self.name, payload=payload, timeout=timeout,
+                           headers=self.headers, secret=self._secret)
+        yield from chat_stream(lines, calls, provider=self.name, secret=self._secret)
