@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
+
+from .threads import IdleThreadPool
 
 
 class SyncChainASGIHandler(ASGIHandler):
@@ -28,6 +30,8 @@ class SyncChainASGIHandler(ASGIHandler):
       and its ``request_finished`` signal all stay in that one thread, as with Django's own.
       Chat requests (``HTTP_CHAT_PATHS``) have threads of their own (``HTTP_CHAT_THREADS``): an
       answer from a remote model can take many seconds, and must not hold up the quick requests.
+      A lane's thread ends after ``THREAD_IDLE_SECONDS`` without work (the next request
+      starts another), so a burst of chat requests leaves no idle threads behind.
 
     ``HTTP_THREADS=0`` keeps Django's thread per request. WebSockets do not come here (Channels).
     """
@@ -66,5 +70,7 @@ class SyncChainASGIHandler(ASGIHandler):
         if free is None:
             free = lanes[lane] = asyncio.Queue()
             for n in range(self.threads[lane]):
-                free.put_nowait(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{lane}-{n}"))
+                # One call at a time on one thread, as ThreadSensitiveContext needs.
+                free.put_nowait(IdleThreadPool(1, name=f"{lane}-{n}", idle_seconds=settings.THREAD_IDLE_SECONDS,
+                                               on_thread_exit=connections.close_all))
         return free

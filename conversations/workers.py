@@ -25,7 +25,6 @@ import contextvars
 import threading
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 from django.conf import settings
@@ -33,6 +32,7 @@ from django.db import close_old_connections, connections
 from django.utils import translation
 
 from accounts.models import User
+from chatcore.threads import IdleThreadPool
 from retrieval.pipeline import BEFORE_WRITING
 
 from . import metrics
@@ -108,7 +108,7 @@ class _Slots:
         self.lock = threading.Lock()
         self.running = 0
         self.by_user: dict[int, int] = {}
-        self.executor: ThreadPoolExecutor | None = None
+        self.executor: IdleThreadPool | None = None
 
     def take(self, user_id: int) -> None:
         with self.lock:
@@ -132,18 +132,23 @@ class _Slots:
                 self.by_user.pop(user_id, None)
             metrics.ANSWERS_RUNNING.set(self.running)
 
-    def pool(self) -> ThreadPoolExecutor:
+    def pool(self) -> IdleThreadPool:
         with self.lock:
             if self.executor is None:
-                self.executor = ThreadPoolExecutor(max_workers=settings.CHAT_MAX_ANSWERS, thread_name_prefix="answer")
+                # A thread that has been idle for THREAD_IDLE_SECONDS ends, closing its
+                # database connections: after a burst of answers the process shrinks back.
+                self.executor = IdleThreadPool(settings.CHAT_MAX_ANSWERS, name="answer",
+                                               idle_seconds=settings.THREAD_IDLE_SECONDS,
+                                               on_thread_exit=connections.close_all)
             return self.executor
 
 
 SLOTS = _Slots()
 
 
-class AnswerRun:
-    """One answer, run in its own thread; its events are read with ``async for``."""
+class _Run:
+    """One answer and its slot. ``reserve`` takes the slot (``Busy`` when there is none), so a
+    caller can refuse before it starts anything; ``start`` takes it if ``reserve`` did not."""
 
     def __init__(self, *, user: User, question, conversation: Conversation | None, language: str,
                  provider_name: str | None = None, render=None) -> None:
@@ -152,28 +157,62 @@ class AnswerRun:
         self.conversation = conversation
         self.language = language
         self.provider_name = provider_name
-        # ``render(event)``: the HTML of a "started" or "done" event, made in the answer's thread
-        # (it reads the database), not in the one thread all sockets share; it comes as data["html"].
+        # ``render(event)``: the HTML of a "started" or "done" event, made in the thread that reads
+        # the answer (it reads the database); it comes as data["html"].
         self.render = render
-        self._cancelled = threading.Event()
-        self._queue: asyncio.Queue | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.finished = asyncio.Event()
         self.started_at = 0.0
+        self._slot = False
+        self._slot_lock = threading.Lock()
+
+    def reserve(self):
+        with self._slot_lock:
+            if self._slot:
+                return self
+            SLOTS.take(self.user.pk)
+            self._slot = True
+        return self
+
+    def _give(self) -> None:
+        with self._slot_lock:
+            had, self._slot = self._slot, False
+        if had:
+            SLOTS.give(self.user.pk)
+
+
+class AnswerRun(_Run):
+    """One answer, run in a thread of its own; its events are read with ``async for``.
+
+    The thread hands events over in batches: it appends to a list and wakes the event loop once
+    until the reader has taken what is there, and the reader joins the tokens it takes together
+    into one. When the process is busy, a socket then gets fewer, larger frames instead of a
+    backlog, and the loop is woken once per batch, not once per token."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._cancelled = threading.Event()
+        self._done = threading.Event()
+        self._items: list = []
+        self._items_lock = threading.Lock()
+        self._wake_pending = False
+        self._ready: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._submitted = False
+        self.finished = asyncio.Event()
 
     def start(self) -> AnswerRun:
-        """Take the slots and start the thread; ``Busy`` when there is none."""
-        SLOTS.take(self.user.pk)
+        """Take the slot (unless reserved) and start the thread; ``Busy`` when there is none."""
+        self.reserve()
         self._loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue()
+        self._ready = asyncio.Event()
         self.started_at = time.monotonic()
         # The run's log lines carry the request id bound for this question.
         context = contextvars.copy_context()
         try:
             SLOTS.pool().submit(context.run, self._work)
         except BaseException:
-            SLOTS.give(self.user.pk)
+            self._give()
             raise
+        self._submitted = True
         return self
 
     def cancel(self) -> None:
@@ -192,30 +231,51 @@ class AnswerRun:
                 limits.append((first - elapsed, "first_token"))
             timeout, what = min(limits) if limits else (None, "")
             try:
-                item = await asyncio.wait_for(self._queue.get(), timeout=None if timeout is None else max(timeout, 0.001))
+                async with asyncio.timeout(None if timeout is None else max(timeout, 0.001)):
+                    await self._ready.wait()
             except TimeoutError:
                 self.cancel()
                 metrics.ANSWERS_TIMED_OUT.labels(limit=what).inc()
                 raise LimitReached(what) from None
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            if item.kind == "token":
-                got_token = True
-            yield item
+            self._ready.clear()
+            with self._items_lock:
+                self._wake_pending = False
+                batch, self._items = self._items, []
+            for item in _joined(batch):
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if item.kind == "token":
+                    got_token = True
+                yield item
 
     async def wait(self) -> None:
         """Until the thread has stored the answer and let go of its slots."""
-        await self.finished.wait()
+        if self._submitted:
+            await self.finished.wait()
+
+    def close(self, timeout: float) -> None:
+        """From a thread other than the loop's: stop the answer if it still runs and wait (at most
+        ``timeout`` seconds) until it is stored; a run that never started gives its slot back."""
+        if not self._submitted:
+            self._give()
+            return
+        self.cancel()
+        self._done.wait(timeout)
 
     # In the answer's thread ------------------------------------------------------------------
 
     def _put(self, item) -> None:
+        with self._items_lock:
+            self._items.append(item)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
         # A reader that is gone with its event loop (a server shutting down) reads nothing more;
         # the answer is still stored.
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._ready.set)
 
     def _work(self) -> None:
         close_old_connections()
@@ -253,29 +313,27 @@ class AnswerRun:
         finally:
             # The thread goes back to the pool: a pooled database connection goes back to its own.
             release_connections()
-            SLOTS.give(self.user.pk)
+            self._give()
+            self._done.set()
             self._put(_END)
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self.finished.set)
 
 
-class InlineRun:
+class InlineRun(_Run):
     """An answer of the offline answerer: CPU work of a few milliseconds and no waiting, read
-    one event at a time in the thread all sockets share (``database_sync_to_async``). Answers
-    then take turns, which gets each its first token sooner than running them all at once on
-    the same cores (10 users at once on 2 cores: first token p50 75–80 ms, against 200–230 ms in a
-    thread each). Same slots and limits as ``AnswerRun``."""
+    one event at a time in the thread all sockets share (``database_sync_to_async``; for a
+    streamed API answer, the request's own thread). Answers then take turns, which gets each
+    its first token sooner than running them all at once on the same cores (10 users at once on
+    2 cores: first token p50 75–80 ms, against 200–230 ms in a thread each). Same slots and
+    limits as ``AnswerRun``."""
 
-    def __init__(self, *, user: User, question, conversation: Conversation | None, language: str,
-                 provider_name: str | None = None, render=None) -> None:
-        self.user, self.question, self.conversation = user, question, conversation
-        self.language, self.provider_name, self.render = language, provider_name, render
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
         self._events = None
-        self._taken = False
 
     def start(self) -> InlineRun:
-        SLOTS.take(self.user.pk)
-        self._taken = True
+        self.reserve()
         self.started_at = time.monotonic()
         self._events = within_limits(ask(user=self.user, question=self.question, conversation=self.conversation,
                                          provider_name=self.provider_name), self.started_at)
@@ -299,20 +357,19 @@ class InlineRun:
             self._give()
 
     def cancel(self) -> None:
-        pass  # the reader stops reading; ``wait`` closes the answer
+        pass  # the reader stops reading; ``wait`` or ``close`` closes the answer
 
     async def wait(self) -> None:
         from channels.db import database_sync_to_async
 
-        if self._events is not None:
-            # Closing the generator stores the partial answer, marked incomplete.
-            await database_sync_to_async(self._events.close)()
-        self._give()
+        await database_sync_to_async(self.close)()
 
-    def _give(self) -> None:
-        if self._taken:
-            self._taken = False
-            SLOTS.give(self.user.pk)
+    def close(self, timeout: float = 0) -> None:
+        """Close the answer (its partial answer is stored, marked incomplete) and give the slot
+        back; in the thread that read it."""
+        if self._events is not None:
+            self._events.close()
+        self._give()
 
 
 def run_for(provider_name: str | None = None):
@@ -333,6 +390,18 @@ def _count_written(written: int, event: Event) -> int:
         metrics.ANSWERS_TIMED_OUT.labels(limit="length").inc()
         raise LimitReached("length")
     return written
+
+
+def _joined(batch: list) -> list:
+    """A batch of a run's items with each run of tokens joined into one token."""
+    joined: list = []
+    for item in batch:
+        if (isinstance(item, Event) and item.kind == "token" and joined and isinstance(joined[-1], Event)
+                and joined[-1].kind == "token"):
+            joined[-1] = Event("token", {"text": joined[-1].data["text"] + item.data["text"]})
+        else:
+            joined.append(item)
+    return joined
 
 
 def _rendered(render, event: Event) -> Event:

@@ -544,6 +544,11 @@ CHAT_FIRST_TOKEN_SECONDS = env_float("CHAT_FIRST_TOKEN_SECONDS", 60.0)
 CHAT_ANSWER_SECONDS = env_float("CHAT_ANSWER_SECONDS", 300.0)
 # The most an answer may hold (characters); a model that writes more is stopped there.
 CHAT_MAX_ANSWER_CHARS = env_int("CHAT_MAX_ANSWER_CHARS", 50_000, minimum=100)
+# An answer thread (and a chat API request's thread) with nothing to do for this long ends, with
+# its database connection: after a burst of questions a process shrinks back to its resting size.
+THREAD_IDLE_SECONDS = env_float("THREAD_IDLE_SECONDS", 30.0)
+if THREAD_IDLE_SECONDS <= 0:
+    raise ImproperlyConfigured(f"THREAD_IDLE_SECONDS={THREAD_IDLE_SECONDS:g} must be more than 0")
 # Chat API requests have threads of their own, so slow answers never hold up quick requests: one
 # per answer that may run at once (a streamed answer keeps its thread until it is sent).
 HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", CHAT_MAX_ANSWERS, minimum=1)

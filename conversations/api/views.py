@@ -6,7 +6,8 @@ import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 
-from asgiref.sync import sync_to_async
+import structlog
+from django.core.exceptions import ValidationError
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, StreamingHttpResponse
 from django.utils import translation
@@ -25,7 +26,7 @@ from ..answering import Event, ask
 from ..models import Conversation
 from ..selectors import cited_documents, conversation_get, conversation_list, message_get, message_list
 from ..services import conversation_create, conversation_delete, conversation_rename, message_set_feedback
-from ..workers import SLOTS, Busy, LimitReached, within_limits
+from ..workers import SLOTS, Busy, LimitReached, run_for, within_limits
 from .serializers import (
     ChatRequestSerializer,
     ChatResponseSerializer,
@@ -36,6 +37,8 @@ from .serializers import (
     FeedbackSerializer,
     MessageSerializer,
 )
+
+log = structlog.get_logger(__name__)
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -64,35 +67,52 @@ def _in_language(events: Iterator[Event], language: str) -> Iterator[Event]:
         events.close()
 
 
-async def _async_parts(parts: Iterator[str]) -> AsyncIterator[str]:
-    """The parts as an async iterator, each one read in the request's own thread as it is written.
+def _sse_event(kind: str, data: dict) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-    Django's ASGI handler reads a synchronous streaming body to its end before sending any of
-    it, so under daphne the answer would arrive all at once. Read here one part at a time, each
-    is sent as soon as the pipeline writes it; a client that goes away closes the iterator (in
-    the same thread, so the partial answer is stored as over WSGI)."""
-    read = sync_to_async(next, thread_sensitive=True)
-    end = object()
-    try:
-        while (part := await read(parts, end)) is not end:
-            yield part
-    finally:
-        await sync_to_async(parts.close, thread_sensitive=True)()
+
+def _sse_error(exc: Exception) -> str:
+    """An error once the stream is open, reported in-band."""
+    if isinstance(exc, LimitReached):
+        return _sse_event("error", {"message": _slow_text(exc), "code": "timeout"})
+    if isinstance(exc, ValidationError):
+        return _sse_event("error", {"message": " ".join(m for msgs in exc.message_dict.values() for m in msgs)})
+    return _sse_event("error", {"message": str(exc) or exc.__class__.__name__})
 
 
 def _sse(events: Iterator[Event]) -> Iterator[str]:
+    """The answer as Server-Sent Events, read in the request's thread (WSGI)."""
     try:
         for event in events:
-            yield f"event: {event.kind}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
-    except LimitReached as limit:
-        yield f"event: error\ndata: {json.dumps({'message': _slow_text(limit), 'code': 'timeout'})}\n\n"
+            yield _sse_event(event.kind, event.data)
     except Exception as exc:  # the stream is already open: report in-band
-        yield f"event: error\ndata: {json.dumps({'message': str(exc) or exc.__class__.__name__})}\n\n"
+        yield _sse_error(exc)
+
+
+async def _sse_run(run) -> AsyncIterator[str]:
+    """The answer as Server-Sent Events under ASGI: a run (``workers``) as a socket's answer is, read
+    on the event loop, so the stream holds no thread while a model writes. A client that goes away
+    ends the run; ``AnswerStream.close`` waits until its partial answer is stored."""
+    try:
+        run.start()
+        async for event in run.events():
+            yield _sse_event(event.kind, event.data)
+    except Exception as exc:  # noqa: BLE001 — the stream is already open: report in-band
+        if not isinstance(exc, (LimitReached, ValidationError)):
+            log.exception("chat_answer_failed", user_id=run.user.pk)
+        with translation.override(run.language):
+            yield _sse_error(exc)
+    finally:
+        run.cancel()
 
 
 class AnswerStream(StreamingHttpResponse):
     """A streamed answer that gives its answer slot back when the response is closed — after
-    the last part, or when the client has gone, even before the stream started."""
+    the last part, or when the client has gone, even before the stream started. Under ASGI,
+    closing waits (at most ``CLOSE_WAIT_SECONDS``) until the answer's thread has stored it, so a
+    request that has ended has its answer stored, whole or marked incomplete."""
+
+    CLOSE_WAIT_SECONDS = 30
 
     def __init__(self, *args, release, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,6 +123,13 @@ class AnswerStream(StreamingHttpResponse):
             super().close()
         finally:
             self._release()
+
+
+def _event_stream(parts, *, release) -> AnswerStream:
+    response = AnswerStream(parts, release=release, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
 
 
 def take_slot(user):
@@ -183,23 +210,26 @@ class ChatView(APIView):
             conversation = conversation_get(user=request.user, conversation_id=conversation_id)
             if conversation is None:
                 raise exceptions.NotFound("No such conversation.")
+        question = serializer.validated_data["message"]
+        streamed = request.accepted_renderer.media_type == "text/event-stream"
+        if streamed and isinstance(request._request, ASGIRequest):
+            run = run_for()(user=request.user, question=question, conversation=conversation,
+                            language=translation.get_language())
+            try:
+                run.reserve()
+            except Busy as busy:
+                return _busy_response(busy)
+            return _event_stream(_sse_run(run),
+                                 release=lambda: run.close(timeout=AnswerStream.CLOSE_WAIT_SECONDS))
         # One of the process's answer slots, or 429 (this user) / 503 (the server) with Retry-After.
         try:
             release = take_slot(request.user)
         except Busy as busy:
             return _busy_response(busy)
         try:
-            events = within_limits(ask(user=request.user, question=serializer.validated_data["message"],
-                                       conversation=conversation))
-            if request.accepted_renderer.media_type == "text/event-stream":
-                events = _in_language(events, translation.get_language())
-                parts = _sse(events)
-                if isinstance(request._request, ASGIRequest):
-                    parts = _async_parts(parts)
-                response = AnswerStream(parts, release=release, content_type="text/event-stream; charset=utf-8")
-                response["Cache-Control"] = "no-cache"
-                response["X-Accel-Buffering"] = "no"
-                return response
+            events = within_limits(ask(user=request.user, question=question, conversation=conversation))
+            if streamed:
+                return _event_stream(_sse(_in_language(events, translation.get_language())), release=release)
             # No transaction around the model's answer: the question is stored, then the answer, each
             # in a short one. An answer that fails is stored as far as it got, marked incomplete.
             done = None
@@ -218,7 +248,7 @@ class ChatView(APIView):
             release()
             raise
         finally:
-            if request.accepted_renderer.media_type != "text/event-stream":
+            if not streamed:
                 release()
 
 
