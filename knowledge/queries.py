@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -58,9 +58,15 @@ class Record:
 class Snapshot:
     hr: bool
     records: tuple[Record, ...]
+    # What readers derive from the records (a procedure parsed, a lexicon), kept as long as the
+    # snapshot: the records never change within one.
+    memo: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def by_key(self) -> dict[str, Record]:
-        return {r.key: r for r in self.records}
+        found = self.memo.get("by_key")
+        if found is None:
+            found = self.memo["by_key"] = {r.key: r for r in self.records}
+        return found
 
     @cached_property
     def keys(self) -> frozenset[str]:

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 from knowledge.queries import Record, Snapshot
@@ -57,6 +58,8 @@ class Procedure:
     sections: list[tuple[str, str]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)  # every section in order, those with only a table too
+    # Its fact units by language (``fact_units``): a procedure read from a snapshot is read once.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 # --- Reading a procedure ----------------------------------------------------------------
@@ -115,6 +118,16 @@ def _steps(value) -> list[str]:
         parts = [p.strip(" ;") for p in parts if p.strip(" ;")]
         return parts if len(parts) > 1 else [value.strip()]
     return []
+
+
+def procedure_of(snapshot: Snapshot, record: Record) -> Procedure:
+    """The procedure ``record`` as the snapshot's viewer may see it, read once per snapshot: the
+    records of a snapshot never change, and every answer asked of it reads its procedures again."""
+    memo = snapshot.memo.setdefault("procedures", {})
+    procedure = memo.get(record.key)
+    if procedure is None:
+        procedure = memo[record.key] = read_procedure(record, snapshot.shown_body(record))
+    return procedure
 
 
 def read_procedure(record: Record, body: dict) -> Procedure:
@@ -736,10 +749,9 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
             record = by_key.get(source.key)
             if record is None:
                 return 0
-            body = snapshot.shown_body(record)
-            tables = read_procedure(record, body).tables
-            return max((_table_score(t, words, record.title, strong, str(body.get("summary") or ""))
-                        for t in tables), default=0)
+            procedure = procedure_of(snapshot, record)
+            return max((_table_score(t, words, record.title, strong, procedure.summary)
+                        for t in procedure.tables), default=0)
 
         top = max(candidates, key=table_fit)
     elif len(candidates) > 1:
@@ -758,7 +770,7 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
     record = snapshot.by_key().get(top.key)
     if record is None:
         return None
-    procedure = read_procedure(record, snapshot.shown_body(record))
+    procedure = procedure_of(snapshot, record)
     language = language if language in ("tr", "en") else "en"
     source = Source(n=1, key=top.key, doc_type=top.doc_type, title=top.title, score=top.score, passages=top.passages)
     if _SUMMARY.search(question):
@@ -775,7 +787,7 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
             record = by_key.get(candidate.key)
             if record is None:
                 continue
-            other = procedure if candidate.key == procedure.key else read_procedure(record, snapshot.shown_body(record))
+            other = procedure_of(snapshot, record)
             fit = max((_table_score(t, words, other.title, strong) for t in other.tables), default=0)
             found.append((fit, -candidate.n, candidate, other))
         for _, _, candidate, other in sorted(found, key=lambda f: f[:2], reverse=True):
@@ -798,7 +810,7 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
             continue
         found.append((Source(n=1, key=candidate.key, doc_type=candidate.doc_type, title=candidate.title,
                              score=candidate.score, passages=candidate.passages),
-                      procedure if candidate.key == procedure.key else read_procedure(record, snapshot.shown_body(record)),
+                      procedure_of(snapshot, record),
                       rank))
     fact = fact_answer(found, question, language, needed)
     return ProcedureAnswer(*fact, "fact") if fact is not None else None
@@ -833,6 +845,28 @@ class Unit:
     language: str = ""  # "tr", "en" or "" when its words do not tell
     table: Table | None = None
     row: list[str] | None = None
+
+    # Derived once per unit: units are read once per procedure (``fact_units``) and scored for
+    # every question asked of it.
+    @cached_property
+    def prefixes(self) -> set[str]:
+        return {t[:5] for t in self.tokens if len(t) >= 5}
+
+    @cached_property
+    def context_prefixes(self) -> set[str]:
+        return {t[:5] for t in self.context if len(t) >= 5}
+
+    @cached_property
+    def evidence(self) -> tuple[frozenset[str], set[str]]:
+        """Its words with its heading's, and their five-letter prefixes."""
+        words = self.tokens | self.context
+        return words, {t[:5] for t in words if len(t) >= 5}
+
+    @cached_property
+    def opening(self) -> tuple[frozenset[str], set[str]]:
+        """The words of its first four words, and their prefixes: what it is about."""
+        words = frozenset(tokenize(" ".join(self.text.split()[:4])))
+        return words, {t[:5] for t in words if len(t) >= 5}
 
 
 def _language_of(text: str, label: str = "") -> str:
@@ -887,7 +921,14 @@ def _section_units(heading: str, text: str, language: str) -> list[Unit]:
 
 def fact_units(procedure: Procedure, language: str) -> list[Unit]:
     """Every piece of the procedure that may answer a question, each in the question's
-    language where the procedure says it in both."""
+    language where the procedure says it in both; read once per procedure and language."""
+    units = procedure.memo.get(("units", language))
+    if units is None:
+        units = procedure.memo[("units", language)] = _fact_units(procedure, language)
+    return units
+
+
+def _fact_units(procedure: Procedure, language: str) -> list[Unit]:
     units = []
     title = frozenset(tokenize(procedure.title))
     for sentence in _SPLIT_SENTENCES.split(procedure.summary):
@@ -1065,8 +1106,7 @@ def _names_row(cell: str, groups: list[Group]) -> bool:
 
 
 def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: float) -> tuple[float, set[str]]:
-    prefixes = {t[:5] for t in unit.tokens if len(t) >= 5}
-    context_prefixes = {t[:5] for t in unit.context if len(t) >= 5}
+    prefixes, context_prefixes = unit.prefixes, unit.context_prefixes
     context_weight = ROW_HEADER_WEIGHT if unit.kind == "row" else HEADING_WEIGHT
     score, matched = 0.0, set()
     for (own, other), weight in zip(groups, weights, strict=True):
@@ -1082,8 +1122,7 @@ def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: fl
     if unit.kind == "summary" and _descriptive(unit.text):
         score *= SUMMARY_WEIGHT
     elif unit.kind in ("sentence", "step", "summary") and matched:
-        opening = frozenset(tokenize(" ".join(unit.text.split()[:4])))
-        opening_prefixes = {t[:5] for t in opening if len(t) >= 5}
+        opening, opening_prefixes = unit.opening
         if any(_matches(w, opening, opening_prefixes) == 1.0 for w in matched):
             score += SUBJECT_BONUS
     return score, matched
@@ -1118,7 +1157,7 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
     if not pool:
         return None
     count = len(pool)
-    everywhere = [(u.tokens | u.context, {t[:5] for t in u.tokens | u.context if len(t) >= 5}) for *_, u in pool]
+    everywhere = [u.evidence for *_, u in pool]
     weights = []
     for own, other in groups:
         frequency = sum(1 for tokens, prefixes in everywhere if _best(own | other, tokens, prefixes))
@@ -1182,8 +1221,7 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
 def _open_groups(groups: list[Group], unit: Unit) -> list[Group]:
     """The question's topical words (not units such as "gün") that a unit says nothing of,
     neither in its words nor in its heading."""
-    tokens = unit.tokens | unit.context
-    prefixes = {t[:5] for t in tokens if len(t) >= 5}
+    tokens, prefixes = unit.evidence
     return [(own, other) for own, other in groups
             if not any(_generic(t) for t in own) and not _best(own | other, tokens, prefixes)]
 

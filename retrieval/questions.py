@@ -13,7 +13,6 @@ typo in a longer name.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -103,7 +102,7 @@ def term_word_matches(word: Word, term_word: str) -> str | None:
     base = word.base
     if base == term_word:
         return ""
-    if len(term_word) >= 3 and base.startswith(term_word) and len(base) - len(term_word) <= 6:
+    if _base_carries(base, term_word):
         return base[len(term_word):]
     return None
 
@@ -259,10 +258,29 @@ def _match_phrase(words: list[Word], start: int, phrase: tuple[str, ...]) -> tup
     return sum(len(w) for w in phrase), ending
 
 
+def _base_carries(base: str, term_word: str) -> bool:
+    """Whether a word folded to ``base`` carries ``term_word`` (``term_word_matches``)."""
+    return base == term_word or (len(term_word) >= 3 and base.startswith(term_word)
+                                 and len(base) - len(term_word) <= 6)
+
+
+@lru_cache(maxsize=8192)
+def _terms_from(base: str) -> tuple[tuple[tuple[str, ...], str, str, bool], ...]:
+    """The schema terms a phrase starting with a word folded to ``base`` may be, in their order:
+    those whose first word it carries, and those that start with a gap."""
+    return tuple(t for t in _schema_terms() if t[0][0] == "*" or _base_carries(base, t[0][0]))
+
+
+@lru_cache(maxsize=8192)
+def _choices_from(base: str) -> tuple[tuple[tuple[str, ...], str, str, str], ...]:
+    return tuple(t for t in _choice_terms() if not t[0] or _base_carries(base, t[0][0]))
+
+
 def _find_terms(words: list[Word]) -> tuple[list[TermHit], list[tuple[str, str, str, int, int]]]:
     terms: list[TermHit] = []
     for start in range(len(words)):
-        for phrase, doc_type, field_name, reverse in _schema_terms():
+        # Only the terms whose first word this one can carry: ``_match_phrase`` would refuse the rest.
+        for phrase, doc_type, field_name, reverse in _terms_from(words[start].base):
             if "*" in phrase:
                 gapped = _match_gapped(words, start, phrase)
                 if gapped is None:
@@ -280,7 +298,7 @@ def _find_terms(words: list[Word]) -> tuple[list[TermHit], list[tuple[str, str, 
             terms.append(TermHit(doc_type, field_name, reverse, start, start + len(phrase), score, mine, theirs))
     choices = []
     for start in range(len(words)):
-        for phrase, doc_type, field_name, choice in _choice_terms():
+        for phrase, doc_type, field_name, choice in _choices_from(words[start].base):
             if _match_phrase(words, start, phrase) is not None:
                 choices.append((doc_type, field_name, choice, start, start + len(phrase)))
     return terms, choices
@@ -303,22 +321,26 @@ class Lexicon:
     acronyms: set = field(default_factory=set)  # initials of unit names, matched only in capitals
     by_first: dict = field(default_factory=dict)  # first word → values of several words
     by_length: dict = field(default_factory=dict)  # number of words → names of that length
+    _names_from: dict = field(default_factory=dict, repr=False)
 
-
-_lexicons: dict[int, tuple[Snapshot, Lexicon]] = {}
-_lexicon_lock = threading.Lock()
+    def names_from(self, length: int, base: str) -> list[tuple[str, ...]]:
+        """Names of ``length`` words whose first word a word folded to ``base`` may be: the same
+        first two letters, or one typo away. Remembered: questions share most of their words."""
+        key = (length, base)
+        found = self._names_from.get(key)
+        if found is None:
+            if len(self._names_from) > 50_000:
+                self._names_from.clear()
+            found = self._names_from[key] = [p for p in self.by_length.get(length, []) if p[0][:2] == base[:2]
+                                             or _one_edit(base[:len(p[0])], p[0])]
+        return found
 
 
 def lexicon_for(snapshot: Snapshot) -> Lexicon:
-    with _lexicon_lock:
-        cached = _lexicons.get(id(snapshot))
-        if cached is not None and cached[0] is snapshot:
-            return cached[1]
-    lexicon = _build_lexicon(snapshot)
-    with _lexicon_lock:
-        if len(_lexicons) > 8:
-            _lexicons.clear()
-        _lexicons[id(snapshot)] = (snapshot, lexicon)
+    """The snapshot's lexicon, built once per snapshot."""
+    lexicon = snapshot.memo.get("lexicon")
+    if lexicon is None:
+        lexicon = snapshot.memo["lexicon"] = _build_lexicon(snapshot)
     return lexicon
 
 
@@ -465,10 +487,7 @@ def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str])
             window = words[start:start + length]
             # Candidate phrases are looked up exactly first, then word by word for endings and typos.
             exact = tuple(w.base for w in window)
-            candidates = [exact] if exact in lexicon.names else []
-            if not candidates:
-                candidates = [p for p in lexicon.by_length.get(length, []) if p[0][:2] == window[0].base[:2]
-                              or _one_edit(window[0].base[:len(p[0])], p[0])]
+            candidates = [exact] if exact in lexicon.names else lexicon.names_from(length, window[0].base)
             for phrase in candidates:
                 scores = [_name_word_matches(w, p) for w, p in zip(window, phrase, strict=True)]
                 if 0 in scores:
