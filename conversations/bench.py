@@ -170,21 +170,27 @@ def add_arguments(parser: CommandParser) -> None:
                         help="--provider openai: the bench's slow model's time to the first token.")
     parser.add_argument("--tokens-per-s", type=float, default=25.0, help="--provider openai: its pace after that.")
     parser.add_argument("--model-tokens", type=int, default=60, help="--provider openai: tokens in each answer.")
+    parser.add_argument("--sockets", type=int, default=100,
+                        help="--provider openai: sockets one user asks on at once (all but the per-user limit are "
+                             "told to wait).")
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
 
 def run(command: BaseCommand, *, users: int | None, questions: int, provider: str, dataset: str, as_json: bool,
-        first_token_ms: float = 800.0, tokens_per_s: float = 25.0, model_tokens: int = 60, **options) -> None:
+        first_token_ms: float = 800.0, tokens_per_s: float = 25.0, model_tokens: int = 60, sockets: int = 100,
+        **options) -> None:
     if provider == "openai" and not os.environ.get("OPENAI_BASE_URL"):
         # Against the bench's own slow OpenAI-compatible model: answers at once on one process.
         users = SLOW_TARGET_USERS if users is None else users
-        if users < 1 or first_token_ms < 0 or tokens_per_s <= 0 or model_tokens < 1:
-            raise CommandError("--users, --tokens-per-s and --model-tokens must be positive.")
+        if users < 1 or first_token_ms < 0 or tokens_per_s <= 0 or model_tokens < 1 or sockets < 1:
+            raise CommandError("--users, --sockets, --tokens-per-s and --model-tokens must be positive.")
         run_bench(command, dataset=dataset, as_json=as_json,
                   bench=["chat", "--users", str(users), "--provider", provider, "--first-token-ms", str(first_token_ms),
-                         "--tokens-per-s", str(tokens_per_s), "--model-tokens", str(model_tokens)],
-                  here=lambda: run_slow(command, users=users, first_token_ms=first_token_ms, tokens_per_s=tokens_per_s,
-                                        model_tokens=model_tokens, questions=QUESTIONS + REPHRASED, as_json=as_json))
+                         "--tokens-per-s", str(tokens_per_s), "--model-tokens", str(model_tokens),
+                         "--sockets", str(sockets)],
+                  here=lambda: run_slow(command, users=users, sockets=sockets, first_token_ms=first_token_ms,
+                                        tokens_per_s=tokens_per_s, model_tokens=model_tokens,
+                                        questions=QUESTIONS + REPHRASED, as_json=as_json))
         return
     users = TARGET_USERS if users is None else users
     if users < 1:

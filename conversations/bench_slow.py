@@ -1,24 +1,29 @@
 """``bench chat --provider openai``: the chat under a real model's latency, on one process.
 
-The bench starts a slow OpenAI-compatible model on 127.0.0.1 (``conversations.slowmodel``:
-``--first-token-ms`` to the first token, then ``--model-tokens`` tokens at ``--tokens-per-s``),
-points one daphne at it, and measures:
+The bench starts a slow OpenAI-compatible model on 127.0.0.1 in a process of its own
+(``conversations.slowmodel``: ``--first-token-ms`` to the first token, then ``--model-tokens``
+tokens at ``--tokens-per-s``), points one daphne at it, and measures:
 
-1. one answer alone, over a WebSocket: the ideal, since answers that run in parallel each take
-   about as long as one;
+1. after a warm-up answer (the server's first one loads what it needs), one answer alone over a
+   WebSocket: the ideal, since answers that run in parallel each take about as long as one;
 2. ``--users`` answers at once over WebSockets, one user each;
 3. the same number at once over Server-Sent Events (``POST /api/chat/``, API tokens);
+4. as many users who each close their socket at their answer's first token: every model stream
+   must be closed early and every partial answer stored, marked incomplete;
+5. one user asking on ``--sockets`` sockets at once: ``CHAT_MAX_ANSWERS_PER_USER`` answers, a
+   "busy" message on every other socket;
 
 and, during 2 and 3, a quick request (``GET /api/conversations/``) every 50 ms. It reports first
 token and whole answer percentiles, answers/s, the ratio of each pass's wall time to the ideal,
-the quick requests' p99, the server's CPU and memory, and its threads and the model's open
-streams after the run (nothing leaked). With ``OPENAI_BASE_URL`` set the bench uses no model of
-its own: point it at a real one with ``bench chat --provider openai`` and the usual settings.
+the quick requests' p99, the server's CPU and memory, and — once the server has been idle for
+its ``THREAD_IDLE_SECONDS`` — its threads, TCP connections and the model's open streams, which
+must be back where they were before the passes (nothing leaked).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -33,7 +38,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.services import api_token_create
 
 from .benchkit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users
-from .slowmodel import SlowModel
+from .slowmodel import SlowModelProcess
 
 USERNAME_PREFIX = "bench-slow-"
 FULL_NAME = "Slow model benchmark"
@@ -42,11 +47,15 @@ TARGET_RATIO = 1.3
 TARGET_TTFT_MARGIN_MS = 150
 TARGET_QUICK_P99_MS = 200
 QUICK_EVERY_SECONDS = 0.05
+# The server's idle threads end after this long, so the bench can see it back at rest.
+IDLE_SECONDS = 2
+PER_USER = 2  # the server's CHAT_MAX_ANSWERS_PER_USER in the bench
+REST_WAIT_SECONDS = 20
 UNLIMITED = {"RATELIMIT_LOGIN_IP": "1000000/m", "RATELIMIT_USER": "1000000/m"}
 
 
-def run_slow(command: BaseCommand, *, users: int, first_token_ms: float, tokens_per_s: float, model_tokens: int,
-             questions: list[str], as_json: bool) -> None:
+def run_slow(command: BaseCommand, *, users: int, sockets: int, first_token_ms: float, tokens_per_s: float,
+             model_tokens: int, questions: list[str], as_json: bool) -> None:
     try:
         import aiohttp  # noqa: F401
         import psutil  # noqa: F401
@@ -54,8 +63,8 @@ def run_slow(command: BaseCommand, *, users: int, first_token_ms: float, tokens_
     except ImportError:
         raise CommandError("bench chat --provider openai needs websockets, aiohttp and psutil: "
                            "pip install -r requirements-dev.txt") from None
-    SlowBench(command, quiet=as_json).run(users=users, first_token_ms=first_token_ms, tokens_per_s=tokens_per_s,
-                                          model_tokens=model_tokens, questions=questions)
+    SlowBench(command, quiet=as_json).run(users=users, sockets=sockets, first_token_ms=first_token_ms,
+                                          tokens_per_s=tokens_per_s, model_tokens=model_tokens, questions=questions)
 
 
 class SlowBench:
@@ -66,7 +75,7 @@ class SlowBench:
         if not self.quiet:
             self.stderr.write(text)
 
-    def run(self, *, users: int, first_token_ms: float, tokens_per_s: float, model_tokens: int,
+    def run(self, *, users: int, sockets: int, first_token_ms: float, tokens_per_s: float, model_tokens: int,
             questions: list[str]) -> None:
         import psutil
 
@@ -74,8 +83,8 @@ class SlowBench:
         password = secrets.token_urlsafe(16)
         sessions: list[str] = []
         with tempfile.TemporaryDirectory(prefix="chatcore-bench-") as workdir, \
-                SlowModel(first_token_seconds=first_token_ms / 1000, tokens_per_second=tokens_per_s,
-                          tokens=model_tokens) as model:
+                SlowModelProcess(first_token_seconds=first_token_ms / 1000, tokens_per_second=tokens_per_s,
+                                 tokens=model_tokens) as model:
             try:
                 accounts = create_users(USERNAME_PREFIX, FULL_NAME, 2 * users + 2, password)
                 tokens = [api_token_create(user=user).key for user in accounts[users + 1:]]
@@ -85,14 +94,15 @@ class SlowBench:
                        "LLM_TIMEOUT": str(max(30.0, 4 * model.answer_seconds)),
                        # Room for every bench answer at once (the default is 64 a process).
                        "CHAT_MAX_ANSWERS": str(max(settings.CHAT_MAX_ANSWERS, users + 8)),
-                       "CHAT_MAX_ANSWERS_PER_USER": "2", **UNLIMITED}
+                       "CHAT_MAX_ANSWERS_PER_USER": str(PER_USER), "THREAD_IDLE_SECONDS": str(IDLE_SECONDS), **UNLIMITED}
                 with Server(env=env, log=Path(workdir) / "daphne.log") as server:
                     self.say(f"daphne is up on {server.url}, the model on {model.base_url} "
                              f"({first_token_ms:.0f} ms to the first token, then {model_tokens} tokens at "
                              f"{tokens_per_s:g}/s); signing in {users + 1} bench users…")
                     sessions = [server.login(user.username, password) for user in accounts[:users + 1]]
                     process = psutil.Process(server.process.pid)
-                    result = asyncio.run(self._measure(server, process, model, sessions, tokens, questions))
+                    result = asyncio.run(self._measure(server, process, model, sessions, tokens, questions,
+                                                       sockets=sockets))
                     failed = result["ws"]["errors"] or result["sse"]["errors"]
                     log_tail = server.log_tail(30) if failed else ""
             finally:
@@ -106,31 +116,70 @@ class SlowBench:
             self.stderr.write(f"The server's log ended with:\n{log_tail}")
         self.stdout.write(json.dumps(result))
 
-    async def _measure(self, server: Server, process, model: SlowModel, sessions: list[str], tokens: list[str],
-                       questions: list[str]) -> dict:
+    async def _measure(self, server: Server, process, model: SlowModelProcess, sessions: list[str],
+                       tokens: list[str], questions: list[str], *, sockets: int) -> dict:
         import aiohttp
 
         client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                        timeout=aiohttp.ClientTimeout(total=HTTP_SECONDS * 4), trust_env=False)
+        ask = lambda n: questions[n % len(questions)]  # noqa: E731 - each pass asks new questions: no cache hits
+        users = len(sessions) - 1
         try:
-            alone = await _ws_answer(server, sessions[0], questions[0])
+            # The server's first answer loads the model's client, the embedder and the index: not the ideal.
+            cold = await _ws_answer(server, sessions[0], ask(-1))
+            # A few at once over both paths start what libraries start once per process (thread pools of
+            # the tokenizer and the linear algebra), so what is left after the passes is theirs to explain.
+            few = min(4, users)
+            warm = await asyncio.gather(
+                *(_ws_answer(server, s, ask(-2 - n)) for n, s in enumerate(sessions[1:few + 1])),
+                *(_sse_answer(client, server, t, ask(-2 - few - n)) for n, t in enumerate(tokens[:few])))
+            for answer in (cold, *warm):
+                if answer["error"]:
+                    raise CommandError(f"The first answers failed: {answer['error']}\n{server.log_tail()}")
+            alone = await _ws_answer(server, sessions[0], ask(0))
             if alone["error"]:
-                raise CommandError(f"The first answer failed: {alone['error']}\n{server.log_tail()}")
-            threads_before = process.num_threads()
+                raise CommandError(f"The answer alone failed: {alone['error']}\n{server.log_tail()}")
+            await asyncio.sleep(IDLE_SECONDS + 1.0)
+            rest = _resources(process)
+            self.say(f"one answer alone: {alone['total_ms'] / 1000:.2f} s; {users} answers at once over WebSockets…")
             ws = await self._pass(process, client, server, tokens[-1],
-                                  [_ws_answer(server, s, questions[(n + 1) % len(questions)])
-                                   for n, s in enumerate(sessions[1:])])
+                                  [_ws_answer(server, s, ask(n + 1)) for n, s in enumerate(sessions[1:])])
+            self.say("… over Server-Sent Events…")
             sse = await self._pass(process, client, server, tokens[-1],
-                                   [_sse_answer(client, server, t, questions[(n + 2) % len(questions)])
-                                    for n, t in enumerate(tokens[:-1])])
-            # Give the server a moment to let go of what the answers held.
-            await asyncio.sleep(1.0)
-            leftover = {"server_threads_before": threads_before, "server_threads_after": process.num_threads(),
-                        "model_streams_open_after": model.open_streams, "model_streams_closed_early": model.closed_early}
+                                   [_sse_answer(client, server, t, ask(n + 2)) for n, t in enumerate(tokens[:-1])])
+            self.say(f"… {users} users leaving at their first token, one user on {sockets} sockets…")
+            early_before = model.closed_early
+            incomplete_before = await asyncio.to_thread(_incomplete_answers)
+            dropped = await asyncio.gather(*(_ws_drop(server, s, ask(n + 3)) for n, s in enumerate(sessions[1:])))
+            flood = await _ws_flood(server, sessions[1], ask(4), sockets)
+            self.say(f"… waiting for the server to rest ({IDLE_SECONDS} s idle threads)…")
+            after = await self._rested(process, rest)
+            stats = model.stats()
+            leftover = {
+                "server_at_rest": rest, "server_after": after,
+                "model_streams_open_after": stats["open_streams"],
+                "dropped": {"clients": len(dropped), "got_first_token": sum(d["ttft_ms"] is not None for d in dropped),
+                            "errors": sum(bool(d["error"]) for d in dropped),
+                            "model_streams_closed_early": stats["closed_early"] - early_before,
+                            "incomplete_answers_stored": await asyncio.to_thread(_incomplete_answers)
+                            - incomplete_before},
+                "one_user_sockets": flood,
+            }
         finally:
             await client.close()
-        return {"one_answer_s": round(alone["total_ms"] / 1000, 3), "one_ttft_ms": round(alone["ttft_ms"], 1),
+        return {"cold_answer_s": round(cold["total_ms"] / 1000, 3), "cold_ttft_ms": round(cold["ttft_ms"], 1),
+                "one_answer_s": round(alone["total_ms"] / 1000, 3), "one_ttft_ms": round(alone["ttft_ms"], 1),
                 "ws": _summary(ws, alone["total_ms"]), "sse": _summary(sse, alone["total_ms"]), **leftover}
+
+    async def _rested(self, process, rest: dict) -> dict:
+        """The server's resources once it is back at rest (or after ``REST_WAIT_SECONDS``)."""
+        deadline = time.monotonic() + REST_WAIT_SECONDS
+        while True:
+            now = _resources(process)
+            if (now["threads"] <= rest["threads"] and now["connections"] <= rest["connections"]) \
+                    or time.monotonic() > deadline:
+                return now
+            await asyncio.sleep(0.5)
 
     async def _pass(self, process, client, server: Server, token: str, asks: list) -> dict:
         stop = asyncio.Event()
@@ -165,7 +214,8 @@ class SlowBench:
         out(f"bench chat --provider openai: {r['users']} users at once, one process; the model: "
             f"{r['first_token_ms']:.0f} ms to the first token, {r['model_tokens']} tokens at {r['tokens_per_s']:g}/s "
             f"({r['model_answer_s']:.2f} s an answer)")
-        out(f"one answer alone: {r['one_answer_s']:.2f} s (first token {r['one_ttft_ms']:.0f} ms): the ideal")
+        out(f"first answer of the server: {r['cold_answer_s']:.2f} s (first token {r['cold_ttft_ms']:.0f} ms); "
+            f"then one answer alone: {r['one_answer_s']:.2f} s (first token {r['one_ttft_ms']:.0f} ms): the ideal")
         out("")
         out(f"{'':<12}{'answers':>8}{'errors':>8}{'wall s':>8}{'× ideal':>9}{'ttft p50':>10}{'ttft p95':>10}"
             f"{'total p50':>11}{'total p95':>11}{'answers/s':>11}{'quick p99':>11}{'cpu %':>7}{'rss MB':>8}")
@@ -179,10 +229,31 @@ class SlowBench:
                 + (f"{p['quick_p99_ms']:>11.0f}" if p["quick_p99_ms"] is not None else f"{'-':>11}")
                 + f"{p['cpu_percent']:>7.0f}{p['rss_mb']:>8.0f}")
         out("")
-        out(f"after the run: server threads {r['server_threads_before']} → {r['server_threads_after']}, "
-            f"model streams open {r['model_streams_open_after']}")
+        rest, after, dropped, flood = r["server_at_rest"], r["server_after"], r["dropped"], r["one_user_sockets"]
+        out(f"{dropped['clients']} users leaving at their first token: {dropped['got_first_token']} got it, "
+            f"{dropped['model_streams_closed_early']} model streams closed early, "
+            f"{dropped['incomplete_answers_stored']} partial answers stored")
+        out(f"one user on {flood['sockets']} sockets: {flood['answered']} answered, {flood['busy']} told busy, "
+            f"{flood['errors']} errors")
+        out(f"server at rest before the passes: {rest['threads']} threads, {rest['connections']} TCP connections, "
+            f"{rest['rss_mb']:.0f} MB; after them: {after['threads']} threads, {after['connections']} connections, "
+            f"{after['rss_mb']:.0f} MB; model streams open {r['model_streams_open_after']}")
         for name, met in r["targets_met"].items():
-            out(f"target  {name:<56}{'met' if met else 'MISSED'}")
+            out(f"target  {name:<66}{'met' if met else 'MISSED'}")
+
+
+def _resources(process) -> dict:
+    """Threads and TCP connections (besides the listening socket) of the server process."""
+    connections = [c for c in process.net_connections(kind="tcp") if c.status != "LISTEN"]
+    return {"threads": process.num_threads(), "connections": len(connections),
+            "rss_mb": round(process.memory_info().rss / 2**20, 1)}
+
+
+def _incomplete_answers() -> int:
+    from .models import Message
+
+    return Message.objects.filter(conversation__owner__username__startswith=USERNAME_PREFIX,
+                                  role=Message.Role.ASSISTANT, incomplete=True).exclude(content="").count()
 
 
 def _targets(r: dict, first_token_ms: float) -> dict[str, bool]:
@@ -194,7 +265,15 @@ def _targets(r: dict, first_token_ms: float) -> dict[str, bool]:
         met[f"{label}: first token p50 ≤ {ttft:.0f} ms"] = p["ttft_p50_ms"] is not None and p["ttft_p50_ms"] <= ttft
         met[f"{label}: quick requests p99 ≤ {TARGET_QUICK_P99_MS} ms"] = (
             p["quick_p99_ms"] is not None and p["quick_p99_ms"] <= TARGET_QUICK_P99_MS)
-    met["nothing left open after the run"] = r["model_streams_open_after"] == 0
+    rest, after, dropped = r["server_at_rest"], r["server_after"], r["dropped"]
+    met["nothing left open after the run"] = (r["model_streams_open_after"] == 0 and after["threads"] <= rest["threads"]
+                                             and after["connections"] <= rest["connections"])
+    met["every early leaver's model stream closed, partial answer stored"] = (
+        dropped["errors"] == 0 and dropped["model_streams_closed_early"] == dropped["clients"]
+        and dropped["incomplete_answers_stored"] == dropped["clients"])
+    flood = r["one_user_sockets"]
+    met["one user's many sockets: the per-user limit, busy on the rest"] = (
+        flood["answered"] == flood["limit"] and flood["busy"] == flood["sockets"] - flood["limit"])
     return met
 
 
@@ -277,3 +356,60 @@ async def _sse_answer(client, server: Server, token: str, question: str) -> dict
     except Exception as exc:  # noqa: BLE001
         answer["error"] = f"{exc.__class__.__name__}: {exc}"
     return answer
+
+
+async def _ws_drop(server: Server, session: str, question: str) -> dict:
+    """Ask, then close the socket at the first token."""
+    from websockets.asyncio.client import connect
+
+    from .bench import ERROR_FRAME, TOKEN_FRAME
+
+    answer = {"ttft_ms": None, "error": ""}
+    try:
+        async with connect(f"{server.ws_url}/ws/chat/new/", origin=server.url, proxy=None, open_timeout=HTTP_SECONDS,
+                           additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"}) as ws:
+            started = time.perf_counter()
+            await ws.send(json.dumps({"message": question}))
+            while True:
+                frame = await asyncio.wait_for(ws.recv(), timeout=HTTP_SECONDS * 4)
+                error = ERROR_FRAME.search(frame)
+                if error and error.group(1).strip():
+                    answer["error"] = f"the server said: {error.group(1).strip()}"
+                    return answer
+                token = TOKEN_FRAME.search(frame)
+                if token and token.group(1).strip():
+                    answer["ttft_ms"] = (time.perf_counter() - started) * 1000
+                    return answer  # leaving the block closes the socket mid-answer
+    except Exception as exc:  # noqa: BLE001
+        answer["error"] = f"{exc.__class__.__name__}: {exc}"
+        return answer
+
+
+async def _ws_flood(server: Server, session: str, question: str, sockets: int) -> dict:
+    """One user asks the same question on ``sockets`` sockets at once."""
+    from websockets.asyncio.client import connect
+
+    from .bench import DONE_FRAME, ERROR_FRAME
+
+    async def one(ws) -> str:
+        await ws.send(json.dumps({"message": question}))
+        while True:
+            frame = await asyncio.wait_for(ws.recv(), timeout=HTTP_SECONDS * 4)
+            error = ERROR_FRAME.search(frame)
+            if error and error.group(1).strip():
+                return "busy" if "answers being written at once" in error.group(1) else "error"
+            if DONE_FRAME.search(frame):
+                return "answered"
+
+    outcomes: list[str] = []
+    async with contextlib.AsyncExitStack() as stack:
+        opened = []
+        for _ in range(sockets):
+            opened.append(await stack.enter_async_context(connect(
+                f"{server.ws_url}/ws/chat/new/", origin=server.url, proxy=None, open_timeout=HTTP_SECONDS,
+                additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}",
+                                    "Accept-Language": "en"})))
+        results = await asyncio.gather(*(one(ws) for ws in opened), return_exceptions=True)
+        outcomes = [r if isinstance(r, str) else "error" for r in results]
+    return {"sockets": sockets, "limit": PER_USER, "answered": outcomes.count("answered"), "busy": outcomes.count("busy"),
+            "errors": outcomes.count("error")}
