@@ -30,3 +30,7 @@ application = TrustedProxyMiddleware(
         }
     )
 )
+
+from chatcore.warmup import prepare_process  # noqa: E402
+
+prepare_process()

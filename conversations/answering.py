@@ -41,6 +41,9 @@ HISTORY_MESSAGES = 6
 class Event:
     kind: str  # started, token, notice, reset, sources, done
     data: dict = field(default_factory=dict)
+    # Objects for a reader in this process (the question's message, its conversation), so a page
+    # frame need not read them again; never sent to a client.
+    extra: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def validate_question(question: object) -> str:
@@ -76,6 +79,9 @@ def _store_question(conversation: Conversation, question: str) -> tuple[Message,
                                     content="", incomplete=True)
     # The answer counts once it is written: the sidebar says "1 message" while it is.
     Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") + 1, updated_at=now)
+    # The same on the object the caller holds, which a page frame shows (exact for a new conversation).
+    conversation.message_count += 1
+    conversation.updated_at = now
     return asked, answer
 
 
@@ -115,13 +121,18 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
         provider_name: str | None = None) -> Iterator[Event]:
     question = validate_question(question)
     flag_input(text=question, user_id=user.pk, channel="chat")
-    if conversation is None:
-        conversation = conversation_create(user=user, title=question[:80])
+    created = conversation is None
     started = time.perf_counter()
-    user_message, answer_message = _store_question(conversation, question)
-    yield Event("started", {"conversation": conversation.id, "user_message_id": user_message.id})
+    # A new conversation and its first question are stored in one transaction: one commit, and
+    # never a conversation without its question.
+    with transaction.atomic():
+        if created:
+            conversation = conversation_create(user=user, title=question[:80])
+        user_message, answer_message = _store_question(conversation, question)
+    yield Event("started", {"conversation": conversation.id, "user_message_id": user_message.id},
+                extra={"question": user_message, "conversation": conversation, "created": created})
 
-    history = _history(conversation, user_message)
+    history = [] if created else _history(conversation, user_message)
     meta = {"provider": "", "model": "", "cached": False, "sources": []}
     parts: list[str] = []
     complete = False

@@ -6,8 +6,10 @@ tokens at ``--tokens-per-s``), points one daphne at it, and measures:
 
 1. after a warm-up answer (the server's first one loads what it needs), one answer alone over a
    WebSocket: the ideal, since answers that run in parallel each take about as long as one;
-2. ``--users`` answers at once over WebSockets, one user each;
-3. the same number at once over Server-Sent Events (``POST /api/chat/``, API tokens);
+2. ``--users`` answers at once over WebSockets, one user each: the sockets open first, as the
+   chat pages hold them open before anyone asks, then everyone asks at the same moment;
+3. the same number at once over Server-Sent Events (``POST /api/chat/``, API tokens), each a new
+   request sent at the same moment;
 4. as many users who each close their socket at their answer's first token: every model stream
    must be closed early and every partial answer stored, marked incomplete;
 5. one user asking on ``--sockets`` sockets at once: ``CHAT_MAX_ANSWERS_PER_USER`` answers, a
@@ -140,20 +142,25 @@ class SlowBench:
             if alone["error"]:
                 raise CommandError(f"The answer alone failed: {alone['error']}\n{server.log_tail()}")
             await asyncio.sleep(IDLE_SECONDS + 1.0)
-            rest = _resources(process)
+            rest = _resources(process, server.port)
             self.say(f"one answer alone: {alone['total_ms'] / 1000:.2f} s; {users} answers at once over WebSockets…")
-            ws = await self._pass(process, client, server, tokens[-1],
-                                  [_ws_answer(server, s, ask(n + 1)) for n, s in enumerate(sessions[1:])])
+            start = _Start(users)
+            ws = await self._pass(process, client, server, tokens[-1], start,
+                                  [_ws_answer(server, s, ask(n + 1), start) for n, s in enumerate(sessions[1:])])
             self.say("… over Server-Sent Events…")
-            sse = await self._pass(process, client, server, tokens[-1],
-                                   [_sse_answer(client, server, t, ask(n + 2)) for n, t in enumerate(tokens[:-1])])
+            start = _Start(users)
+            sse = await self._pass(process, client, server, tokens[-1], start,
+                                   [_sse_answer(client, server, t, ask(n + 2), start)
+                                    for n, t in enumerate(tokens[:-1])])
             self.say(f"… {users} users leaving at their first token, one user on {sockets} sockets…")
             early_before = model.closed_early
             incomplete_before = await asyncio.to_thread(_incomplete_answers)
             dropped = await asyncio.gather(*(_ws_drop(server, s, ask(n + 3)) for n, s in enumerate(sessions[1:])))
             flood = await _ws_flood(server, sessions[1], ask(4), sockets)
             self.say(f"… waiting for the server to rest ({IDLE_SECONDS} s idle threads)…")
-            after = await self._rested(process, rest)
+            # The bench's own keep-alive connections go first: what remains is the server's.
+            await client.close()
+            after = await self._rested(process, rest, server.port)
             stats = model.stats()
             leftover = {
                 "server_at_rest": rest, "server_after": after,
@@ -171,17 +178,16 @@ class SlowBench:
                 "one_answer_s": round(alone["total_ms"] / 1000, 3), "one_ttft_ms": round(alone["ttft_ms"], 1),
                 "ws": _summary(ws, alone["total_ms"]), "sse": _summary(sse, alone["total_ms"]), **leftover}
 
-    async def _rested(self, process, rest: dict) -> dict:
+    async def _rested(self, process, rest: dict, port: int) -> dict:
         """The server's resources once it is back at rest (or after ``REST_WAIT_SECONDS``)."""
         deadline = time.monotonic() + REST_WAIT_SECONDS
         while True:
-            now = _resources(process)
-            if (now["threads"] <= rest["threads"] and now["connections"] <= rest["connections"]) \
-                    or time.monotonic() > deadline:
+            now = _resources(process, port)
+            if (now["threads"] <= rest["threads"] and now["connections"] == 0) or time.monotonic() > deadline:
                 return now
             await asyncio.sleep(0.5)
 
-    async def _pass(self, process, client, server: Server, token: str, asks: list) -> dict:
+    async def _pass(self, process, client, server: Server, token: str, start: _Start, asks: list) -> dict:
         stop = asyncio.Event()
         quick: list[float] = []
         rss: list[int] = []
@@ -198,10 +204,14 @@ class SlowBench:
                 rss.append(process.memory_info().rss)
                 await asyncio.sleep(QUICK_EVERY_SECONDS)
 
+        running = asyncio.gather(*asks)
+        # The sockets open first, as pages hold them open before anyone asks; then all ask at once.
+        await asyncio.wait_for(start.all_ready.wait(), timeout=HTTP_SECONDS * 2)
         cpu_before = sum(process.cpu_times()[:2])
         prober = asyncio.create_task(probe())
         started = time.perf_counter()
-        answers = await asyncio.gather(*asks)
+        start.go.set()
+        answers = await running
         wall = time.perf_counter() - started
         stop.set()
         await prober
@@ -235,17 +245,20 @@ class SlowBench:
             f"{dropped['incomplete_answers_stored']} partial answers stored")
         out(f"one user on {flood['sockets']} sockets: {flood['answered']} answered, {flood['busy']} told busy, "
             f"{flood['errors']} errors")
-        out(f"server at rest before the passes: {rest['threads']} threads, {rest['connections']} TCP connections, "
-            f"{rest['rss_mb']:.0f} MB; after them: {after['threads']} threads, {after['connections']} connections, "
+        out(f"server at rest before the passes: {rest['threads']} threads, {rest['connections']} client connections "
+            f"({rest['upstream']} kept to the model and services), {rest['rss_mb']:.0f} MB; after them: "
+            f"{after['threads']} threads, {after['connections']} client connections ({after['upstream']} kept), "
             f"{after['rss_mb']:.0f} MB; model streams open {r['model_streams_open_after']}")
         for name, met in r["targets_met"].items():
             out(f"target  {name:<66}{'met' if met else 'MISSED'}")
 
 
-def _resources(process) -> dict:
-    """Threads and TCP connections (besides the listening socket) of the server process."""
+def _resources(process, port: int) -> dict:
+    """Threads, TCP connections of clients (to the server's port) and upstream (to the model,
+    the database, Redis: pools that keep idle connections by design), and memory of the server."""
     connections = [c for c in process.net_connections(kind="tcp") if c.status != "LISTEN"]
-    return {"threads": process.num_threads(), "connections": len(connections),
+    clients = sum(1 for c in connections if c.laddr and c.laddr.port == port)
+    return {"threads": process.num_threads(), "connections": clients, "upstream": len(connections) - clients,
             "rss_mb": round(process.memory_info().rss / 2**20, 1)}
 
 
@@ -267,7 +280,7 @@ def _targets(r: dict, first_token_ms: float) -> dict[str, bool]:
             p["quick_p99_ms"] is not None and p["quick_p99_ms"] <= TARGET_QUICK_P99_MS)
     rest, after, dropped = r["server_at_rest"], r["server_after"], r["dropped"]
     met["nothing left open after the run"] = (r["model_streams_open_after"] == 0 and after["threads"] <= rest["threads"]
-                                             and after["connections"] <= rest["connections"])
+                                             and after["connections"] == 0)
     met["every early leaver's model stream closed, partial answer stored"] = (
         dropped["errors"] == 0 and dropped["model_streams_closed_early"] == dropped["clients"]
         and dropped["incomplete_answers_stored"] == dropped["clients"])
@@ -295,7 +308,28 @@ def _summary(p: dict, one_ms: float) -> dict:
     }
 
 
-async def _ws_answer(server: Server, session: str, question: str) -> dict:
+class _Start:
+    """Everyone asks at the same moment: each asker says when it is ready (its socket open, as
+    the page holds it open before anyone asks), and all go together."""
+
+    def __init__(self, askers: int) -> None:
+        self.left = askers
+        self.all_ready = asyncio.Event()
+        self.go = asyncio.Event()
+        if askers <= 0:
+            self.all_ready.set()
+
+    def ready(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.all_ready.set()
+
+    async def wait(self) -> None:
+        self.ready()
+        await self.go.wait()
+
+
+async def _ws_answer(server: Server, session: str, question: str, start: _Start | None = None) -> dict:
     from websockets.asyncio.client import connect
 
     from .bench import DONE_FRAME, ERROR_FRAME, TOKEN_FRAME
@@ -304,6 +338,8 @@ async def _ws_answer(server: Server, session: str, question: str) -> dict:
     try:
         async with connect(f"{server.ws_url}/ws/chat/new/", origin=server.url, proxy=None, open_timeout=HTTP_SECONDS,
                            additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"}) as ws:
+            if start is not None:
+                await start.wait()
             started = time.perf_counter()
             await ws.send(json.dumps({"message": question}))
             while True:
@@ -323,11 +359,15 @@ async def _ws_answer(server: Server, session: str, question: str) -> dict:
                     return answer
     except Exception as exc:  # refused, closed, timed out: each counts as an error
         answer["error"] = f"{exc.__class__.__name__}: {exc}"
+        if start is not None and not start.go.is_set():
+            start.ready()
         return answer
 
 
-async def _sse_answer(client, server: Server, token: str, question: str) -> dict:
+async def _sse_answer(client, server: Server, token: str, question: str, start: _Start | None = None) -> dict:
     answer = {"ttft_ms": None, "total_ms": None, "error": ""}
+    if start is not None:
+        await start.wait()
     started = time.perf_counter()
     try:
         async with client.post(f"{server.url}/api/chat/", json={"message": question},

@@ -66,6 +66,7 @@ class Server:
 
     def __enter__(self) -> Server:
         port = free_port()
+        self.port = port
         self.url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - a fixed command line: this Python's daphne

@@ -18,7 +18,6 @@ import uuid
 from importlib import import_module
 
 import structlog
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -125,7 +124,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if action == "stop":
             await self._stop()
             return
-        user = await database_sync_to_async(self._current_user)()
+        user, verdict = await database_sync_to_async(self._admit)()
         if user is None:
             # Signed out, revoked on /sessions/, deactivated or the password changed since
             # the socket opened: it ends here.
@@ -134,8 +133,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         # Answers come from the role the user has now, not the one they had at connect.
         self.user = user
-        # Questions draw on the same per-user bucket as the API.
-        verdict = await sync_to_async(user_hit)(self.user.pk)
         if verdict.limited:
             with translation.override(self.language):
                 await self._send_error(too_many_requests_text(verdict.retry_after))
@@ -150,6 +147,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         else:
             question = content.get("message")
         self.task = asyncio.create_task(self._answer(question))
+
+    def _admit(self):
+        """The user as stored now (None when their sign-in no longer holds) and, for a user, the
+        rate limiter's verdict: questions draw on the same per-user bucket as the API. One hop to
+        the thread all sockets share, not two."""
+        user = self._current_user()
+        return user, (user_hit(user.pk) if user is not None else None)
 
     def _current_user(self) -> User | None:
         """The socket's user as stored now, if their sign-in still holds: the session still
@@ -212,8 +216,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.pending = event.data
             created = self.conversation is None
             if created:
-                self.conversation = conversation_get(user=self.user, conversation_id=event.data["conversation"])
-            return self._render_started(event.data, created)
+                self.conversation = event.extra.get("conversation") or conversation_get(
+                    user=self.user, conversation_id=event.data["conversation"])
+            return self._render_started(event.data, created, question=event.extra.get("question"),
+                                        first=True if event.extra.get("created") else None)
         return self._render_done(event.data)
 
     async def _handle(self, event) -> None:
@@ -236,9 +242,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         with translation.override(self.language):
             return render_to_string(template, context)
 
-    def _render_started(self, data: dict, created: bool) -> str:
-        question = Message.objects.get(id=data["user_message_id"])
-        first = not Message.objects.filter(conversation_id=question.conversation_id, id__lt=question.id).exists()
+    def _render_started(self, data: dict, created: bool, *, question: Message | None = None,
+                        first: bool | None = None) -> str:
+        if question is None:
+            question = Message.objects.get(id=data["user_message_id"])
+        if first is None:
+            first = not Message.objects.filter(conversation_id=question.conversation_id, id__lt=question.id).exists()
         return self._render("conversations/ws_started.html", {
             "question": question, "pending_id": data["user_message_id"], "conversation": self.conversation,
             "first": first, "new_conversation": created,

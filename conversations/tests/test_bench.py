@@ -61,6 +61,7 @@ def test_bench_chat_on_a_dataset_uses_a_throwaway_database(tmp_path, capsys):
     (["--questions", "0"], "--questions must be between 1 and"),
     (["--questions", "999"], "--questions must be between 1 and"),
     (["--users", "0"], "--users must be at least 1"),
+    (["--provider", "openai", "--sockets", "0"], "must be positive"),
 ])
 def test_bench_chat_refuses_bad_numbers_before_starting_anything(args, message):
     with pytest.raises(CommandError, match=message):
@@ -75,7 +76,7 @@ def test_bench_chat_needs_company_documents():
 def test_bench_chat_against_a_slow_model_answers_in_parallel_and_leaves_nothing_open(company, capsys, monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     call_command("bench", "chat", "--provider", "openai", "--users", "4", "--first-token-ms", "300",
-                 "--tokens-per-s", "50", "--model-tokens", "10")
+                 "--tokens-per-s", "50", "--model-tokens", "10", "--sockets", "6")
     out = capsys.readouterr().out.strip().splitlines()
     result = json.loads(out[-1])
     for key in ("ws", "sse"):
@@ -84,5 +85,13 @@ def test_bench_chat_against_a_slow_model_answers_in_parallel_and_leaves_nothing_
         assert result[key]["ratio"] < 2.5, result[key]
         assert result[key]["ttft_p50_ms"] >= 300 and result[key]["quick_requests"] > 0
     assert result["model_streams_open_after"] == 0
+    # Users who leave at their first token: each model stream closed, each partial answer kept.
+    assert result["dropped"] == {"clients": 4, "got_first_token": 4, "errors": 0, "model_streams_closed_early": 4,
+                                 "incomplete_answers_stored": 4}
+    # One user on six sockets: two answers (the bench's per-user limit), "busy" on the other four.
+    assert result["one_user_sockets"] == {"sockets": 6, "limit": 2, "answered": 2, "busy": 4, "errors": 0}
+    # Back at rest, the server holds no more threads than before the passes, and no client's socket.
+    assert result["server_after"]["threads"] <= result["server_at_rest"]["threads"]
+    assert result["server_after"]["connections"] == 0
     assert "WebSocket" in "\n".join(out[:-1]) and "× ideal" in "\n".join(out[:-1])
     assert not User.objects.filter(username__startswith="bench-slow-").exists()

@@ -25,6 +25,9 @@ class Embedder:
     name: str = ""
     dim: int = 0
 
+    def load(self) -> None:
+        """Load the model now rather than at the first text (a web process does so at start)."""
+
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 

@@ -116,11 +116,14 @@ class LocalEmbedder(Embedder):
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         return self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def load(self) -> None:
         if self._session is None:
             with self._lock:
                 if self._session is None:
                     self._load()
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         # Sorting by length keeps padding small inside each batch.

@@ -1,0 +1,104 @@
+"""How a model's answer reaches the reader: events handed over in batches, tokens that arrive
+together joined into one frame, nothing lost or reordered."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conversations.answering import Event
+from conversations.models import Message
+from conversations.workers import _joined
+from retrieval import llm
+
+from .test_chat_api_asgi import _start_chat
+from .test_consumers import communicator, receive_until_done
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORDS = [f"w{n} " for n in range(400)]
+
+
+class FastProvider:
+    """A model that writes 400 tokens as fast as it can: more than any reader takes one by one."""
+
+    name, model = "fast", "fast-1"
+
+    def stream(self, messages, options):
+        yield from WORDS
+
+
+@pytest.fixture
+def fast(settings):
+    provider = FastProvider()
+    llm.providers.set(provider.name, provider)
+    settings.LLM_PROVIDER = provider.name
+    yield provider
+    llm.reset_providers()
+
+
+def test_tokens_taken_together_are_joined_and_other_events_keep_their_place():
+    batch = [Event("token", {"text": "a"}), Event("token", {"text": "b"}), Event("notice", {"text": "!"}),
+             Event("reset"), Event("token", {"text": "c"}), Event("token", {"text": "d"}), Event("done", {"x": 1})]
+    assert [(e.kind, e.data) for e in _joined(batch)] == [
+        ("token", {"text": "ab"}), ("notice", {"text": "!"}), ("reset", {}), ("token", {"text": "cd"}),
+        ("done", {"x": 1})]
+
+
+def test_an_error_or_the_end_is_never_joined_into_a_token():
+    end, error = object(), RuntimeError("x")
+    assert _joined([Event("token", {"text": "a"}), error, Event("token", {"text": "b"}), end]) == [
+        _joined([Event("token", {"text": "a"})])[0], error, _joined([Event("token", {"text": "b"})])[0], end]
+
+
+@pytest.mark.asyncio
+async def test_a_fast_model_reaches_the_socket_whole_in_fewer_frames(alice, company, fast):
+    comm = communicator(alice, "/ws/chat/new/")
+    assert (await comm.connect())[0]
+    try:
+        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
+        frames = await receive_until_done(comm, limit=1000)
+    finally:
+        await comm.disconnect()
+    tokens = [f for f in frames if f.startswith("<span hx-swap-oob")]
+    assert 0 < len(tokens) < len(WORDS)
+    text = "".join(f.split(">", 1)[1].rsplit("</span>", 1)[0] for f in tokens)
+    assert text == "".join(WORDS)
+    answer = await database_sync_to_async(Message.objects.get)(role="assistant")
+    assert answer.content == "".join(WORDS) and not answer.incomplete
+
+
+@pytest.mark.asyncio
+async def test_a_fast_model_streams_whole_over_server_sent_events(alice, company, fast):
+    app = await _start_chat(alice)
+    assert (await app.receive_output(timeout=10))["type"] == "http.response.start"
+    body = b""
+    while True:
+        message = await app.receive_output(timeout=10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    blocks = [b for b in body.decode().split("\n\n") if b]
+    tokens = [json.loads(b.split("data: ", 1)[1])["text"] for b in blocks if b.startswith("event: token")]
+    assert 0 < len(tokens) < len(WORDS) and "".join(tokens) == "".join(WORDS)
+    done = json.loads(blocks[-1].split("data: ", 1)[1])
+    assert blocks[-1].startswith("event: done") and done["answer"] == "".join(WORDS)
+
+
+@pytest.mark.asyncio
+async def test_the_offline_answerer_streams_over_server_sent_events_through_asgi(alice, company):
+    app = await _start_chat(alice)
+    assert (await app.receive_output(timeout=10))["type"] == "http.response.start"
+    body = b""
+    while True:
+        message = await app.receive_output(timeout=10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    kinds = [b.split("\n")[0] for b in body.decode().split("\n\n") if b]
+    assert kinds[0] == "event: started" and kinds[-2:] == ["event: sources", "event: done"]
+    assert kinds.count("event: token") > 1
+    answer = await database_sync_to_async(Message.objects.get)(role="assistant")
+    assert answer.provider == "local" and "Talebi yöneticine gönder" in answer.content and not answer.incomplete
