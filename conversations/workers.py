@@ -220,11 +220,22 @@ class AnswerRun(_Run):
 
     async def events(self) -> AsyncIterator[Event]:
         """The answer's events as they come; ``LimitReached`` past a limit (the run is then
-        stopped and its partial answer stored); an error of the answer is raised here."""
+        stopped and its partial answer stored); an error of the answer is raised here.
+
+        Once the answer streams, batches are read at most every ``CHAT_STREAM_INTERVAL_MS``: the
+        first token goes out at once, later ones that arrive within the interval go out together.
+        Each frame costs the process the same whatever it holds, so a fast model (or many
+        answers at once) costs far fewer frames, and a reader sees no difference at 20 a second."""
         first = settings.CHAT_FIRST_TOKEN_SECONDS
         whole = settings.CHAT_ANSWER_SECONDS
+        interval = settings.CHAT_STREAM_INTERVAL_MS / 1000
         got_token = False
+        next_read = 0.0
         while True:
+            if got_token and interval:
+                pause = next_read - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
             elapsed = time.monotonic() - self.started_at
             limits = [(whole - elapsed, "answer")] if whole else []
             if first and not got_token:
@@ -241,6 +252,7 @@ class AnswerRun(_Run):
             with self._items_lock:
                 self._wake_pending = False
                 batch, self._items = self._items, []
+            next_read = time.monotonic() + interval
             for item in _joined(batch):
                 if item is _END:
                     return

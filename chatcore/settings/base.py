@@ -539,6 +539,9 @@ CHAT_BUSY_RETRY_SECONDS = env_int("CHAT_BUSY_RETRY_SECONDS", 5, minimum=1)
 # Answers doing their CPU work (retrieval, the offline answerer) at once; a remote model's writing
 # is not counted. More than the cores only delays every first token.
 CHAT_PREPARE_THREADS = env_int("CHAT_PREPARE_THREADS", max(2, os.cpu_count() or 2), minimum=1)
+# Once an answer streams, its new text goes out at most this often (milliseconds; 0: every token as
+# it comes): text that arrives in between goes out together, in one frame.
+CHAT_STREAM_INTERVAL_MS = env_int("CHAT_STREAM_INTERVAL_MS", 50, minimum=0)
 # The longest wait for an answer's first token, and for the whole answer (seconds; 0: no limit).
 CHAT_FIRST_TOKEN_SECONDS = env_float("CHAT_FIRST_TOKEN_SECONDS", 60.0)
 CHAT_ANSWER_SECONDS = env_float("CHAT_ANSWER_SECONDS", 300.0)

@@ -102,3 +102,38 @@ async def test_the_offline_answerer_streams_over_server_sent_events_through_asgi
     assert kinds.count("event: token") > 1
     answer = await database_sync_to_async(Message.objects.get)(role="assistant")
     assert answer.provider == "local" and "Talebi yöneticine gönder" in answer.content and not answer.incomplete
+
+
+class PacedProvider:
+    """A model that writes ten tokens 30 ms apart."""
+
+    name, model = "paced", "paced-1"
+
+    def stream(self, messages, options):
+        import time
+
+        for n in range(10):
+            if n:
+                time.sleep(0.03)
+            yield f"t{n} "
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("interval", "most", "least"), [(0, 10, 6), (250, 3, 1)])
+async def test_text_goes_out_at_most_once_an_interval(settings, alice, company, interval, most, least):
+    settings.CHAT_STREAM_INTERVAL_MS = interval
+    provider = PacedProvider()
+    llm.providers.set(provider.name, provider)
+    settings.LLM_PROVIDER = provider.name
+    comm = communicator(alice, "/ws/chat/new/")
+    assert (await comm.connect())[0]
+    try:
+        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
+        frames = await receive_until_done(comm, limit=100)
+    finally:
+        await comm.disconnect()
+        llm.reset_providers()
+    tokens = [f for f in frames if f.startswith("<span hx-swap-oob")]
+    # The first token at once, the rest gathered per interval; never a word lost.
+    assert least <= len(tokens) <= most, len(tokens)
+    assert "".join(f.split(">", 1)[1].rsplit("</span>", 1)[0] for f in tokens) == "".join(f"t{n} " for n in range(10))
