@@ -28,7 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -201,7 +201,12 @@ def stop_on_sigterm():
 
 def bench_index():
     """The index the servers will serve; a clear error when there is nothing to bench on."""
-    if not Document.objects.exists():
+    try:
+        documents = Document.objects.exists()
+    except DatabaseError as exc:
+        raise CommandError(f"The database is not set up ({exc}): run `make setup` (or `manage.py migrate` "
+                           "and `manage.py load_company sample_company`) first.") from None
+    if not documents:
         raise CommandError("The database has no company documents: run `make setup` (or `manage.py "
                            "load_company sample_company`), or use --dataset sample_company.")
     try:

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.utils import translation
 
 from accounts.models import User
@@ -323,8 +323,9 @@ class AnswerRun(_Run):
                     log.exception("chat_answer_close_failed", user_id=self.user.pk)
             self._put(exc)
         finally:
-            # The thread goes back to the pool: a pooled database connection goes back to its own.
-            release_connections()
+            # The answer is stored: its database connections are closed (a pooled one goes back to
+            # its pool), so a thread waiting in the pool for the next answer holds none.
+            release_connections(pooled_only=False)
             self._give()
             self._done.set()
             self._put(_END)
@@ -423,13 +424,21 @@ def _rendered(render, event: Event) -> Event:
     return event
 
 
-def release_connections() -> None:
+def release_connections(*, pooled_only: bool = True) -> None:
     """Give this thread's pooled database connections back to their pool (those not inside a
-    transaction); the next query takes one again. A connection without a pool (SQLite) stays:
-    opening one costs more than keeping it, and it limits nobody."""
+    transaction); the next query takes one again. With ``pooled_only`` a connection without a pool
+    (SQLite) stays, as the model writes: opening one costs more than keeping it, and it limits
+    nobody; once the answer is stored, it is closed too."""
     for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        if connection.in_atomic_block:
+            continue
+        if pooled_only and not connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            continue
+        try:
             connection.close()
+        except DatabaseError:
+            # Made in another thread (never by this code): that thread closes it.
+            log.warning("chat_connection_not_closed", alias=connection.alias)
 
 
 # The API's answers run in the request's own thread (a chat lane of ``chatcore.handlers``): the

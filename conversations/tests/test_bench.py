@@ -95,3 +95,16 @@ def test_bench_chat_against_a_slow_model_answers_in_parallel_and_leaves_nothing_
     assert result["server_after"]["connections"] == 0
     assert "WebSocket" in "\n".join(out[:-1]) and "× ideal" in "\n".join(out[:-1])
     assert not User.objects.filter(username__startswith="bench-slow-").exists()
+
+
+def test_bench_chat_on_a_database_never_migrated_says_what_to_run(monkeypatch):
+    from django.db import OperationalError
+
+    from conversations import benchkit
+
+    def no_table():
+        raise OperationalError("no such table: knowledge_document")
+
+    monkeypatch.setattr(benchkit.Document.objects, "exists", no_table)
+    with pytest.raises(CommandError, match="not set up .*run `make setup`"):
+        call_command("bench", "chat", "--users", "1", "--questions", "1")

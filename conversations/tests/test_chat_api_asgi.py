@@ -68,6 +68,15 @@ async def _read_until(app: ApplicationCommunicator, text: str) -> bytes:
     return received
 
 
+async def read_to_the_end(app: ApplicationCommunicator, received: bytes = b"") -> bytes:
+    """The rest of a streamed body, to its last message."""
+    while True:
+        message = await app.receive_output(timeout=10)
+        received += message.get("body", b"")
+        if not message.get("more_body"):
+            return received
+
+
 async def test_the_answer_streams_as_it_is_written(alice, company, gated):
     app = await _start_chat(alice)
     start = await app.receive_output(timeout=10)
@@ -77,11 +86,7 @@ async def test_the_answer_streams_as_it_is_written(alice, company, gated):
     received = await _read_until(app, "Önce")
     assert b" sonra." not in received
     gated.release.set()
-    while True:
-        message = await app.receive_output(timeout=10)
-        received += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    received = await read_to_the_end(app, received)
     events = [block.split("\n")[0] for block in received.decode().split("\n\n") if block]
     assert events[0] == "event: started" and events[-2:] == ["event: sources", "event: done"]
     answer = await database_sync_to_async(Message.objects.get)(role="assistant")

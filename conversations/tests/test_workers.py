@@ -13,7 +13,7 @@ from conversations.models import Message
 from conversations.workers import _joined
 from retrieval import llm
 
-from .test_chat_api_asgi import _start_chat
+from .test_chat_api_asgi import _start_chat, read_to_the_end
 from .test_consumers import communicator, receive_until_done
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,12 +74,7 @@ async def test_a_fast_model_reaches_the_socket_whole_in_fewer_frames(alice, comp
 async def test_a_fast_model_streams_whole_over_server_sent_events(alice, company, fast):
     app = await _start_chat(alice)
     assert (await app.receive_output(timeout=10))["type"] == "http.response.start"
-    body = b""
-    while True:
-        message = await app.receive_output(timeout=10)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_to_the_end(app)
     blocks = [b for b in body.decode().split("\n\n") if b]
     tokens = [json.loads(b.split("data: ", 1)[1])["text"] for b in blocks if b.startswith("event: token")]
     assert 0 < len(tokens) < len(WORDS) and "".join(tokens) == "".join(WORDS)
@@ -91,12 +86,7 @@ async def test_a_fast_model_streams_whole_over_server_sent_events(alice, company
 async def test_the_offline_answerer_streams_over_server_sent_events_through_asgi(alice, company):
     app = await _start_chat(alice)
     assert (await app.receive_output(timeout=10))["type"] == "http.response.start"
-    body = b""
-    while True:
-        message = await app.receive_output(timeout=10)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_to_the_end(app)
     kinds = [b.split("\n")[0] for b in body.decode().split("\n\n") if b]
     assert kinds[0] == "event: started" and kinds[-2:] == ["event: sources", "event: done"]
     assert kinds.count("event: token") > 1
