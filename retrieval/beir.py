@@ -60,6 +60,18 @@ def load_dataset(directory: str | Path) -> Dataset:
     return Dataset(directory.name, corpus, queries, qrels)
 
 
+def cross_dataset(corpus: Dataset, questions: Dataset) -> Dataset:
+    """The questions (and judgements) of one dataset against the corpus of another: with the
+    parallel XQuAD sets, Turkish questions over the English paragraphs and the reverse. Every
+    judged document must be in the corpus, so two sets that are not parallel are refused."""
+    ids = {str(doc.get("_id")) for doc in corpus.corpus}
+    missing = sorted({d for judged in questions.qrels.values() for d in judged if d not in ids})
+    if missing:
+        raise DatasetError(f"{questions.name}'s judgements name {len(missing)} document(s) that {corpus.name} lacks "
+                           f"(e.g. {missing[0]}): the two sets are not parallel")
+    return Dataset(f"{questions.name}→{corpus.name}", corpus.corpus, questions.queries, questions.qrels)
+
+
 def corpus_passages(dataset: Dataset) -> list[Passage]:
     passages = []
     for doc in dataset.corpus:

@@ -9,16 +9,19 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from django.core.management.base import CommandError
 
-from .beir import Dataset, DatasetError, corpus_passages, load_dataset, mrr_at, ndcg_at, recall_at
+from .beir import Dataset, DatasetError, corpus_passages, cross_dataset, load_dataset, mrr_at, ndcg_at, recall_at
 from .embeddings import Embedder
 from .engine import SearchIndex
 
 
-def open_dataset(directory: str, *, limit: int = 0) -> Dataset:
+def open_dataset(directory: str, *, limit: int = 0, queries: str = "") -> Dataset:
     """A BEIR dataset for a management command: a clear ``CommandError`` when it is
-    broken, only the first ``limit`` queries when asked."""
+    broken, only the first ``limit`` queries when asked. With ``queries``, the questions of
+    that dataset over this one's corpus (a cross-lingual set from parallel datasets)."""
     try:
         data = load_dataset(directory)
+        if queries:
+            data = cross_dataset(data, load_dataset(queries))
     except DatasetError as exc:
         raise CommandError(str(exc)) from None
     if limit:

@@ -93,6 +93,26 @@ def test_eval_retrieval_names_a_missing_file(tmp_path):
         call_command("eval_retrieval", "--dataset", str(directory))
 
 
+def test_eval_retrieval_asks_one_sets_questions_over_another_sets_corpus(tmp_path, capsys):
+    corpus = write_beir(tmp_path / "corpus")
+    questions = write_beir(tmp_path / "questions")
+    # The same judgements, other words: the questions of the second set over the first's passages.
+    (questions / "queries.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"_id": "q1", "text": "izin talebi kaç gün önce yapılır"}, {"_id": "q2", "text": "yemek harcırahı"}]))
+    call_command("eval_retrieval", "--dataset", str(corpus), "--queries", str(questions), "--method", "bm25",
+                 "--json")
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["dataset"] == "questions→corpus" and result["queries"] == 2 and result["docs"] == 4
+
+
+def test_eval_retrieval_refuses_sets_that_are_not_parallel(tmp_path):
+    corpus = write_beir(tmp_path / "corpus")
+    questions = write_beir(tmp_path / "questions")
+    (questions / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tnowhere\t1\n")
+    with pytest.raises(CommandError, match="lacks .*not parallel"):
+        call_command("eval_retrieval", "--dataset", str(corpus), "--queries", str(questions))
+
+
 def test_bench_retrieval_runs_ours_and_a_scale_row(tmp_path, capsys):
     call_command("bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--no-langchain",
                  "--scale", "500")

@@ -16,6 +16,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dataset", required=True, help="Directory with corpus.jsonl, queries.jsonl, qrels/test.tsv")
+        parser.add_argument("--queries", default="", metavar="DIR",
+                            help="Ask the questions of this dataset over --dataset's corpus instead of its own: "
+                                 "with parallel sets (XQuAD), a cross-lingual test, e.g. --dataset xquad-en "
+                                 "--queries xquad-tr for Turkish questions over English paragraphs.")
         parser.add_argument("--method", choices=["bm25", "dense", "hybrid"], default="hybrid")
         parser.add_argument("--fusion", choices=["convex", "rrf"], default="convex")
         parser.add_argument("--dense-index", choices=["flat", "hnsw"], default="flat")
@@ -23,8 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
     def handle(self, *args, dataset: str, method: str, fusion: str, dense_index: str, limit: int, as_json: bool,
-               **options) -> None:
-        data = open_dataset(dataset, limit=limit)
+               queries: str = "", **options) -> None:
+        data = open_dataset(dataset, limit=limit, queries=queries)
 
         def bar(desc: str, unit: str):
             return lambda it: tqdm(it, desc=desc, unit=unit, disable=as_json, file=self.stderr._out)
