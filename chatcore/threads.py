@@ -14,6 +14,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 
 class IdleThreadPool(Executor):
     def __init__(self, max_workers: int, *, idle_seconds: float, name: str = "pool",
@@ -90,7 +94,10 @@ class IdleThreadPool(Executor):
                 del item, future, fn, args, kwargs
         finally:
             if self._on_thread_exit is not None:
-                self._on_thread_exit()
+                try:
+                    self._on_thread_exit()
+                except Exception:  # noqa: BLE001 — the thread ends either way; the pool must know it
+                    log.exception("pool_thread_exit_failed", pool=self.name)
             with self._lock:
                 self._alive.discard(threading.current_thread())
 

@@ -92,3 +92,13 @@ def test_shutdown_ends_every_thread_and_refuses_new_work():
 def test_it_needs_at_least_one_thread():
     with pytest.raises(ValueError):
         IdleThreadPool(0, idle_seconds=1)
+
+
+def test_a_failing_exit_hook_still_lets_the_thread_end():
+    def broken():
+        raise RuntimeError("cannot close")
+
+    pool = IdleThreadPool(2, idle_seconds=0.1, name="t-hook", on_thread_exit=broken)
+    pool.submit(lambda: None).result(5)
+    assert wait_until(lambda: pool.threads == 0, 3)
+    assert not [t for t in threading.enumerate() if t.name.startswith("t-hook-")]

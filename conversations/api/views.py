@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatcore.api import CursorPagination, error_response, error_responses
+from retrieval.llm import ProviderError
 
 from ..answering import Event, ask
 from ..models import Conversation
@@ -77,7 +78,10 @@ def _sse_error(exc: Exception) -> str:
         return _sse_event("error", {"message": _slow_text(exc), "code": "timeout"})
     if isinstance(exc, ValidationError):
         return _sse_event("error", {"message": " ".join(m for msgs in exc.message_dict.values() for m in msgs)})
-    return _sse_event("error", {"message": str(exc) or exc.__class__.__name__})
+    if isinstance(exc, ProviderError):
+        return _sse_event("error", {"message": exc.message})  # short, and never the key
+    # Anything else is logged with its traceback; the client gets no internals.
+    return _sse_event("error", {"message": _("Something went wrong while answering. Please try again.")})
 
 
 def _sse(events: Iterator[Event]) -> Iterator[str]:
@@ -86,6 +90,8 @@ def _sse(events: Iterator[Event]) -> Iterator[str]:
         for event in events:
             yield _sse_event(event.kind, event.data)
     except Exception as exc:  # the stream is already open: report in-band
+        if not isinstance(exc, (LimitReached, ValidationError, ProviderError)):
+            log.exception("chat_answer_failed")
         yield _sse_error(exc)
 
 
@@ -98,7 +104,7 @@ async def _sse_run(run) -> AsyncIterator[str]:
         async for event in run.events():
             yield _sse_event(event.kind, event.data)
     except Exception as exc:  # noqa: BLE001 — the stream is already open: report in-band
-        if not isinstance(exc, (LimitReached, ValidationError)):
+        if not isinstance(exc, (LimitReached, ValidationError, ProviderError)):
             log.exception("chat_answer_failed", user_id=run.user.pk)
         with translation.override(run.language):
             yield _sse_error(exc)

@@ -127,3 +127,30 @@ async def test_text_goes_out_at_most_once_an_interval(settings, alice, company, 
     # The first token at once, the rest gathered per interval; never a word lost.
     assert least <= len(tokens) <= most, len(tokens)
     assert "".join(f.split(">", 1)[1].rsplit("</span>", 1)[0] for f in tokens) == "".join(f"t{n} " for n in range(10))
+
+
+class BrokenProvider:
+    name, model = "broken", "broken-1"
+
+    def stream(self, messages, options):
+        yield "Önce"
+        raise KeyError("internal_table_name")
+
+
+def test_an_unexpected_failure_reaches_the_client_without_its_internals(settings, client, alice, company):
+    provider = BrokenProvider()
+    llm.providers.set(provider.name, provider)
+    settings.LLM_PROVIDER = provider.name
+    settings.LLM_FALLBACK_PROVIDER = "none"
+    client.force_login(alice)
+    try:
+        response = client.post("/api/chat/", {"message": "Yıllık izin talebi nereden yapılır?"},
+                               content_type="application/json", headers={"accept": "text/event-stream"})
+        body = b"".join(response.streaming_content).decode()
+    finally:
+        llm.reset_providers()
+    error = json.loads(body.split("event: error\ndata: ", 1)[1].split("\n", 1)[0])
+    assert "internal_table_name" not in body
+    assert error["message"] == "Yanıtlanırken bir sorun çıktı. Lütfen yeniden deneyin."  # the default language
+    answer = Message.objects.get(role="assistant")
+    assert answer.incomplete and answer.content == "Önce"
