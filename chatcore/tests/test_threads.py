@@ -101,4 +101,5 @@ def test_a_failing_exit_hook_still_lets_the_thread_end():
     pool = IdleThreadPool(2, idle_seconds=0.1, name="t-hook", on_thread_exit=broken)
     pool.submit(lambda: None).result(5)
     assert wait_until(lambda: pool.threads == 0, 3)
-    assert not [t for t in threading.enumerate() if t.name.startswith("t-hook-")]
+    # The count drops when the thread decides to end; the hook and its log line run after.
+    assert wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("t-hook-")], 3)
