@@ -143,7 +143,7 @@ class RetrievalBench:
         for query in self._bar(f"scale {kind}: queries")(queries):
             t0 = time.perf_counter()
             # Not embed_query: the flat and HNSW rows ask the same queries, none from the cache.
-            index.search(query, embedder.embed_documents([query])[0], k=10)
+            index.search(query, embedder.embed_queries([query])[0], k=10)
             latencies.append((time.perf_counter() - t0) * 1000)
         del index
         gc.collect()

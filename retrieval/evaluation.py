@@ -70,7 +70,7 @@ def evaluate(data: Dataset, index: SearchIndex, embedder: Embedder | None, *, me
     rankings, latencies = [], []
     for query in progress(data.queries):
         started = time.perf_counter()
-        vector = embedder.embed_documents([query["text"]])[0] if embedder is not None else None
+        vector = embedder.embed_queries([query["text"]])[0] if embedder is not None else None
         hits = index.search(query["text"], vector, k=100, method=method, fusion=fusion)
         latencies.append((time.perf_counter() - started) * 1000)
         rankings.append([h.doc_id for h in hits])

