@@ -14,6 +14,8 @@ RUN pip install "$(grep -E '^torch==' requirements.txt)" --index-url https://dow
 COPY . .
 RUN SECRET_KEY=collectstatic-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz \
     python manage.py collectstatic --no-input --verbosity 0 \
+ && SECRET_KEY=prepare-models-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz \
+    python manage.py prepare_models \
  && useradd --system --uid 10001 chatcore && mkdir -p /var/lib/chatcore && chown -R chatcore /var/lib/chatcore
 
 USER chatcore

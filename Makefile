@@ -54,6 +54,7 @@ endef
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py prepare_models
 	$(PY) manage.py load_company sample_company --if-empty
 	$(PY) manage.py seed_users
 	$(PY) manage.py rebuild_index --if-missing

@@ -45,6 +45,8 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--limit", type=int, default=0, help="Only the first N queries of each dataset.")
     parser.add_argument("--scale", type=int, default=100_000, help="Passages in the synthetic scale row (0: skip).")
     parser.add_argument("--no-langchain", action="store_true", help="Skip the LangChain rows.")
+    parser.add_argument("--embedder", action="append", default=[],
+                        help="Also time this EMBEDDERS entry (repeatable); the configured one is always timed.")
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
 
@@ -57,10 +59,13 @@ class RetrievalBench:
         self.stdout, self.stderr = command.stdout, command.stderr
 
     def run(self, *, dataset: list[str], limit: int, scale: int, no_langchain: bool, as_json: bool,
-            **options) -> None:
+            embedder: list[str] | None = None, **options) -> None:
         self.quiet = as_json
         datasets = dataset or [str(Path(settings.BASE_DIR).parent / "shared" / "eval" / d) for d in DEFAULT_DATASETS]
         rows, scale_rows = [], []
+        names = list(dict.fromkeys([settings.EMBEDDING_PROVIDER, *(embedder or [])]))
+        first = open_dataset(datasets[0], limit=limit)
+        embedder_rows = [self._embedder(name, first) for name in names]
         for directory in datasets:
             data = open_dataset(directory, limit=limit)
             rows.append(self._ours(data))
@@ -71,6 +76,10 @@ class RetrievalBench:
             for kind in ("flat", "hnsw"):
                 scale_rows.append(self._scale(scale, kind, queries))
         if not as_json:
+            self.stdout.write(f"{'embedder':<34}{'load s':>8}{'RSS MiB':>9}{'query p50':>11}{'p95 ms':>8}{'passages/s':>12}")
+            for row in embedder_rows:
+                self.stdout.write(f"{row['embedder']:<34}{row['load_s']:>8.1f}{row['rss_mib']:>9.0f}"
+                                  f"{row['query_p50_ms']:>11.1f}{row['query_p95_ms']:>8.1f}{row['passages_per_s']:>12.1f}")
             self.stdout.write("")
             self.stdout.write(TABLE_HEADER + f"{'build s':>9}")
             for row in rows:
@@ -81,10 +90,42 @@ class RetrievalBench:
                 for row in scale_rows:
                     self.stdout.write(f"{row['method']:<22}{row['passages']:>10}{row['build_s']:>9.1f}"
                                       f"{row['rss_mib']:>9.0f}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}")
-        self.stdout.write(json.dumps({"retrieval": rows, "scale": scale_rows}))
+        self.stdout.write(json.dumps({"embedders": embedder_rows, "retrieval": rows, "scale": scale_rows}))
 
     def _bar(self, desc: str):
         return lambda it: tqdm(it, desc=desc, disable=self.quiet, file=self.stderr._out, leave=False)
+
+    def _embedder(self, name: str, data) -> dict:
+        """One embedder on its own: load time, the memory its model adds to a process, one
+        question at a time (uncached, as a chat question arrives) and passages per second
+        in batches (as the index is built)."""
+        import psutil
+
+        embedder = get_embedder(name)
+        process = psutil.Process()
+        gc.collect()
+        rss_before = process.memory_info().rss
+        started = time.perf_counter()
+        embedder.load()
+        embedder.embed_queries(["warm up"])
+        load_s = time.perf_counter() - started
+        questions = [q["text"] for q in data.queries[:200]]
+        latencies = []
+        for question in self._bar(f"{name}: questions")(questions):
+            t0 = time.perf_counter()
+            embedder.embed_queries([question])
+            latencies.append((time.perf_counter() - t0) * 1000)
+        texts = [p.text for p in corpus_passages(data)][:256]
+        embedder.embed_documents(texts[:32])
+        started = time.perf_counter()
+        for start in self._bar(f"{name}: passages")(range(0, len(texts), 32)):
+            embedder.embed_documents(texts[start:start + 32])
+        per_s = len(texts) / (time.perf_counter() - started)
+        return {"embedder": embedder.name, "load_s": round(load_s, 2),
+                "rss_mib": round((process.memory_info().rss - rss_before) / 2**20),
+                "query_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+                "query_p95_ms": round(float(np.percentile(latencies, 95)), 2),
+                "passages_per_s": round(per_s, 1), "passage_words": round(float(np.mean([len(t.split()) for t in texts])))}
 
     def _ours(self, data) -> dict:
         embedder = get_embedder()

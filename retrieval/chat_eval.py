@@ -22,6 +22,7 @@ from knowledge.text import fold
 
 from .answers import cited_sources, word_count
 from .pipeline import answer_events
+from .services import search_documents
 
 CATEGORIES = ("lookup", "relation", "list", "count", "filter", "asker", "follow-up", "not-covered", "restricted", "hr",
               "fact", "steps", "table-row", "summary", "cross-language", "asker-rule")
@@ -56,6 +57,9 @@ class Outcome:
     cited: list[str]
     problems: list[str]
     ms: float
+    # For a conversation's first turn that must cite one document: whether search alone puts
+    # it in its top 3 (None: not measured).
+    found: bool | None = None
 
     @property
     def right(self) -> bool:
@@ -139,8 +143,11 @@ def run(conversations: list[Conversation], askers: dict[str, dict], *, provider:
                         parts.append(event.data["text"])
                 answer = "".join(parts)
                 cited = [s.key for s in cited_sources(answer, sources)]
-                outcomes.append(Outcome(turn, answer, cited, judge(turn, answer, cited),
-                                        (time.perf_counter() - started) * 1000))
+                outcome = Outcome(turn, answer, cited, judge(turn, answer, cited), (time.perf_counter() - started) * 1000)
+                if len(turn.cite) == 1 and not history:
+                    top = {hit.key for hit in search_documents(user=user, query=turn.question, k=3)}
+                    outcome.found = turn.cite[0] in top
+                outcomes.append(outcome)
                 history += [{"role": "user", "content": turn.question, "sources": []},
                             {"role": "assistant", "content": answer, "sources": cited}]
         transaction.set_rollback(True)
@@ -159,6 +166,10 @@ def summarise(outcomes: list[Outcome]) -> dict:
     by_category: dict[str, list[bool]] = {}
     for outcome in outcomes:
         by_category.setdefault(outcome.turn.category, []).append(outcome.right)
+    searched: dict[str, list[bool]] = {}
+    for outcome in outcomes:
+        if outcome.found is not None:
+            searched.setdefault(outcome.turn.category, []).append(outcome.found)
     words = sorted(word_count(o.answer) for o in outcomes if o.turn.category == "lookup")
     facts = sorted(word_count(o.answer) for o in outcomes if o.turn.category == "fact")
     return {
@@ -168,4 +179,6 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "lookup_median_words": words[len(words) // 2] if words else 0,
         "fact_median_words": facts[len(facts) // 2] if facts else 0,
         "p50_ms": round(sorted(o.ms for o in outcomes)[len(outcomes) // 2], 1) if outcomes else 0.0,
+        # Search alone: the share of first questions whose one cited document is in its top 3.
+        "search_top3": {c: round(sum(v) / len(v), 4) for c, v in searched.items()},
     }

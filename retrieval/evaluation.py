@@ -67,11 +67,14 @@ def evaluate(data: Dataset, index: SearchIndex, embedder: Embedder | None, *, me
              fusion: str = "convex", progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict:
     """Our retriever on every query: latency includes embedding the query, never
     taken from the embedder's query cache (the baselines have none)."""
+    from .services import bm25_weights
+
+    weights = bm25_weights(embedder) if embedder is not None else None
     rankings, latencies = [], []
     for query in progress(data.queries):
         started = time.perf_counter()
         vector = embedder.embed_queries([query["text"]])[0] if embedder is not None else None
-        hits = index.search(query["text"], vector, k=100, method=method, fusion=fusion)
+        hits = index.search(query["text"], vector, k=100, method=method, fusion=fusion, bm25_weight=weights)
         latencies.append((time.perf_counter() - started) * 1000)
         rankings.append([h.doc_id for h in hits])
     return score_rankings(data, rankings, latencies, method=method)

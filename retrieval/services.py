@@ -28,8 +28,8 @@ from knowledge.selectors import documents_visible_to
 
 from . import store
 from .chunking import HR, STAFF
-from .embeddings import get_embedder
-from .engine import DEFAULT_BM25_WEIGHT
+from .embeddings import embedder_named, get_embedder
+from .engine import DEFAULT_BM25_WEIGHT, merge_weights
 from .input_flags import flag_input
 from .llm.base import Source
 from .metrics import INDEX_DOCUMENTS, INDEX_PASSAGES, INDEX_VERSION, RETRIEVAL_LATENCY
@@ -141,6 +141,29 @@ def index_update(*, keys: list[str]) -> store.CompanyIndex:
     return index
 
 
+def _embedder_of(version: int):
+    """The embedder to read version ``version`` with: the model its manifest names when that
+    model is still configured (so after ``EMBEDDING_PROVIDER`` changes, the index in service
+    keeps answering until ``rebuild_index`` publishes one built with the new model), otherwise
+    the configured one (and ``store.load`` refuses the index)."""
+    try:
+        model = store.read_manifest(_root(), version).get("embedder", "")
+    except store.IndexUnavailable:
+        return get_embedder()
+    return embedder_named(str(model)) or get_embedder()
+
+
+def bm25_weights(embedder) -> dict:
+    """The fusion's BM25 shares for searches with ``embedder``: the ones measured with it, with
+    any ``RETRIEVAL_BM25_WEIGHT_*`` setting on top."""
+    return merge_weights(embedder.bm25_weight, settings.RETRIEVAL["BM25_WEIGHT"])
+
+
+def query_embedder(index: store.CompanyIndex):
+    """The embedder whose vectors ``index`` holds: its questions are embedded with it."""
+    return embedder_named(index.embedder) or get_embedder()
+
+
 def current_index() -> store.CompanyIndex:
     """The index this process serves from, brought up to the database's version."""
     global _checked_at
@@ -152,10 +175,9 @@ def current_index() -> store.CompanyIndex:
         _checked_at = time.monotonic()
         if _loaded is not None and _loaded.version == state.version:
             return _loaded
-        embedder = get_embedder()
         if state.version:
             try:
-                index = store.load(_root(), state.version, embedder=embedder)
+                index = store.load(_root(), state.version, embedder=_embedder_of(state.version))
                 _set_loaded(index)
                 return index
             except store.IndexUnavailable as exc:
@@ -191,9 +213,10 @@ def _search(*, user: User, query: str, k: int, doc_type: str = ""):
     # just restricted is hidden even before the index has caught up.
     allowed = set(visible.values_list("key", flat=True))
     config = settings.RETRIEVAL
-    vector = get_embedder().embed_query(query, owner=user.pk)
+    embedder = query_embedder(index)
+    vector = embedder.embed_query(query, owner=user.pk)
     hits = view.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"],
-                       bm25_weight=config["BM25_WEIGHT"], rrf_k=config["RRF_K"], allowed=allowed)
+                       bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"], allowed=allowed)
     return index, hits, allowed, query
 
 

@@ -156,20 +156,33 @@ def save(index: CompanyIndex, root: Path) -> Path:
 
 
 def _prune(root: Path, keep: set[int], extra: int = 2) -> None:
-    versions = sorted((int(p.name[1:]) for p in root.glob("v*") if p.name[1:].isdigit()), reverse=True)
-    for version in versions[extra:]:
+    for version in versions(root)[extra:]:
         if version not in keep:
             shutil.rmtree(root / f"v{version}", ignore_errors=True)
+
+
+def read_manifest(root: Path, version: int) -> dict:
+    """The manifest of ``root/v<version>``; ``IndexUnavailable`` when there is none."""
+    directory = root / f"v{version}"
+    try:
+        data = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailable(f"{directory}: no readable manifest ({exc})") from None
+    if not isinstance(data, dict):
+        raise IndexUnavailable(f"{directory}: no readable manifest")
+    return data
+
+
+def versions(root: Path) -> list[int]:
+    """The index versions on disk, newest first."""
+    return sorted((int(p.name[1:]) for p in root.glob("v*") if p.name[1:].isdigit()), reverse=True)
 
 
 def load(root: Path, version: int, *, embedder: Embedder) -> CompanyIndex:
     """Load ``root/v<version>``; ``IndexUnavailable`` when it is missing, corrupt
     or was built by another embedder."""
     directory = root / f"v{version}"
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexUnavailable(f"{directory}: no readable manifest ({exc})") from None
+    manifest = read_manifest(root, version)
     if manifest.get("format") != FORMAT or manifest.get("version") != version:
         raise IndexUnavailable(f"{directory}: manifest of another format or version")
     if manifest.get("embedder") != embedder.name or manifest.get("dim") != embedder.dim:
@@ -203,4 +216,5 @@ def current_version_on_disk(root: Path) -> int | None:
         return None
 
 
-__all__ = ["HR", "STAFF", "CompanyIndex", "IndexUnavailable", "build", "current_version_on_disk", "load", "save"]
+__all__ = ["HR", "STAFF", "CompanyIndex", "IndexUnavailable", "build", "current_version_on_disk", "load",
+           "read_manifest", "save", "versions"]

@@ -50,7 +50,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float | None) -> float | None:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -635,11 +635,15 @@ EMBEDDERS = {
 
 RETRIEVAL = {
     "FUSION": env_choice("RETRIEVAL_FUSION", "convex", {"convex", "rrf"}),
-    # The BM25 share of the fused score, by the question's language and then the passage's
-    # (retrieval/engine.py says how each default was measured).
+    # The BM25 share of the fused score, by the question's language and then the passage's.
+    # Each embedder brings the shares measured with it (retrieval/engine.py, embeddings/); a
+    # variable set here overrides its one.
     "BM25_WEIGHT": {
-        "tr": {"tr": env_float("RETRIEVAL_BM25_WEIGHT_TR", 0.30), "en": env_float("RETRIEVAL_BM25_WEIGHT_TR_EN", 0.20)},
-        "en": {"en": env_float("RETRIEVAL_BM25_WEIGHT_EN", 0.35), "tr": env_float("RETRIEVAL_BM25_WEIGHT_EN_TR", 0.15)},
+        question: {passage: value for passage, value in row.items() if value is not None}
+        for question, row in {
+            "tr": {"tr": env_float("RETRIEVAL_BM25_WEIGHT_TR", None), "en": env_float("RETRIEVAL_BM25_WEIGHT_TR_EN", None)},
+            "en": {"en": env_float("RETRIEVAL_BM25_WEIGHT_EN", None), "tr": env_float("RETRIEVAL_BM25_WEIGHT_EN_TR", None)},
+        }.items()
     },
     "RRF_K": env_int("RETRIEVAL_RRF_K", 60, minimum=1),
     "CANDIDATES": env_int("RETRIEVAL_CANDIDATES", 100, minimum=10),

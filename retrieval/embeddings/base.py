@@ -24,6 +24,17 @@ class Embedder:
 
     name: str = ""
     dim: int = 0
+    # The languages whose meaning the model's vectors carry (None: many, Turkish and English
+    # among them). A caller weighs similarity only for these.
+    languages: frozenset[str] | None = None
+    # Typical cosine of a question and an unrelated text, and of near-identical texts: models
+    # differ (MiniLM: about 0 for unrelated English text; e5: about 0.75), so thresholds are
+    # set on ``relatedness``, which maps the one to 0 and the other to 1.
+    unrelated: float = 0.0
+    identical: float = 1.0
+    # BM25's share of the hybrid score with this model, by question and passage language
+    # (None: ``retrieval.engine.DEFAULT_BM25_WEIGHT``, measured with multilingual-e5-small).
+    bm25_weight: dict[str, dict[str, float]] | None = None
 
     def load(self) -> None:
         """Load the model now rather than at the first text (a web process does so at start)."""
@@ -59,6 +70,14 @@ class Embedder:
         if "_queries" not in self.__dict__:
             self._queries = (OrderedDict(), threading.Lock())
         return self._queries
+
+    def understands(self, language: str) -> bool:
+        return self.languages is None or language in self.languages
+
+    def relatedness(self, cosine: float) -> float:
+        """``cosine`` on this model's own scale, mapped onto 0 (unrelated) … 1 (the same)."""
+        span = self.identical - self.unrelated
+        return min(1.0, max(0.0, (cosine - self.unrelated) / span)) if span > 0 else cosine
 
     @staticmethod
     def normalize(vectors: np.ndarray) -> np.ndarray:

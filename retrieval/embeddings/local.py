@@ -78,6 +78,10 @@ def export_onnx(model_path: Path, target: Path) -> None:
 class LocalEmbedder(Embedder):
     name = "all-MiniLM-L6-v2"
     dim = 384
+    languages = frozenset({"en"})
+    # Measured on XQuAD: MiniLM adds nothing to Turkish questions (dense alone 0.33) and lifts
+    # English ones (BM25 0.970 → hybrid 0.982 at 0.5), whatever the passage's language.
+    bm25_weight = {"tr": {"tr": 0.85, "en": 0.85}, "en": {"en": 0.5, "tr": 0.5}}
 
     def __init__(self, model_path: str | None = None, threads: int = 0, batch_size: int = 32) -> None:
         self.model_path = Path(model_path) if model_path else _default_model_path()

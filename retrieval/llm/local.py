@@ -25,8 +25,9 @@ from .base import Options, Provider, Source
 
 MAX_WORDS = 25
 MAX_SENTENCES = 3
-# MiniLM understands English only: sentence similarity helps English questions.
-DENSE_WEIGHT = {"tr": 0.0, "en": 0.5}
+# The share of a sentence's meaning-similarity to the question in its score, when the
+# embedder understands the question's language (MiniLM: English only).
+DENSE_WEIGHT = {"tr": 0.5, "en": 0.5}
 RANK_PENALTY = 0.15
 NUMBER_BONUS = 0.1
 _QUANTITY = re.compile(r"\b(kaç\w*|kac\w*|ne kadar|ne zaman|saat\w*|hangi tarih\w*|how (many|much|long|often|soon)|"
@@ -36,6 +37,7 @@ _TIGHT = re.compile(r"\s+([.,;:!?)]|['’][a-zçğıöşü])")
 # Phrases of the question found as they are. Turkish suffixes change the word forms,
 # so the pairs rarely match there and only add noise.
 BIGRAM_WEIGHT = {"tr": 0.0, "en": 0.2}
+# On the embedder's relatedness scale (0 unrelated … 1 the same).
 MIN_DENSE_SUPPORT = 0.35
 DENSE_SHORTLIST = 12
 SENTENCE_CACHE_SIZE = 20_000
@@ -117,7 +119,8 @@ class LocalProvider(Provider):
         best_possible = sum(weight.values()) or 1.0
         lexical = [sum(weight[t] for t in c.tokens & question_tokens) / best_possible for c in candidates]
         dense = [0.0] * n
-        dense_weight = DENSE_WEIGHT.get(language, 0.0)
+        embedder = self._embedder()
+        dense_weight = DENSE_WEIGHT.get(language, 0.0) if embedder.understands(language) else 0.0
         if dense_weight or max(lexical) == 0:
             # Only the sentences that could still win are embedded: a sentence that is
             # far behind on words cannot catch up on meaning alone (dense ≤ 1).
@@ -126,11 +129,10 @@ class LocalProvider(Provider):
                 shortlist = ranked[:DENSE_SHORTLIST]
             else:
                 shortlist = list(range(n))
-            embedder = self._embedder()
             vectors = self._sentence_vectors(embedder, [candidates[i].text for i in shortlist], owner=options.owner)
             query = embedder.embed_query(options.question, owner=options.owner)
             for i, vector in zip(shortlist, vectors, strict=True):
-                dense[i] = float(vector @ query)
+                dense[i] = embedder.relatedness(float(vector @ query))
         if max(lexical) == 0 and max(dense) < MIN_DENSE_SUPPORT:
             return NOT_COVERED[language]
         bigram_weight = BIGRAM_WEIGHT.get(language, 0.0)

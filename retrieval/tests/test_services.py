@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -149,3 +150,37 @@ def test_a_deleted_document_leaves_the_index(alice, company):
     document_delete(document=company["P1"])
     assert "P1" not in keys(search_documents(user=alice, query="Kervan", k=10))
     assert "P1" not in current_index().documents
+
+
+def test_after_a_model_change_the_old_index_serves_with_its_own_model_until_the_rebuild(alice, company, settings):
+    from django.core.management import call_command
+
+    from retrieval.embeddings import embedders, get_embedder
+
+    old = index_rebuild()
+    assert old.embedder == get_embedder("e5").name
+    # EMBEDDING_PROVIDER now names MiniLM: the published index is still e5's.
+    settings.EMBEDDING_PROVIDER = "local"
+    embedders.reset()
+    services.reset_process_cache()
+    served = current_index()
+    assert served.version == old.version and served.embedder == old.embedder
+    assert services.query_embedder(served).name == old.embedder
+    assert "PR1" in keys(search_documents(user=alice, query="yıllık izin", k=3))
+
+    out = io.StringIO()
+    call_command("rebuild_index", "--if-missing", verbosity=0, stdout=out)
+    assert f"was built with {old.embedder}" in out.getvalue()
+    new = current_index()
+    assert new.version > old.version and new.embedder == "all-MiniLM-L6-v2"
+    assert services.query_embedder(new).name == "all-MiniLM-L6-v2"
+    assert "PR1" in keys(search_documents(user=alice, query="annual leave", k=3))
+
+    out = io.StringIO()
+    call_command("index_versions", "--json", stdout=out)
+    rows = {row["version"]: row for row in map(json.loads, out.getvalue().splitlines())}
+    assert rows[new.version]["embedder"] == "all-MiniLM-L6-v2" and rows[new.version]["current"]
+    assert rows[old.version]["embedder"] == old.embedder and rows[old.version]["stale"]
+    assert rows[old.version]["servable"] and not rows[old.version]["current"]
+    embedders.reset()
+

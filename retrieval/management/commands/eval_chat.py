@@ -44,15 +44,19 @@ class Command(BaseCommand):
                 self.stdout.write(f"{mark} [{outcome.turn.category}] {outcome.turn.question}")
                 if outcome.problems:
                     self.stdout.write("     " + "; ".join(outcome.problems))
+                if outcome.found is False:
+                    self.stdout.write("     search's top 3 misses " + ", ".join(outcome.turn.cite))
                 self.stdout.write("     → " + outcome.answer.replace("\n", "\n       "))
             self.stdout.write("")
-            self.stdout.write(f"{'category':<14}{'turns':>6}{'right':>8}")
+            self.stdout.write(f"{'category':<14}{'turns':>6}{'right':>8}{'search top 3':>14}")
             counts: dict[str, int] = {}
             for outcome in outcomes:
                 counts[outcome.turn.category] = counts.get(outcome.turn.category, 0) + 1
             for name in chat_eval.CATEGORIES:
                 if name in summary["categories"]:
-                    self.stdout.write(f"{name:<14}{counts[name]:>6}{summary['categories'][name]:>8.1%}")
+                    top3 = summary["search_top3"].get(name)
+                    self.stdout.write(f"{name:<14}{counts[name]:>6}{summary['categories'][name]:>8.1%}"
+                                      f"{'' if top3 is None else format(top3, '.1%'):>14}")
             self.stdout.write(f"{'all':<14}{summary['turns']:>6}{summary['right']:>8.1%}")
             self.stdout.write(f"median words: lookup {summary['lookup_median_words']}, procedure fact "
                               f"{summary['fact_median_words']}   p50: {summary['p50_ms']} ms")
