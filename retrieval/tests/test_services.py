@@ -184,3 +184,40 @@ def test_after_a_model_change_the_old_index_serves_with_its_own_model_until_the_
     assert rows[old.version]["servable"] and not rows[old.version]["current"]
     embedders.reset()
 
+
+
+@pytest.fixture
+def bilingual(company):
+    """Two procedures only in English, one only in Turkish, beside the tiny company."""
+    Document.objects.create(key="PR20", doc_type="procedure", title="Remote Work Policy", body={
+        "title": "Remote Work Policy", "summary": "Employees may work from home two days a week.",
+        "content": "Working from abroad is allowed for at most 30 calendar days a year, with manager approval."})
+    Document.objects.create(key="PR21", doc_type="procedure", title="Password Policy", body={
+        "title": "Password Policy", "summary": "Passwords must be at least 14 characters long and are changed yearly."})
+    Document.objects.create(key="PR22", doc_type="procedure", title="Masraf İadesi", body={
+        "title": "Masraf İadesi", "summary": "Harcama fişleri 30 gün içinde sisteme yüklenir; onayı bölüm müdürü verir."})
+    return company
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Evden haftada kaç gün çalışabilirim?", "PR20"),    # Turkish question, English-only policy
+    ("Şifre en az kaç karakter olmalı?", "PR21"),
+    ("How do I request my annual leave?", "PR1"),         # English question, Turkish-only procedure
+    ("remote work kaç gün?", "PR20"),                     # both languages in one question
+    ("yillik izin kac gun", "PR1"),                       # Turkish typed without its letters
+])
+def test_a_question_finds_the_procedure_in_the_other_language(alice, bilingual, query, expected):
+    assert expected in keys(search_documents(user=alice, query=query, k=3))
+
+
+@pytest.mark.parametrize("query", [
+    "Как оформить отпуск?", "Wie beantrage ich Urlaub?", "休暇の申請方法は？", "🙂 🙂 🙂",
+    "Kervan " + "lorem ipsum dolor sit amet " * 140,  # pasted text, 3,900 characters
+])
+def test_a_third_language_or_pasted_text_still_answers(alice, bilingual, query):
+    assert len(query) <= services.MAX_QUERY_CHARS
+    results = search_documents(user=alice, query=query, k=3)
+    assert isinstance(results, list)
+    if query.startswith("Kervan"):
+        # The model reads the first 512 tokens; BM25 reads every word.
+        assert "P1" in keys(results)
