@@ -14,7 +14,10 @@ def test_bench_retrieval_keeps_its_arguments_and_output(tmp_path, capsys):
     call_command("bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--limit", "1",
                  "--scale", "0", "--no-langchain")
     lines = capsys.readouterr().out.strip().splitlines()
-    assert "nDCG@10" in lines[0] and "chatcore hybrid" in lines[1]
+    # The embedder's own row first, then the retrieval table.
+    assert "passages/s" in lines[0] and "multilingual-e5-small" in lines[1]
+    table = lines.index(next(line for line in lines if "nDCG@10" in line))
+    assert "chatcore hybrid" in lines[table + 1]
     result = json.loads(lines[-1])
     assert result["scale"] == []
     assert [(r["method"], r["queries"]) for r in result["retrieval"]] == [("chatcore hybrid", 1)]
