@@ -27,7 +27,7 @@ def test_bench_retrieval_json_prints_only_the_json_line(tmp_path, capsys):
     call_command("bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--limit", "1",
                  "--scale", "0", "--no-langchain", "--json")
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1 and set(json.loads(lines[0])) == {"retrieval", "scale"}
+    assert len(lines) == 1 and set(json.loads(lines[0])) == {"embedders", "retrieval", "scale"}
 
 
 @pytest.mark.parametrize("args", [[], ["nonsense"], ["retrieval", "--users", "3"]])
