@@ -182,6 +182,9 @@ def test_after_a_model_change_the_old_index_serves_with_its_own_model_until_the_
     assert rows[new.version]["embedder"] == "all-MiniLM-L6-v2" and rows[new.version]["current"]
     assert rows[old.version]["embedder"] == old.embedder and rows[old.version]["stale"]
     assert rows[old.version]["servable"] and not rows[old.version]["current"]
+    out = io.StringIO()
+    call_command("index_versions", stdout=out)
+    assert f"v{new.version} (current, published): all-MiniLM-L6-v2" in out.getvalue()
     embedders.reset()
 
 
