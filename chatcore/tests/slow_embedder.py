@@ -1,8 +1,8 @@
-"""The local embedder, slowed down, so a test can kill a worker in the middle of a build.
+"""The default (e5) embedder, slowed down, so a test can kill a worker in the middle of a build.
 
 ``SLOW_EMBEDDER_MARKER`` names a file written when the first batch starts (the build is
 under way); ``SLOW_EMBEDDER_SECONDS`` is the pause before each batch. The vectors are the
-local embedder's own, so the index it writes is served as usual.
+e5 embedder's own, so the index it writes is served as usual.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embeddings.local import LocalEmbedder
+from retrieval.embeddings.e5 import E5Embedder
 
 
-class SlowEmbedder(LocalEmbedder):
+class SlowEmbedder(E5Embedder):
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         marker = os.environ.get("SLOW_EMBEDDER_MARKER")
         if marker:

@@ -5,4 +5,4 @@ from __future__ import annotations
 
 from retrieval.tests.worker_settings import *  # noqa: F403
 
-EMBEDDERS = {**EMBEDDERS, "local": {"BACKEND": "chatcore.tests.slow_embedder.SlowEmbedder", "OPTIONS": {}}}  # noqa: F405
+EMBEDDERS = {**EMBEDDERS, "e5": {"BACKEND": "chatcore.tests.slow_embedder.SlowEmbedder", "OPTIONS": {}}}  # noqa: F405
