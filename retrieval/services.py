@@ -19,7 +19,7 @@ from pathlib import Path
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.urls import reverse
 from django.utils.translation import gettext
 
@@ -92,6 +92,7 @@ def _set_loaded(index: store.CompanyIndex) -> None:
 def reset_process_cache() -> None:
     """Forget the loaded index (tests, and after INDEX_DIR changes)."""
     global _loaded, _checked_at
+    wait_for_loader()
     with _process_lock:
         _loaded = None
         _checked_at = 0.0
@@ -165,7 +166,12 @@ def query_embedder(index: store.CompanyIndex):
 
 
 def current_index() -> store.CompanyIndex:
-    """The index this process serves from, brought up to the database's version."""
+    """The index this process serves from, brought up to the database's version.
+
+    A process that serves nothing yet loads (or builds) the current version before it answers.
+    One that serves an older version keeps answering from it while a thread loads the new one,
+    and switches when it is ready: no request waits for a load (at 10,000 documents a load took
+    15 s). Permissions never wait for it: every search filters against the database."""
     global _checked_at
     interval = settings.RETRIEVAL["VERSION_CHECK_SECONDS"]
     with _process_lock:
@@ -173,27 +179,67 @@ def current_index() -> store.CompanyIndex:
             return _loaded
         state = _state()
         _checked_at = time.monotonic()
-        if _loaded is not None and _loaded.version == state.version:
+        if _loaded is not None and _loaded.version >= state.version:
             return _loaded
-        if state.version:
-            try:
-                index = store.load(_root(), state.version, embedder=_embedder_of(state.version))
-                _set_loaded(index)
-                return index
-            except store.IndexUnavailable as exc:
-                log.warning("index_catching_up", version=state.version, reason=str(exc))
-    # Not on this machine (or never built): build it from the database.
+        if _loaded is not None:
+            _load_in_background(state.version)
+            return _loaded
     if state.version == 0:
-        return _publish(reuse=_loaded)
+        return _publish(reuse=None)
+    index = _load_or_build(state.version)
+    with _process_lock:
+        if _loaded is None or index.version >= _loaded.version:
+            _set_loaded(index)
+        return _loaded
+
+
+def _load_or_build(version: int) -> store.CompanyIndex:
+    """Version ``version`` from ``INDEX_DIR``, or built from the database when this machine
+    lacks it (another machine built it), it is corrupt, or its model is not configured."""
+    try:
+        return store.load(_root(), version, embedder=_embedder_of(version))
+    except store.IndexUnavailable as exc:
+        log.warning("index_catching_up", version=version, reason=str(exc))
     with _build_lock():
         try:
-            index = store.load(_root(), state.version, embedder=get_embedder())
+            return store.load(_root(), version, embedder=get_embedder())
         except store.IndexUnavailable:
-            index = store.build(embedder=get_embedder(), version=state.version, reuse=_loaded,
+            index = store.build(embedder=get_embedder(), version=version, reuse=_loaded,
                                 dense=settings.RETRIEVAL["DENSE_INDEX"])
             store.save(index, _root())
-    _set_loaded(index)
-    return index
+            return index
+
+
+_loader: threading.Thread | None = None
+
+
+def _load_in_background(version: int) -> None:
+    """Start loading ``version`` on a thread of its own (one at a time; called with the lock)."""
+    global _loader
+    if _loader is not None and _loader.is_alive():
+        return
+
+    def run() -> None:
+        try:
+            index = _load_or_build(version)
+            with _process_lock:
+                if _loaded is None or index.version > _loaded.version:
+                    _set_loaded(index)
+                    log.info("index_swapped", version=index.version)
+        except Exception:  # noqa: BLE001 — the old version keeps serving; the next check retries
+            log.exception("index_load_failed", version=version)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    _loader = threading.Thread(target=run, name="index-loader", daemon=True)
+    _loader.start()
+
+
+def wait_for_loader(timeout: float = 30.0) -> None:
+    """Wait until a version being loaded in the background is served (tests, benchmarks)."""
+    loader = _loader
+    if loader is not None:
+        loader.join(timeout)
 
 
 def _search(*, user: User, query: str, k: int, doc_type: str = ""):

@@ -17,6 +17,7 @@ from celery import Celery
 from chatcore.celery import app as chatcore_app
 from conftest import stop_process
 from knowledge.services import document_update
+from retrieval import services
 from retrieval.models import IndexState
 from retrieval.services import current_index, index_rebuild, search_documents
 from retrieval.tests.test_nodes import database_url
@@ -88,6 +89,9 @@ def test_an_edit_is_reindexed_by_the_worker_and_served_by_the_web_side(alice, hr
     assert (worker["index_dir"] / f"v{version}" / "manifest.json").exists()
     assert not (Path(settings.INDEX_DIR) / f"v{version}").exists()
     time.sleep(0.2)
+    # This process keeps serving its version while a thread loads the new one.
+    current_index()
+    services.wait_for_loader()
     assert current_index().version == version
     hits = search_documents(user=alice, query="zeplin", k=1)
     assert hits[0].key == "PR1" and "Zeplin" in hits[0].snippet

@@ -224,3 +224,25 @@ def test_a_third_language_or_pasted_text_still_answers(alice, bilingual, query):
     if query.startswith("Kervan"):
         # The model reads the first 512 tokens; BM25 reads every word.
         assert "P1" in keys(results)
+
+
+def test_a_process_keeps_serving_while_it_loads_a_newer_version(alice, company, settings, monkeypatch):
+    from retrieval import store
+
+    settings.RETRIEVAL = {**settings.RETRIEVAL, "VERSION_CHECK_SECONDS": 0}
+    old = index_rebuild()
+    new = index_rebuild()
+    services._set_loaded(old)  # as a process that has not seen the new version yet
+    original = store.load
+
+    def slow_load(*args, **kwargs):
+        time.sleep(1.0)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "load", slow_load)
+    started = time.monotonic()
+    assert current_index().version == old.version
+    assert keys(search_documents(user=alice, query="yıllık izin", k=3))[:1] == ["PR1"]
+    assert time.monotonic() - started < 0.5  # nothing waited for the load
+    services.wait_for_loader()
+    assert current_index().version == new.version
