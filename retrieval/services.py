@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import User
+from knowledge.models import Document
 from knowledge.selectors import documents_visible_to
 
 from . import store
@@ -38,6 +39,7 @@ from .models import IndexState
 log = structlog.get_logger(__name__)
 
 MAX_QUERY_CHARS = 4000
+KEY_LENGTH = Document._meta.get_field("key").max_length
 
 _loaded: store.CompanyIndex | None = None
 _checked_at = 0.0
@@ -255,15 +257,23 @@ def _search(*, user: User, query: str, k: int, doc_type: str = ""):
     visible = documents_visible_to(user=user)
     if doc_type:
         visible = visible.filter(doc_type=doc_type)
-    # Filtered inside the search against the database, so a document that was
-    # just restricted is hidden even before the index has caught up.
-    allowed = set(visible.values_list("key", flat=True))
     config = settings.RETRIEVAL
     embedder = query_embedder(index)
     vector = embedder.embed_query(query, owner=user.pk)
-    hits = view.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"],
-                       bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"], allowed=allowed)
-    return index, hits, allowed, query
+    # The view holds only what the asker's role may see as of the index's version; what changed
+    # since (a document restricted, deleted or of another type) is checked against the database
+    # for the documents found only, never by loading every visible key: ask for more than ``k``
+    # and, in the rare case that too many of them are out, for more again.
+    wanted = 2 * k + 10
+    while True:
+        found = view.search(query, vector, k=wanted, candidates=config["CANDIDATES"], fusion=config["FUSION"],
+                            bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"])
+        permitted = set(visible.filter(key__in=[hit.doc_id for hit in found]).values_list("key", flat=True))
+        hits = [hit for hit in found if hit.doc_id in permitted]
+        if len(hits) >= k or len(found) < wanted:
+            break
+        wanted *= 4
+    return index, hits[:k], visible, query
 
 
 @RETRIEVAL_LATENCY.labels(kind="search").time()
@@ -271,12 +281,13 @@ def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "")
     """Documents for ``query`` that ``user`` may see, best first. Employees are
     searched in the staff view only (no sensitive field is ever in it); HR and
     admins in the HR view."""
-    index, hits, allowed, query = _search(user=user, query=query, k=k, doc_type=doc_type)
+    index, hits, visible, query = _search(user=user, query=query, k=k, doc_type=doc_type)
     flag_input(text=query, user_id=user.pk, channel="search")
     results = []
-    exact = next((key for key in allowed if key.lower() == query.lower()), None)
+    # Typing a document's key (E001, PR003) opens that document first.
+    exact = (visible.filter(key__iexact=query).values_list("key", flat=True).first()
+             if len(query) <= KEY_LENGTH else None)
     if exact is not None:
-        # Typing a document's key (E001, PR003) opens that document first.
         meta = index.documents.get(exact) or {}
         hits = [h for h in hits if h.doc_id != exact][: k - 1]
         results.append(SearchResult(key=exact, doc_type=meta.get("doc_type", ""), title=meta.get("title", exact),

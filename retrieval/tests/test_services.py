@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 
 import pytest
@@ -246,3 +247,27 @@ def test_a_process_keeps_serving_while_it_loads_a_newer_version(alice, company, 
     assert time.monotonic() - started < 0.5  # nothing waited for the load
     services.wait_for_loader()
     assert current_index().version == new.version
+
+
+def test_the_permission_check_reads_only_the_documents_found(alice, company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(30):
+        Document.objects.create(key=f"PR{100 + n}", doc_type="procedure", title=f"Otopark kuralı {n}",
+                                body={"title": f"Otopark kuralı {n}", "summary": f"Otopark kartı kuralı numara {n}."})
+    index_rebuild()
+    # 26 of them restricted behind the index's back (no re-index): the search must still find
+    # three that the employee may see, asking the database about the documents it found only.
+    hidden = [f"PR{100 + n}" for n in range(26)]
+    Document.objects.filter(key__in=hidden).update(visibility="hr")
+    with CaptureQueriesContext(connection) as queries:
+        found = keys(search_documents(user=alice, query="otopark kartı kuralı", k=3))
+    assert len(found) == 3 and not set(found) & set(hidden)
+    assert set(found) <= {f"PR{100 + n}" for n in range(26, 30)}
+    # Every read of document keys names the keys it wants: at most the first 16 found, then 64.
+    reads = [q["sql"] for q in queries.captured_queries if '"knowledge_document"' in q["sql"]]
+    lists = [re.search(r'"key" IN \(([^)]*)\)', sql) for sql in reads]
+    # (and the one lookup of the query as a key, case-insensitive: LIKE on SQLite, UPPER on PostgreSQL)
+    assert reads and all(found is not None or "LIKE" in sql or "UPPER(" in sql for found, sql in zip(lists, reads, strict=True))
+    assert max(len(found.group(1).split(",")) for found in lists if found) <= 64
