@@ -84,16 +84,21 @@ class SearchIndex:
     """Passages with their BM25 tokens and unit vectors; immutable once built."""
 
     def __init__(self, passages: list[Passage], vectors: np.ndarray, tokens: list[list[str]] | None = None,
-                 *, dense: str = "flat", faiss_index=None) -> None:
+                 *, dense: str = "flat", faiss_index=None, languages: np.ndarray | None = None,
+                 bm25: bm25s.BM25 | None = None) -> None:
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
         self.passages = passages
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.tokens = tokens if tokens is not None else [tokenize(p.text) for p in passages]
+        # A stored BM25 index (``bm25``) needs no tokens; otherwise they are the passages' own.
+        self.tokens = tokens if tokens is not None or bm25 is not None else [tokenize(p.text) for p in passages]
         self.dense_kind = dense
         # Each passage's language (an index into LANGUAGES), for the fusion's weights.
-        self.languages = np.fromiter((LANGUAGES.index(passage_language(p.text)) for p in passages),
-                                     dtype=np.int8, count=len(passages))
+        if languages is not None and len(languages) == len(passages):
+            self.languages = np.asarray(languages, dtype=np.int8)
+        else:
+            self.languages = np.fromiter((LANGUAGES.index(passage_language(p.text)) for p in passages),
+                                         dtype=np.int8, count=len(passages))
         # A sample of each language's passages, for the language offset of dense scores.
         rng = np.random.default_rng(0)
         self._samples = {}
@@ -102,8 +107,8 @@ class SearchIndex:
             if len(members) >= MIN_LANGUAGE_SAMPLE:
                 self._samples[code] = np.sort(rng.choice(members, min(len(members), LANGUAGE_SAMPLE), replace=False))
         self.dim = self.vectors.shape[1] if len(self.vectors) else 0
-        self._bm25 = None
-        if passages and any(self.tokens):
+        self._bm25 = bm25
+        if bm25 is None and passages and any(self.tokens):
             self._bm25 = bm25s.BM25()
             # An empty passage still needs a token so rows stay aligned with passages.
             self._bm25.index([t or ["\u0000"] for t in self.tokens], show_progress=False)
@@ -124,6 +129,10 @@ class SearchIndex:
 
     def __len__(self) -> int:
         return len(self.passages)
+
+    @property
+    def bm25(self) -> bm25s.BM25 | None:
+        return self._bm25
 
     def knows(self, token: str) -> bool:
         """Whether any passage holds this BM25 token."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bm25s
 import faiss
 import numpy as np
 from django.utils import timezone
@@ -26,7 +27,7 @@ from .embeddings import Embedder
 from .engine import Passage, SearchIndex
 from .text import tokenize
 
-FORMAT = 1
+FORMAT = 2  # 2: each passage's language and the BM25 index stored (1: tokens, indexed at every load)
 
 
 class IndexUnavailable(Exception):
@@ -122,9 +123,14 @@ def save(index: CompanyIndex, root: Path) -> Path:
         for view, search_index in index.views.items():
             passages = [{"doc_id": p.doc_id, "text": p.text, "meta": p.meta} for p in search_index.passages]
             (tmp / f"{view}.passages.json").write_text(json.dumps(passages, ensure_ascii=False), encoding="utf-8")
-            (tmp / f"{view}.tokens.json").write_text(json.dumps(search_index.tokens), encoding="utf-8")
             np.save(tmp / f"{view}.vectors.npy", search_index.vectors)
-            files += [tmp / f"{view}.passages.json", tmp / f"{view}.tokens.json", tmp / f"{view}.vectors.npy"]
+            np.save(tmp / f"{view}.languages.npy", search_index.languages)
+            files += [tmp / f"{view}.passages.json", tmp / f"{view}.vectors.npy", tmp / f"{view}.languages.npy"]
+            if search_index.bm25 is not None:
+                # bm25s's own format: the score matrix as .npy arrays, memory-mapped when loaded,
+                # so a load does not tokenize or index a passage again.
+                search_index.bm25.save(str(tmp / f"{view}.bm25"), show_progress=False)
+                files += sorted((tmp / f"{view}.bm25").iterdir())
             if search_index._faiss is not None:
                 faiss.write_index(search_index._faiss, str(tmp / f"{view}.faiss"))
                 files.append(tmp / f"{view}.faiss")
@@ -137,9 +143,9 @@ def save(index: CompanyIndex, root: Path) -> Path:
             "checksum": _checksum(files), "built_at": timezone.now().isoformat(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        for path in tmp.iterdir():
+        for path in tmp.rglob("*"):
             # The HR view holds every salary and national id: for this process's user only.
-            path.chmod(0o600)
+            path.chmod(0o700 if path.is_dir() else 0o600)
         target = root / f"v{index.version}"
         if target.exists():
             shutil.rmtree(target)
@@ -188,7 +194,10 @@ def load(root: Path, version: int, *, embedder: Embedder) -> CompanyIndex:
     if manifest.get("embedder") != embedder.name or manifest.get("dim") != embedder.dim:
         raise IndexUnavailable(f"{directory}: built with {manifest.get('embedder')}, not {embedder.name}")
     try:
-        files = [directory / f"{view}.{part}" for view in VIEWS for part in ("passages.json", "tokens.json", "vectors.npy")]
+        files = [directory / f"{view}.{part}" for view in VIEWS
+                 for part in ("passages.json", "vectors.npy", "languages.npy")]
+        files += [path for view in VIEWS if (directory / f"{view}.bm25").is_dir()
+                  for path in (directory / f"{view}.bm25").iterdir()]
         files += [directory / f"{view}.faiss" for view in VIEWS if (directory / f"{view}.faiss").exists()]
         files.append(directory / "documents.json")
         if _checksum(files) != manifest.get("checksum"):
@@ -197,12 +206,16 @@ def load(root: Path, version: int, *, embedder: Embedder) -> CompanyIndex:
         for view in VIEWS:
             raw = json.loads((directory / f"{view}.passages.json").read_text(encoding="utf-8"))
             passages = [Passage(p["doc_id"], p["text"], p.get("meta") or {}) for p in raw]
-            tokens = json.loads((directory / f"{view}.tokens.json").read_text(encoding="utf-8"))
+            bm25_dir = directory / f"{view}.bm25"
+            bm25 = (bm25s.BM25.load(str(bm25_dir), mmap=True, show_progress=False, verbosity=0)
+                    if bm25_dir.is_dir() else None)
             vectors = np.load(directory / f"{view}.vectors.npy")
             faiss_path = directory / f"{view}.faiss"
             stored = faiss.read_index(str(faiss_path)) if faiss_path.exists() else None
-            views[view] = SearchIndex(passages, vectors, tokens, dense=manifest.get("dense_index", "flat"),
-                                      faiss_index=stored)
+            languages = np.load(directory / f"{view}.languages.npy")
+            views[view] = SearchIndex(passages, vectors, [] if bm25 is None else None,
+                                      dense=manifest.get("dense_index", "flat"), faiss_index=stored,
+                                      languages=languages, bm25=bm25)
         documents = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexUnavailable(f"{directory}: unreadable ({exc})") from None

@@ -271,3 +271,24 @@ def test_the_permission_check_reads_only_the_documents_found(alice, company):
     # (and the one lookup of the query as a key, case-insensitive: LIKE on SQLite, UPPER on PostgreSQL)
     assert reads and all(found is not None or "LIKE" in sql or "UPPER(" in sql for found, sql in zip(lists, reads, strict=True))
     assert max(len(found.group(1).split(",")) for found in lists if found) <= 64
+
+
+def test_a_loaded_index_searches_as_the_built_one_without_tokenizing_again(alice, company, settings, monkeypatch):
+    from retrieval import engine, store
+    from retrieval.embeddings import get_embedder
+
+    built = index_rebuild()
+    calls = []
+    monkeypatch.setattr(engine, "tokenize", lambda text: calls.append(text) or [])
+    monkeypatch.setattr(engine, "passage_language", lambda text: calls.append(text) or "en")
+    loaded = store.load(settings.INDEX_DIR, built.version, embedder=get_embedder())
+    assert not calls  # BM25 index and passage languages come from the files
+    monkeypatch.undo()
+    embedder = get_embedder()
+    for query in ["yıllık izin", "Who leads Kervan?", "Kafka", "otopark"]:
+        vector = embedder.embed_query(query)
+        for view in ("staff", "hr"):
+            a = [(h.doc_id, round(h.score, 5)) for h in built.views[view].search(query, vector, k=5)]
+            b = [(h.doc_id, round(h.score, 5)) for h in loaded.views[view].search(query, vector, k=5)]
+            assert a == b, (query, view)
+    assert list(loaded.views["staff"].languages) == list(built.views["staff"].languages)
