@@ -3,6 +3,7 @@ answer is written (Django's ASGI handler would otherwise read the whole stream f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 
@@ -98,6 +99,9 @@ async def test_a_client_that_goes_away_mid_answer_leaves_the_partial_answer_stor
     assert (await app.receive_output(timeout=10))["type"] == "http.response.start"
     await _read_until(app, "Önce")
     await app.send_input({"type": "http.disconnect"})
+    # The app runs on this loop: give it the moment to see the client gone (and stop the answer)
+    # before the model goes on, or the whole answer may be written first.
+    await asyncio.sleep(0.5)
     gated.release.set()
     await app.wait(timeout=10)
     messages = await database_sync_to_async(lambda: list(Message.objects.order_by("id")))()
