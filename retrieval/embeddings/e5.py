@@ -364,7 +364,25 @@ class E5Embedder(Embedder):
     # --- loading ---------------------------------------------------------------------------
 
     def graph_path(self, model: ModelFile) -> Path:
-        return Path(settings.VAR_DIR) / "models" / f"e5-{model.fingerprint()}-v{GRAPH_VERSION}.onnx"
+        return Path(settings.VAR_DIR) / "models" / f"e5-{self._fingerprint(model)}-v{GRAPH_VERSION}.onnx"
+
+    @staticmethod
+    def _fingerprint(model: ModelFile) -> str:
+        """The model file's digest, remembered beside the graphs for its path, size and mtime:
+        hashing 72 MB at every start would page the whole file in (the token table is meant to
+        be paged in a row at a time)."""
+        stat = model.path.stat()
+        key = f"{model.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        remembered = Path(settings.VAR_DIR) / "models" / ("e5-" + hashlib.sha256(key.encode()).hexdigest()[:16] + ".sha")
+        try:
+            return remembered.read_text(encoding="ascii").strip()
+        except OSError:
+            digest = model.fingerprint()
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        tmp = remembered.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(digest, encoding="ascii")
+        os.replace(tmp, remembered)
+        return digest
 
     def prepare(self) -> Path:
         """Write the ONNX graph for the installed model file if it is not there yet; its path."""
