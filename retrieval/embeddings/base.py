@@ -84,3 +84,50 @@ class Embedder:
         vectors = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
+
+
+class OnnxEmbedder(Embedder):
+    """An embedder that runs an ONNX graph on the CPU: loaded once (thread-safe), texts
+    embedded in batches of similar length. Subclasses load their model in ``_load`` (setting
+    ``_session``) and turn a batch of texts into vectors in ``_run``."""
+
+    batch_size: int = 32
+    threads: int = 1
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def load(self) -> None:
+        if self.__dict__.get("_session") is None:
+            with self._load_lock():
+                if self.__dict__.get("_session") is None:
+                    self._load()
+
+    def _load_lock(self) -> threading.Lock:
+        return self.__dict__.setdefault("_loading", threading.Lock())
+
+    def session(self, path) -> object:
+        """An ONNX Runtime session for the graph at ``path``, on this embedder's threads."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        # ONNX Runtime's threads busy-wait for work by default; in a web process they would burn
+        # the CPU that the other requests (and the other processes on the machine) need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def embed_batched(self, texts: list[str]) -> np.ndarray:
+        self.load()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Sorting by length keeps padding small inside each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            out[batch] = self._run([texts[i] for i in batch])
+        return out

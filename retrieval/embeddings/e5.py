@@ -32,7 +32,6 @@ import mmap
 import os
 import re
 import struct
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -40,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from .base import Embedder, EmbeddingError
+from .base import EmbeddingError, OnnxEmbedder
 
 QK = 32  # weights per 4-bit block
 BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes
@@ -339,7 +338,7 @@ _SPACES = re.compile(" {2,}")
 _WORDS = re.compile("▁[^▁]*")
 
 
-class E5Embedder(Embedder):
+class E5Embedder(OnnxEmbedder):
     # The graph's version is part of the name: vectors from another build of the graph are
     # another model's, and an index of them is refused.
     name = f"multilingual-e5-small-q4-g{GRAPH_VERSION}"
@@ -359,7 +358,6 @@ class E5Embedder(Embedder):
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self._session = None
-        self._lock = threading.Lock()
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -399,26 +397,13 @@ class E5Embedder(Embedder):
         return ModelFile(path)
 
     def _load(self) -> None:
-        import onnxruntime as ort
 
         model = self._model_file()
         graph = self.prepare()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        # Idle ONNX Runtime threads would otherwise spin, taking the CPU other requests need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self._session = self.session(graph)
         self._words = model.blocks("emb.word", model.vocab_size, model.hidden)
         self._model = model
         self._tokenizer = Tokenizer(model)
-
-    def load(self) -> None:
-        if self._session is None:
-            with self._lock:
-                if self._session is None:
-                    self._load()
 
     # --- embedding -------------------------------------------------------------------------
 
@@ -436,20 +421,8 @@ class E5Embedder(Embedder):
         embeddings = dequantize(self._words[ids])
         return self._session.run(None, {"embeddings": embeddings, "attention_mask": mask})[0]
 
-    def _embed(self, texts: list[str], prefix: str) -> np.ndarray:
-        self.load()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        # Sorting by length keeps padding small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
-            out[batch] = self._run([prefix + texts[i] for i in batch])
-        return out
-
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self._embed(texts, PASSAGE_PREFIX)
+        return self.embed_batched([PASSAGE_PREFIX + text for text in texts])
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._embed(texts, QUERY_PREFIX)
+        return self.embed_batched([QUERY_PREFIX + text for text in texts])

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-from .base import Embedder, EmbeddingError
+from .base import EmbeddingError, OnnxEmbedder
 
 MAX_TOKENS = 256
 
@@ -75,7 +74,7 @@ def export_onnx(model_path: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-class LocalEmbedder(Embedder):
+class LocalEmbedder(OnnxEmbedder):
     name = "all-MiniLM-L6-v2"
     dim = 384
     languages = frozenset({"en"})
@@ -90,10 +89,8 @@ class LocalEmbedder(Embedder):
         self.batch_size = batch_size
         self._session = None
         self._tokenizer = None
-        self._lock = threading.Lock()
 
     def _load(self) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         if not (self.model_path / "model.safetensors").exists():
@@ -101,14 +98,7 @@ class LocalEmbedder(Embedder):
         onnx_path = Path(settings.VAR_DIR) / "models" / f"minilm-{_fingerprint(self.model_path)}.onnx"
         if not onnx_path.exists():
             export_onnx(self.model_path, onnx_path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        # ONNX Runtime's threads busy-wait for work by default; in a web process they would burn
-        # the CPU that the other requests (and the other processes on the machine) need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._session = self.session(onnx_path)
         tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()
@@ -120,20 +110,5 @@ class LocalEmbedder(Embedder):
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         return self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
 
-    def load(self) -> None:
-        if self._session is None:
-            with self._lock:
-                if self._session is None:
-                    self._load()
-
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.load()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        # Sorting by length keeps padding small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
-            out[batch] = self._run([texts[i] or " " for i in batch])
-        return out
+        return self.embed_batched([text or " " for text in texts])
