@@ -14,7 +14,6 @@ from rest_framework.authtoken.models import Token
 
 from chatcore.asgi import application
 from conversations.models import Message
-from retrieval import llm
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -35,13 +34,10 @@ class GatedProvider:
 
 
 @pytest.fixture
-def gated(settings):
-    provider = GatedProvider()
-    llm.providers.set(provider.name, provider)
-    settings.LLM_PROVIDER = provider.name
+def gated(use_provider):
+    provider = use_provider("gated", GatedProvider())
     yield provider
     provider.release.set()
-    llm.reset_providers()
 
 
 async def _start_chat(user) -> ApplicationCommunicator:

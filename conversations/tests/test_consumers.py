@@ -77,19 +77,6 @@ async def test_an_empty_message_gets_an_error_in_the_composer(alice, company, en
     assert not await database_sync_to_async(Message.objects.exists)()
 
 
-@pytest.fixture
-def use_provider(settings):
-    """Answer with the given provider instance for the rest of the test."""
-    from retrieval import llm
-
-    def use(name, provider):
-        llm.providers.set(name, provider)
-        settings.LLM_PROVIDER = name
-
-    yield use
-    llm.reset_providers()
-
-
 async def ask_and_read(user, question, frames):
     comm = communicator(user, "/ws/chat/new/")
     await comm.connect()

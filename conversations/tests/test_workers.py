@@ -11,7 +11,6 @@ from channels.db import database_sync_to_async
 from conversations.answering import Event
 from conversations.models import Message
 from conversations.workers import _joined
-from retrieval import llm
 
 from .test_chat_api_asgi import _start_chat, read_to_the_end
 from .test_consumers import communicator, receive_until_done
@@ -31,12 +30,20 @@ class FastProvider:
 
 
 @pytest.fixture
-def fast(settings):
-    provider = FastProvider()
-    llm.providers.set(provider.name, provider)
-    settings.LLM_PROVIDER = provider.name
-    yield provider
-    llm.reset_providers()
+def fast(use_provider):
+    return use_provider("fast", FastProvider())
+
+
+async def socket_tokens(user) -> list[str]:
+    """Ask over the chat socket and read to the end; the text of each token frame."""
+    comm = communicator(user, "/ws/chat/new/")
+    assert (await comm.connect())[0]
+    try:
+        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
+        frames = await receive_until_done(comm, limit=1000)
+    finally:
+        await comm.disconnect()
+    return [f.split(">", 1)[1].rsplit("</span>", 1)[0] for f in frames if f.startswith("<span hx-swap-oob")]
 
 
 def test_tokens_taken_together_are_joined_and_other_events_keep_their_place():
@@ -55,17 +62,9 @@ def test_an_error_or_the_end_is_never_joined_into_a_token():
 
 @pytest.mark.asyncio
 async def test_a_fast_model_reaches_the_socket_whole_in_fewer_frames(alice, company, fast):
-    comm = communicator(alice, "/ws/chat/new/")
-    assert (await comm.connect())[0]
-    try:
-        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
-        frames = await receive_until_done(comm, limit=1000)
-    finally:
-        await comm.disconnect()
-    tokens = [f for f in frames if f.startswith("<span hx-swap-oob")]
+    tokens = await socket_tokens(alice)
     assert 0 < len(tokens) < len(WORDS)
-    text = "".join(f.split(">", 1)[1].rsplit("</span>", 1)[0] for f in tokens)
-    assert text == "".join(WORDS)
+    assert "".join(tokens) == "".join(WORDS)
     answer = await database_sync_to_async(Message.objects.get)(role="assistant")
     assert answer.content == "".join(WORDS) and not answer.incomplete
 
@@ -110,23 +109,13 @@ class PacedProvider:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("interval", "most", "least"), [(0, 10, 6), (250, 3, 1)])
-async def test_text_goes_out_at_most_once_an_interval(settings, alice, company, interval, most, least):
+async def test_text_goes_out_at_most_once_an_interval(settings, alice, company, use_provider, interval, most, least):
     settings.CHAT_STREAM_INTERVAL_MS = interval
-    provider = PacedProvider()
-    llm.providers.set(provider.name, provider)
-    settings.LLM_PROVIDER = provider.name
-    comm = communicator(alice, "/ws/chat/new/")
-    assert (await comm.connect())[0]
-    try:
-        await comm.send_json_to({"message": "Yıllık izin talebi nereden yapılır?"})
-        frames = await receive_until_done(comm, limit=100)
-    finally:
-        await comm.disconnect()
-        llm.reset_providers()
-    tokens = [f for f in frames if f.startswith("<span hx-swap-oob")]
+    use_provider("paced", PacedProvider())
+    tokens = await socket_tokens(alice)
     # The first token at once, the rest gathered per interval; never a word lost.
     assert least <= len(tokens) <= most, len(tokens)
-    assert "".join(f.split(">", 1)[1].rsplit("</span>", 1)[0] for f in tokens) == "".join(f"t{n} " for n in range(10))
+    assert "".join(tokens) == "".join(f"t{n} " for n in range(10))
 
 
 class BrokenProvider:
@@ -137,18 +126,13 @@ class BrokenProvider:
         raise KeyError("internal_table_name")
 
 
-def test_an_unexpected_failure_reaches_the_client_without_its_internals(settings, client, alice, company):
-    provider = BrokenProvider()
-    llm.providers.set(provider.name, provider)
-    settings.LLM_PROVIDER = provider.name
+def test_an_unexpected_failure_reaches_the_client_without_its_internals(settings, client, alice, company, use_provider):
+    use_provider("broken", BrokenProvider())
     settings.LLM_FALLBACK_PROVIDER = "none"
     client.force_login(alice)
-    try:
-        response = client.post("/api/chat/", {"message": "Yıllık izin talebi nereden yapılır?"},
-                               content_type="application/json", headers={"accept": "text/event-stream"})
-        body = b"".join(response.streaming_content).decode()
-    finally:
-        llm.reset_providers()
+    response = client.post("/api/chat/", {"message": "Yıllık izin talebi nereden yapılır?"},
+                           content_type="application/json", headers={"accept": "text/event-stream"})
+    body = b"".join(response.streaming_content).decode()
     error = json.loads(body.split("event: error\ndata: ", 1)[1].split("\n", 1)[0])
     assert "internal_table_name" not in body
     assert error["message"] == "Yanıtlanırken bir sorun çıktı. Lütfen yeniden deneyin."  # the default language
