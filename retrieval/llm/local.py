@@ -5,7 +5,7 @@ citation. It says plainly when the company knowledge does not cover the question
 
 Measured on XQuAD with hybrid retrieval and multilingual-e5-small (answer holds a gold
 answer / its first sentence does / cites the gold paragraph / median words): Turkish
-78.1% / 77.5% / 94.0% / 23, English 82.9% / 82.6% / 97.0% / 28 (with the English-only
+78.3% / 77.7% / 93.9% / 23, English 82.9% / 82.5% / 97.1% / 28 (with the English-only
 MiniLM: Turkish 75.0% / 74.4% / 90.8%).
 The naive "top paragraph, best BM25 sentence" holds a gold answer in 61.8% / 72.9%.
 """
