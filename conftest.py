@@ -98,6 +98,12 @@ def _clear_cache():
 
 
 @pytest.fixture
+def embedded_backend(settings):
+    """Search with the embedded backend (files under INDEX_DIR), whatever the database."""
+    settings.RETRIEVAL_BACKEND = "retrieval.indexes.embedded.EmbeddedBackend"
+
+
+@pytest.fixture
 def english(settings):
     """English pages and messages, for tests that read English text. Without a
     language cookie or Accept-Language a client gets LANGUAGE_CODE (Turkish)."""

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from retrieval.models import IndexState
-from retrieval.services import current_index
+from retrieval.services import ensure_index
 
 log = structlog.get_logger(__name__)
 
@@ -90,8 +90,8 @@ def check_index() -> dict:
     state = IndexState.objects.filter(pk=1).only("version").first()
     if state is None or not state.version:
         raise NotReady("no index has been built")
-    index = current_index()
-    return {"version": index.version, "passages": index.chunk_count, "documents": len(index.documents)}
+    index = ensure_index()
+    return {"version": index.version, "passages": index.chunk_count, "documents": index.document_count}
 
 
 CHECKS: dict[str, Callable[[], dict]] = {

@@ -34,7 +34,7 @@ from django.urls import reverse
 from accounts.models import Role, User
 from accounts.services import user_create
 from knowledge.models import Document
-from retrieval.services import current_index
+from retrieval.services import ensure_index
 from retrieval.store import IndexUnavailable
 
 SERVER_START_SECONDS = 90
@@ -211,7 +211,7 @@ def bench_index():
                            "load_company sample_company`), or use --dataset sample_company.")
     try:
         # Builds it when this machine lacks it, as the server would on its first question.
-        return current_index()
+        return ensure_index()
     except IndexUnavailable as exc:
         raise CommandError(f"The search index is not usable: {exc}") from None
 

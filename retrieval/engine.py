@@ -193,36 +193,38 @@ class SearchIndex:
             offsets = self.language_offsets(query_vector)
             ids, _ = self.dense_candidates(query_vector, candidates)
             dn_top = {int(i): float(s) for i, s in zip(ids, self.dense_scores(ids, query_vector, offsets), strict=True)}
-        if method == "bm25":
-            fused = bm_top
-        elif method == "dense":
-            fused = dn_top
-        else:
+        weights = None
+        if method == "hybrid":
             # The BM25 share for each passage: by the question's language and the passage's.
             weights = weight_table(bm25_weight)[LANGUAGES.index(detect_language(query))][self.languages]
-            if fusion == "rrf":
-                for rank, i in enumerate(sorted(bm_top, key=bm_top.get, reverse=True), 1):
-                    fused[i] = fused.get(i, 0.0) + float(weights[i]) / (rrf_k + rank)
-                for rank, i in enumerate(sorted(dn_top, key=dn_top.get, reverse=True), 1):
-                    fused[i] = fused.get(i, 0.0) + (1 - float(weights[i])) / (rrf_k + rank)
-            else:
-                fused = _convex(bm_top, dn_top, weights, bm25, query_vector, self, offsets)
+        # A passage found by only one side gets its real score from the other.
+        union = np.fromiter(set(bm_top) | set(dn_top), dtype=np.int64)
+        bm = {int(i): float(bm25[i]) for i in union} if bm25 is not None else {}
+        dn = {}
+        if query_vector is not None and method != "bm25":
+            dn = dict(zip(union.tolist(), self.dense_scores(union, query_vector, offsets).tolist(), strict=True))
+        fused = fuse(bm_top, dn_top, bm, dn, weights, method=method, fusion=fusion, rrf_k=rrf_k)
         return self._group(fused, k, allowed)
 
     def _group(self, fused: dict[int, float], k: int, allowed: set[str] | None) -> list[Hit]:
-        hits: dict[str, Hit] = {}
-        for i in sorted(fused, key=fused.get, reverse=True):
-            passage = self.passages[i]
-            if allowed is not None and passage.doc_id not in allowed:
+        ranked = ((fused[i], self.passages[i]) for i in sorted(fused, key=fused.get, reverse=True))
+        return group_hits(ranked, k, allowed)
+
+
+def group_hits(ranked, k: int, allowed: set[str] | None = None) -> list[Hit]:
+    """``(score, passage)`` pairs, best first, as the ``k`` best documents, each with its passages."""
+    hits: dict[str, Hit] = {}
+    for score, passage in ranked:
+        if allowed is not None and passage.doc_id not in allowed:
+            continue
+        hit = hits.get(passage.doc_id)
+        if hit is None:
+            if len(hits) >= k:
                 continue
-            hit = hits.get(passage.doc_id)
-            if hit is None:
-                if len(hits) >= k:
-                    continue
-                hits[passage.doc_id] = Hit(passage.doc_id, fused[i], passage, [(fused[i], passage)])
-            else:
-                hit.passages.append((fused[i], passage))
-        return list(hits.values())
+            hits[passage.doc_id] = Hit(passage.doc_id, score, passage, [(score, passage)])
+        else:
+            hit.passages.append((score, passage))
+    return list(hits.values())
 
 
 def _minmax(values: dict[int, float]) -> dict[int, float]:
@@ -233,23 +235,30 @@ def _minmax(values: dict[int, float]) -> dict[int, float]:
     return {i: (v - lo) / span if span > 1e-9 else 1.0 for i, v in values.items()}
 
 
-def _convex(bm_top, dn_top, weights: np.ndarray, bm25, query_vector, index: SearchIndex,
-            offsets: np.ndarray) -> dict[int, float]:
-    """Min-max normalised scores, mixed ``weights[i]`` : ``1 - weights[i]``. A passage
-    found by only one side gets its real score from the other, so it is not
-    punished for falling outside that side's candidate list."""
+def fuse(bm_top: dict, dn_top: dict, bm: dict, dn: dict, weights, *, method: str = "hybrid",
+         fusion: str = "convex", rrf_k: int = 60) -> dict:
+    """One score per passage from its BM25 and dense scores, the same in every backend.
+
+    ``bm_top`` and ``dn_top`` are each side's candidates (id -> score); ``bm`` and ``dn`` every
+    candidate's score on each side, so a passage found by only one side is not punished for
+    falling outside the other's list; ``weights[id]`` is a passage's BM25 share (``hybrid``)."""
+    if method == "bm25":
+        return dict(bm_top)
+    if method == "dense":
+        return dict(dn_top)
+    fused: dict = {}
+    if fusion == "rrf":
+        for rank, i in enumerate(sorted(bm_top, key=bm_top.get, reverse=True), 1):
+            fused[i] = fused.get(i, 0.0) + float(weights[i]) / (rrf_k + rank)
+        for rank, i in enumerate(sorted(dn_top, key=dn_top.get, reverse=True), 1):
+            fused[i] = fused.get(i, 0.0) + (1 - float(weights[i])) / (rrf_k + rank)
+        return fused
     union = set(bm_top) | set(dn_top)
     if not union:
         return {}
-    ids = np.fromiter(union, dtype=np.int64)
-    bm = {int(i): float(bm25[i]) for i in ids} if bm25 is not None else {}
-    dn = {}
-    if query_vector is not None:
-        sims = index.dense_scores(ids, query_vector, offsets)
-        dn = {int(i): float(s) for i, s in zip(ids, sims, strict=True)}
-    bm_n, dn_n = _minmax(bm), _minmax(dn)
+    bm_n, dn_n = _minmax({i: bm.get(i, 0.0) for i in union} if bm else {}), _minmax({i: dn[i] for i in union if i in dn})
     if not dn_n:
         return bm_n
-    if not bm_n or max(bm.values()) <= 0:
+    if not bm_n or max(bm.get(i, 0.0) for i in union) <= 0:
         return dn_n
     return {i: float(weights[i]) * bm_n[i] + (1 - float(weights[i])) * dn_n[i] for i in union}

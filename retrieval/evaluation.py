@@ -46,6 +46,49 @@ def build_index(data: Dataset, embedder: Embedder | None, *, dense: str = "flat"
     return index, time.perf_counter() - started
 
 
+def build_postgres_index(data: Dataset, embedder: Embedder | None, *, name: str,
+                         progress: Callable[[Iterable], Iterable] = lambda it: it):
+    """The dataset's passages in a PostgreSQL collection of their own (``name``), as the
+    PostgreSQL backend stores and searches them; drop it with ``.drop()``."""
+    from django.db import transaction
+
+    from .engine import LANGUAGES
+    from .indexes.pgsql import NewPassage, PgCollection
+    from .text import passage_language, tokenize
+
+    passages = corpus_passages(data)
+    started = time.perf_counter()
+    dim = embedder.dim if embedder is not None else 1
+    collection = PgCollection(name)
+    collection.drop()
+    collection.ensure(embedder=embedder.name if embedder is not None else "", dim=dim)
+    batch = 64
+    # In batches of whole documents: each write replaces the passages of the documents it names.
+    by_document: dict[str, list] = {}
+    for passage in passages:
+        by_document.setdefault(passage.doc_id, []).append(passage)
+    batches, part = [], []
+    for items in by_document.values():
+        part.extend(items)
+        if len(part) >= batch:
+            batches.append(part)
+            part = []
+    batches += [part] if part else []
+    for part in progress(batches):
+        vectors = (embedder.embed_documents([p.text for p in part]) if embedder is not None
+                   else np.zeros((len(part), 1), dtype=np.float32))
+        rows: dict[str, tuple[None, list]] = {}
+        for passage, vector in zip(part, vectors, strict=True):
+            items = rows.setdefault(passage.doc_id, (None, []))[1]
+            items.append(NewPassage(len(items), "", passage.text, LANGUAGES.index(passage_language(passage.text)),
+                                    tokenize(passage.text), vector))
+        with transaction.atomic():
+            collection.replace(sorted(rows), rows, dim=dim)
+    if embedder is not None:
+        embedder.embed_query("warm up")
+    return collection, time.perf_counter() - started
+
+
 def score_rankings(data: Dataset, rankings: list[list[str]], latencies_ms: list[float], **extra) -> dict:
     ndcg, recall, mrr = [], [], []
     for query, ranked in zip(data.queries, rankings, strict=False):

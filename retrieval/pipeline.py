@@ -39,7 +39,7 @@ from .llm.prompts import build_messages
 from .llm.tools import Toolbox
 from .procedures import measured_number, procedure_answer, wants_procedure
 from .questions import FUNCTION_WORDS, analyse, strip_ending, term_vocabulary, topic_head
-from .services import current_index, retrieve_sources
+from .services import index_version, retrieve_sources, term_known
 from .structured import StructuredAnswer, structured_answer
 from .text import detect_language, fold, tokenize, words
 
@@ -151,7 +151,7 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     key = None
     # A "not found" answer depends on the index version only, so it is cached like a written one.
     if use_cache and exact is None:
-        key = cache_key(user=user, question=question, provider=provider, version=current_index().version,
+        key = cache_key(user=user, question=question, provider=provider, version=index_version(),
                         sources=sources)
         cached = cache.get(key)
         (metrics.ANSWER_CACHE_MISSES if cached is None else metrics.ANSWER_CACHE_HITS).inc()
@@ -235,9 +235,11 @@ def uncovered(question: str, *, user: User) -> bool:
     Measured on XQuAD, where every question is answerable: 4 of 1,190 English (typos,
     rare words) and 0 of 1,190 Turkish questions are refused. A question whose other words do
     occur ("pets in the office") is not caught: that needs meaning, not words."""
-    view = current_index().views[HR if user.is_hr else STAFF]
+    def knows(token: str) -> bool:
+        return term_known(user=user, token=token)
+
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", question) if s.strip()] or [question]
-    return all(_sentence_uncovered(sentence, view) for sentence in sentences)
+    return all(_sentence_uncovered(sentence, knows) for sentence in sentences)
 
 
 _DESCRIBING = frozenset("""
@@ -258,7 +260,9 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
     head = topic_head(question, language)
     if not head:
         return []
-    view = current_index().views[HR if user.is_hr else STAFF]
+    def knows(token: str) -> bool:
+        return term_known(user=user, token=token)
+
     words_ = [w for w in head.split() if len(fold(w)) >= 3 and fold(w) not in FUNCTION_WORDS and not w.isdigit()]
     if language != "tr":
         # Words that describe rather than name ("the longest time", "the only divisor") say nothing of the topic.
@@ -268,7 +272,7 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
     # "sick note": a word known only as part of a phrase the glossary translates ("rapor").
     in_phrases = set()
     for members, other in phrase_translations(tokenize(head)):
-        if any(view.knows(t) for t in other):
+        if any(knows(t) for t in other):
             in_phrases |= members
     for word in words_:
         folded = fold(word)
@@ -284,7 +288,7 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
             tokens = stems
         if set(stems) & in_phrases:
             continue
-        if not any(view.knows(t) for t in tokens + expand(stems)):
+        if not any(knows(t) for t in tokens + expand(stems)):
             missing.append(word)
     return missing
 
@@ -314,7 +318,7 @@ def unexplained_words(analysis) -> list[frozenset[str]]:
     return rest
 
 
-def _sentence_uncovered(sentence: str, view) -> bool:
+def _sentence_uncovered(sentence: str, knows) -> bool:
     # Turkish endings need the prefix ("hastalandığımda" / "hastalık"); English has its stemmer,
     # and a prefix there would make "membership" known through "members".
     turkish = detect_language(sentence) == "tr"
@@ -330,7 +334,7 @@ def _sentence_uncovered(sentence: str, view) -> bool:
                 or (len(folded) > 5 and folded.endswith(_VERB_ENDINGS))):
             continue
         topic += 1
-        if not any(view.knows(t) for t in tokens + expand(stems)):
+        if not any(knows(t) for t in tokens + expand(stems)):
             unknown += 1
     return topic > 0 and (unknown == topic or (topic >= 3 and unknown * 2 >= topic))
 

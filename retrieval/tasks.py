@@ -1,8 +1,9 @@
 """Index jobs. They take document keys, call a service and own their retries.
 
-Both are idempotent: the index is always rebuilt from the database, so running one
-twice (a retry, a redelivery after a lost worker) only publishes one more version of
-the same data, and a version is recorded only once its files are written."""
+Both are idempotent: a document's passages are always made again from the database, so running
+one twice (a retry, a redelivery after a lost worker) writes the same passages again (the
+PostgreSQL backend replaces a document's rows in one transaction; the embedded one publishes
+one more version of the same data, recorded only once its files are written)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
              max_retries=5, acks_late=True)
 def reindex_documents(self, keys: list[str]) -> int:
     """Re-chunk and re-embed the changed (or deleted) documents; returns the new index version."""
-    return services.index_update(keys=keys).version
+    return services.index_update(keys=keys)
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, retry_jitter=True,

@@ -256,6 +256,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+# Searches may read from a replica (DATABASE_REPLICA_URL): the PostgreSQL search backend sends its
+# queries there; everything else, and every write, uses the primary. An edit becomes searchable
+# there once the replica has replayed it.
+if os.environ.get("DATABASE_REPLICA_URL", "").strip():
+    DATABASES["replica"] = {**DATABASES["default"], **env.db("DATABASE_REPLICA_URL"), "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer, Celery: Redis when REDIS_URL is set ----------------
@@ -650,6 +655,24 @@ RETRIEVAL = {
     "DENSE_INDEX": env_choice("RETRIEVAL_DENSE_INDEX", "flat", {"flat", "hnsw"}),
     "VERSION_CHECK_SECONDS": env_float("RETRIEVAL_VERSION_CHECK_SECONDS", 0.5),
 }
+
+# Where the search index lives: ``postgres`` (passages, tokens and vectors in PostgreSQL with
+# pgvector, shared by every process; the default with a PostgreSQL database) or ``embedded``
+# (files under INDEX_DIR, loaded by each process; the default with SQLite). A dotted path
+# names a backend of one's own (retrieval.indexes.base.SearchBackend).
+RETRIEVAL_BACKENDS = {
+    "embedded": "retrieval.indexes.embedded.EmbeddedBackend",
+    "postgres": "retrieval.indexes.postgres.PostgresBackend",
+}
+_postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+RETRIEVAL_BACKEND = os.environ.get("RETRIEVAL_BACKEND", "").strip() or ("postgres" if _postgres else "embedded")
+RETRIEVAL_BACKEND = RETRIEVAL_BACKENDS.get(RETRIEVAL_BACKEND, RETRIEVAL_BACKEND)
+if RETRIEVAL_BACKEND == RETRIEVAL_BACKENDS["postgres"] and not _postgres:
+    raise ImproperlyConfigured("RETRIEVAL_BACKEND=postgres needs a PostgreSQL DATABASE_URL (with the pgvector "
+                               "extension); with SQLite use RETRIEVAL_BACKEND=embedded.")
+if "." not in RETRIEVAL_BACKEND:
+    raise ImproperlyConfigured(f"RETRIEVAL_BACKEND must be one of {', '.join(RETRIEVAL_BACKENDS)} or a dotted path, "
+                               f"not {RETRIEVAL_BACKEND!r}.")
 
 
 def _llm_model(provider: str) -> str:

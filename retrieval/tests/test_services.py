@@ -10,10 +10,14 @@ import pytest
 from knowledge.models import Document
 from knowledge.services import document_create, document_update
 from retrieval import services
+from retrieval.indexes import embedded
+from retrieval.indexes.embedded import current_index, index_rebuild
 from retrieval.models import IndexState
-from retrieval.services import QueryError, current_index, index_rebuild, search_documents
+from retrieval.services import QueryError, search_documents
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The embedded backend's life cycle: versions on disk, loading, swapping (the PostgreSQL
+# backend's is in test_postgres_backend.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("embedded_backend")]
 
 
 def keys(results):
@@ -233,7 +237,7 @@ def test_a_process_keeps_serving_while_it_loads_a_newer_version(alice, company, 
     settings.RETRIEVAL = {**settings.RETRIEVAL, "VERSION_CHECK_SECONDS": 0}
     old = index_rebuild()
     new = index_rebuild()
-    services._set_loaded(old)  # as a process that has not seen the new version yet
+    embedded._set_loaded(old)  # as a process that has not seen the new version yet
     original = store.load
 
     def slow_load(*args, **kwargs):

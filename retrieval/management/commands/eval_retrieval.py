@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 from tqdm import tqdm
 
 from retrieval.embeddings import get_embedder
-from retrieval.evaluation import TABLE_HEADER, build_index, evaluate, open_dataset, table_row
+from retrieval.evaluation import TABLE_HEADER, build_index, build_postgres_index, evaluate, open_dataset, table_row
+from retrieval.indexes import get_backend
 
 
 class Command(BaseCommand):
@@ -23,19 +26,35 @@ class Command(BaseCommand):
         parser.add_argument("--method", choices=["bm25", "dense", "hybrid"], default="hybrid")
         parser.add_argument("--fusion", choices=["convex", "rrf"], default="convex")
         parser.add_argument("--dense-index", choices=["flat", "hnsw"], default="flat")
+        parser.add_argument("--backend", choices=["embedded", "postgres"], default="",
+                            help="Search as this backend does (default: RETRIEVAL_BACKEND's). postgres writes the "
+                                 "corpus into a collection of its own in the database and drops it at the end.")
         parser.add_argument("--limit", type=int, default=0, help="Only the first N queries (0: all).")
         parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
     def handle(self, *args, dataset: str, method: str, fusion: str, dense_index: str, limit: int, as_json: bool,
-               queries: str = "", **options) -> None:
+               queries: str = "", backend: str = "", **options) -> None:
         data = open_dataset(dataset, limit=limit, queries=queries)
 
         def bar(desc: str, unit: str):
             return lambda it: tqdm(it, desc=desc, unit=unit, disable=as_json, file=self.stderr._out)
 
         embedder = get_embedder() if method != "bm25" else None
-        index, build_s = build_index(data, embedder, dense=dense_index, progress=bar("embedding passages", "batch"))
-        result = evaluate(data, index, embedder, method=method, fusion=fusion, progress=bar(f"{method} queries", "q"))
+        backend = backend or get_backend().kind
+        if backend == "postgres":
+            if connection.vendor != "postgresql":
+                raise CommandError("--backend postgres needs a PostgreSQL DATABASE_URL.")
+            index, build_s = build_postgres_index(data, embedder, name=f"eval-{os.getpid()}",
+                                                  progress=bar("embedding passages", "batch"))
+        else:
+            index, build_s = build_index(data, embedder, dense=dense_index, progress=bar("embedding passages", "batch"))
+        try:
+            result = evaluate(data, index, embedder, method=method, fusion=fusion,
+                              progress=bar(f"{method} queries", "q"))
+        finally:
+            if backend == "postgres":
+                index.drop()
+        result["backend"] = backend
         if not as_json:
             self.stdout.write(f"{TABLE_HEADER}  (index built in {build_s:.1f}s, {len(index)} passages)")
             self.stdout.write(table_row(result))

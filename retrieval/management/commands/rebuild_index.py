@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from retrieval.embeddings import get_embedder
-from retrieval.services import current_index, index_rebuild
+from retrieval.indexes import get_backend
+from retrieval.services import index_rebuild, index_stats
 from retrieval.store import IndexUnavailable
 
 
@@ -23,18 +24,21 @@ class Command(BaseCommand):
     def handle(self, *args, if_missing: bool = False, **options) -> None:
         if if_missing:
             try:
-                index = current_index()
+                stats = index_stats()
             except IndexUnavailable:
-                index = None
+                stats = None
             model = get_embedder().name
-            if index is not None and index.chunk_count and index.embedder == model:
-                self.stdout.write(f"Index v{index.version} is ready ({index.chunk_count} passages); nothing to do.")
+            if stats is not None and stats["passages"] and stats["embedder"] == model:
+                self.stdout.write(f"Index v{stats['version']} is ready ({stats['passages']} passages); nothing to do.")
                 return
-            if index is not None and index.embedder != model:
-                self.stdout.write(f"Index v{index.version} was built with {index.embedder}; re-embedding with {model}. "
-                                  f"v{index.version} keeps serving until the new version is published.")
+            if stats is not None and stats["passages"] and stats["embedder"] != model:
+                keeps = (f"v{stats['version']} keeps serving until the new version is published."
+                         if stats["backend"] == "embedded" else "Searches find fewer documents until it is done.")
+                self.stdout.write(f"Index v{stats['version']} was built with {stats['embedder']}; "
+                                  f"re-embedding with {model}. {keeps}")
         started = time.perf_counter()
-        bar = tqdm(desc="embedding passages", unit="passage", file=self.stderr._out,
+        unit = "passage" if get_backend().kind == "embedded" else "document"
+        bar = tqdm(desc=f"indexing {unit}s", unit=unit, file=self.stderr._out,
                    disable=options["verbosity"] == 0)
 
         def progress(done: int, total: int) -> None:
@@ -45,6 +49,6 @@ class Command(BaseCommand):
         index = index_rebuild(progress=progress)
         bar.close()
         self.stdout.write(self.style.SUCCESS(
-            f"Index v{index.version}: {index.chunk_count} passages from {len(index.documents)} documents "
+            f"Index v{index.version}: {index.chunk_count} passages from {index.document_count} documents "
             f"({index.embedder}) in {time.perf_counter() - started:.1f}s."
         ))

@@ -1,0 +1,350 @@
+"""A searchable collection of passages in PostgreSQL: BM25 over a GIN-indexed ``tsvector`` of the
+same tokens the embedded index uses (``text.tokenize``), with the statistics BM25 needs kept in
+the same transaction as the passages, and dense search over a pgvector HNSW index. Candidates
+from both sides meet in ``engine.fuse``, as in the embedded index, so both rank alike.
+
+Knows nothing of documents or users: the caller passes the permission filter as SQL (a subquery
+of the document ids the asker may see), which is joined in the query itself.
+"""
+
+# Table names, a validated collection name and integer dimensions are the only values written
+# into the SQL text (the planner must see the collection and dimension to use a partial index);
+# everything else is a parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connections, transaction
+
+from ..engine import LANGUAGES, Hit, Passage, fuse, group_hits, weight_table
+from ..glossary import expand
+from ..text import detect_language, tokenize
+
+# bm25s's defaults (Lucene's BM25), so both backends score a passage alike.
+K1 = 1.5
+B = 0.75
+# Passages drawn as keyword candidates come from the query's rarer terms while together they
+# occur in at most this many passages; the commoner terms still count in every candidate's
+# score. Below that many passages in a collection (XQuAD, a company of thousands of documents)
+# this changes nothing; at 400,000 a word like "proje" in half the passages would otherwise
+# make every query score 200,000 rows.
+MAX_CANDIDATE_POSTINGS = 20_000
+LANGUAGE_SAMPLE = 512
+MIN_LANGUAGE_SAMPLE = 20
+SAMPLE_SECONDS = 300.0
+PASSAGES = "retrieval_indexedpassage"
+TERMS = "retrieval_indexterm"
+COLLECTIONS = "retrieval_indexcollection"
+_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+@dataclass
+class NewPassage:
+    position: int
+    section: str
+    text: str
+    language: int
+    tokens: list[str]
+    vector: np.ndarray
+
+
+def tsvector_literal(tokens: Iterable[str]) -> str:
+    """Tokens in order as a ``tsvector`` whose positions give each token's frequency."""
+    positions: dict[str, list[int]] = {}
+    for n, token in enumerate(tokens, 1):
+        positions.setdefault(token, []).append(min(n, 16383))
+    return " ".join(f"{_quote(t)}:{','.join(map(str, p[:256]))}" for t, p in positions.items())
+
+
+def tsquery_literal(terms: Iterable[str]) -> str:
+    return " | ".join(_quote(t) for t in terms)
+
+
+def _quote(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(map(repr, np.asarray(vector, dtype=np.float32).tolist())) + "]"
+
+
+def parse_vector(text: str) -> np.ndarray:
+    return np.array(text.strip("[]").split(","), dtype=np.float32)
+
+
+_samples: dict[tuple[str, str], tuple[float, list[int]]] = {}
+_samples_lock = threading.Lock()
+
+
+class PgCollection:
+    """One collection (``staff``, ``hr``, or a benchmark's corpus) in one database."""
+
+    def __init__(self, name: str, *, using: str = "default", read_using: str | None = None) -> None:
+        if not _NAME.match(name):
+            raise ValueError(f"collection name {name!r}: lower-case letters, digits, - and _ only")
+        self.name = name
+        self.using = using
+        self.read_using = read_using or using
+
+    # --- writing (in the caller's transaction) ----------------------------------------
+
+    def ensure(self, *, embedder: str, dim: int) -> None:
+        """The collection's row and the HNSW index for its vectors (built once per dimension)."""
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {COLLECTIONS} (name, embedder, dim, passages, total_length, updated_at) "
+                "VALUES (%s, %s, %s, 0, 0, now()) ON CONFLICT (name) DO NOTHING", [self.name, embedder, dim])
+            index = f"retrieval_passage_hnsw_{self.name.replace('-', '_')}_{int(dim)}"
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {index} ON {PASSAGES} USING hnsw ((embedding::vector({int(dim)})) "
+                f"vector_ip_ops) WITH (m = 16, ef_construction = 64) "
+                f"WHERE collection = '{self.name}' AND dim = {int(dim)}")
+
+    def info(self) -> dict | None:
+        with connections[self.read_using].cursor() as cursor:
+            cursor.execute(f"SELECT embedder, dim, passages, total_length, built_at FROM {COLLECTIONS} WHERE name = %s",
+                           [self.name])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return {"embedder": row[0], "dim": row[1], "passages": row[2], "total_length": row[3], "built_at": row[4]}
+
+    def vectors_of(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these documents' passages, by passage text (reused when unchanged)."""
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"SELECT text, embedding::text FROM {PASSAGES} WHERE collection = %s AND key = ANY(%s)",
+                           [self.name, keys])
+            return {text: parse_vector(vector) for text, vector in cursor.fetchall()}
+
+    def replace(self, keys: list[str], passages: dict[str, tuple[int | None, list[NewPassage]]], *, dim: int) -> None:
+        """Replace the passages of documents ``keys`` with ``passages[key] = (document id, list)``
+        (a key without an entry loses its passages), and bring the statistics along."""
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT u.lexeme, count(*) FROM {PASSAGES} p, unnest(p.terms) u "
+                "WHERE p.collection = %s AND p.key = ANY(%s) GROUP BY u.lexeme", [self.name, keys])
+            delta: Counter[str] = Counter({term: -count for term, count in cursor.fetchall()})
+            cursor.execute(f"DELETE FROM {PASSAGES} WHERE collection = %s AND key = ANY(%s) "
+                           "RETURNING length", [self.name, keys])
+            removed = [row[0] for row in cursor.fetchall()]
+            rows = []
+            for key in keys:
+                document_id, items = passages.get(key, (None, []))
+                for item in items:
+                    delta.update(set(item.tokens))
+                    rows.append((self.name, document_id, key, item.position, item.section[:200], item.text,
+                                 item.language, len(item.tokens), tsvector_literal(item.tokens),
+                                 vector_literal(item.vector), dim))
+            if rows:
+                with cursor.cursor.copy(
+                        f"COPY {PASSAGES} (collection, document_id, key, position, section, text, language, length, "
+                        "terms, embedding, dim) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            changes = sorted((term, count) for term, count in delta.items() if count)
+            if changes:
+                # In term order, so two writers lock the rows they share in the same order.
+                cursor.execute(
+                    f"INSERT INTO {TERMS} (collection, term, df) SELECT %s, t, d FROM unnest(%s::text[], %s::bigint[]) "
+                    "AS c(t, d) ORDER BY t ON CONFLICT (collection, term) DO UPDATE SET df = "
+                    f"{TERMS}.df + EXCLUDED.df",
+                    [self.name, [t for t, _ in changes], [c for _, c in changes]])
+                cursor.execute(f"DELETE FROM {TERMS} WHERE collection = %s AND term = ANY(%s) AND df <= 0",
+                               [self.name, [t for t, c in changes if c < 0]])
+            cursor.execute(
+                f"UPDATE {COLLECTIONS} SET passages = passages + %s, total_length = total_length + %s, "
+                "updated_at = now() WHERE name = %s",
+                [len(rows) - len(removed), sum(r[7] for r in rows) - sum(removed), self.name])
+
+    def clear(self) -> None:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {PASSAGES} WHERE collection = %s", [self.name])
+            cursor.execute(f"DELETE FROM {TERMS} WHERE collection = %s", [self.name])
+            cursor.execute(f"DELETE FROM {COLLECTIONS} WHERE name = %s", [self.name])
+
+    def drop(self) -> None:
+        """Remove the collection and its HNSW indexes (a benchmark's corpus, once measured)."""
+        self.clear()
+        with connections[self.using].cursor() as cursor:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname LIKE %s",
+                           [PASSAGES, f"retrieval_passage_hnsw_{self.name.replace('-', '_')}_%"])
+            for (index,) in cursor.fetchall():
+                cursor.execute(f'DROP INDEX IF EXISTS "{index}"')
+
+    def __len__(self) -> int:
+        info = self.info()
+        return info["passages"] if info else 0
+
+    def keys(self) -> set[str]:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT key FROM {PASSAGES} WHERE collection = %s", [self.name])
+            return {row[0] for row in cursor.fetchall()}
+
+    # --- reading ----------------------------------------------------------------------
+
+    def knows(self, term: str) -> bool:
+        with connections[self.read_using].cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {TERMS} WHERE collection = %s AND term = %s AND df > 0",
+                           [self.name, term])
+            return cursor.fetchone() is not None
+
+    def _sample(self, cursor, *, fresh: bool = False) -> list[int]:
+        """Ids of up to LANGUAGE_SAMPLE passages per language, drawn afresh every few minutes:
+        the dense scores' language offsets are medians over them (as in ``engine``)."""
+        now = time.monotonic()
+        key = (self.read_using, self.name)
+        with _samples_lock:
+            cached = _samples.get(key)
+        if cached is not None and now - cached[0] < SAMPLE_SECONDS and not fresh:
+            return cached[1]
+        cursor.execute(f"SELECT passages FROM {COLLECTIONS} WHERE name = %s", [self.name])
+        row = cursor.fetchone()
+        ids: list[int] = []
+        if row is not None and row[0]:
+            if row[0] <= 8 * LANGUAGE_SAMPLE:
+                cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s ORDER BY id", [self.name])
+            else:
+                # Random ids between the collection's first and last: index lookups, no scan.
+                cursor.execute(f"SELECT min(id), max(id) FROM {PASSAGES} WHERE collection = %s", [self.name])
+                low, high = cursor.fetchone()
+                rng = random.Random(0)
+                draw = sorted({rng.randint(low, high) for _ in range(16 * LANGUAGE_SAMPLE)})
+                cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s AND id = ANY(%s)",
+                               [self.name, draw])
+            by_language: dict[int, list[int]] = {}
+            for pid, language in cursor.fetchall():
+                by_language.setdefault(language, []).append(pid)
+            if len(by_language) == len(LANGUAGES) and all(len(v) >= MIN_LANGUAGE_SAMPLE for v in by_language.values()):
+                rng = random.Random(0)
+                ids = sorted(pid for members in by_language.values()
+                             for pid in rng.sample(members, min(len(members), LANGUAGE_SAMPLE)))
+        with _samples_lock:
+            _samples[key] = (now, ids)
+        return ids
+
+    def search(self, query: str, query_vector: np.ndarray | None, *, k: int = 10, candidates: int = 100,
+               method: str = "hybrid", bm25_weight: dict | None = None, fusion: str = "convex", rrf_k: int = 60,
+               allowed_sql: tuple[str, list] | None = None) -> list[Hit]:
+        """The ``k`` best documents for ``query`` among those ``allowed_sql`` selects (a query
+        returning document ids; ``None``: every passage of the collection)."""
+        using = self.read_using
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            cursor.execute(f"SELECT dim, passages, total_length FROM {COLLECTIONS} WHERE name = %s", [self.name])
+            row = cursor.fetchone()
+            if row is None or not row[1]:
+                return []
+            dim, count, total_length = row
+            avgdl = max(total_length / count, 1e-9)
+            allowed, allowed_params = ("", [])
+            if allowed_sql is not None:
+                allowed, allowed_params = f" AND p.document_id IN ({allowed_sql[0]})", list(allowed_sql[1])
+
+            terms: list[str] = []
+            weights: list[float] = []
+            bm_top: dict[int, float] = {}
+            if method in ("bm25", "hybrid"):
+                own = tokenize(query)
+                wanted = own + own + expand(own)
+                cursor.execute(f"SELECT term, df FROM {TERMS} WHERE collection = %s AND term = ANY(%s) AND df > 0",
+                               [self.name, sorted(set(wanted))])
+                df = dict(cursor.fetchall())
+                counts = Counter(t for t in wanted if t in df)
+                terms = sorted(counts)
+                weights = [counts[t] * math.log(1 + (count - df[t] + 0.5) / (df[t] + 0.5)) for t in terms]
+                chosen, postings = [], 0
+                for term in sorted(terms, key=lambda t: df[t]):
+                    if chosen and postings + df[term] > MAX_CANDIDATE_POSTINGS:
+                        break
+                    chosen.append(term)
+                    postings += df[term]
+                if chosen:
+                    cursor.execute(
+                        f"SELECT p.id, {_bm25_sum('p')} AS score FROM {PASSAGES} p "
+                        "CROSS JOIN LATERAL unnest(p.terms) u JOIN unnest(%s::text[], %s::float8[]) q(term, w) "
+                        "ON q.term = u.lexeme "
+                        f"WHERE p.collection = %s AND p.terms @@ %s::tsquery{allowed} "
+                        "GROUP BY p.id ORDER BY score DESC LIMIT %s",
+                        [avgdl, terms, weights, self.name, tsquery_literal(chosen), *allowed_params, candidates])
+                    bm_top = {pid: float(score) for pid, score in cursor.fetchall() if score > 0}
+
+            dn_top: dict[int, float] = {}
+            vector = None
+            if query_vector is not None and method in ("dense", "hybrid"):
+                vector = vector_literal(query_vector)
+                distance = f"(p.embedding::vector({int(dim)}) <#> %s::vector({int(dim)}))"
+                cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(int(candidates), 1000))}")
+                cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                # The collection and dimension are written into the query so that the planner
+                # matches the collection's partial HNSW index.
+                cursor.execute(
+                    f"SELECT p.id, {distance} AS d FROM {PASSAGES} p "
+                    f"WHERE p.collection = '{self.name}' AND p.dim = {int(dim)}{allowed} ORDER BY d LIMIT %s",
+                    [vector, *allowed_params, candidates])
+                dn_top = {pid: -float(d) for pid, d in cursor.fetchall()}
+
+            union = sorted(set(bm_top) | set(dn_top))
+            if not union:
+                return []
+            dense = f"-(p.embedding::vector({int(dim)}) <#> %s::vector({int(dim)}))" if vector else "0"
+            cursor.execute(
+                f"SELECT p.id, p.key, p.text, p.section, p.language, {dense}, "
+                f"COALESCE((SELECT {_bm25_sum('p')} FROM unnest(p.terms) u "
+                "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = u.lexeme), 0) "
+                f"FROM {PASSAGES} p WHERE p.id = ANY(%s)",
+                [*([vector] if vector else []), avgdl, terms, weights, union])
+            rows = {r[0]: r for r in cursor.fetchall()}
+            offsets = np.zeros(len(LANGUAGES), dtype=np.float32)
+            if vector is not None:
+                for fresh in (False, True):
+                    sample = self._sample(cursor, fresh=fresh)
+                    if not sample:
+                        break
+                    cursor.execute(
+                        f"SELECT p.language, percentile_cont(0.5) WITHIN GROUP (ORDER BY {dense}), count(*) "
+                        f"FROM {PASSAGES} p WHERE p.id = ANY(%s) GROUP BY p.language", [vector, sample])
+                    medians = cursor.fetchall()
+                    # A sample whose passages were replaced since it was drawn is drawn again.
+                    if len(medians) == len(LANGUAGES) and all(n >= MIN_LANGUAGE_SAMPLE for _, _, n in medians):
+                        for language, median, _ in medians:
+                            offsets[language] = float(median)
+                        break
+        union = [i for i in union if i in rows]  # a passage replaced meanwhile
+        languages = {i: rows[i][4] for i in union}
+        bm = {i: float(rows[i][6]) for i in union} if method != "dense" else {}
+        dn = {i: float(rows[i][5]) - float(offsets[languages[i]]) for i in union} if vector is not None else {}
+        dn_top = {i: dn[i] for i in dn_top if i in dn}
+        bm_top = {i: s for i, s in bm_top.items() if i in rows}
+        shares = None
+        if method == "hybrid":
+            table = weight_table(bm25_weight)[LANGUAGES.index(detect_language(query))]
+            shares = {i: float(table[languages[i]]) for i in union}
+        fused = fuse(bm_top, dn_top, bm, dn, shares, method=method, fusion=fusion, rrf_k=rrf_k)
+        ranked = ((fused[i], Passage(rows[i][1], rows[i][2], {"section": rows[i][3]}))
+                  for i in sorted(fused, key=lambda i: (-fused[i], i)))
+        return group_hits(ranked, k)
+
+
+def _bm25_sum(alias: str) -> str:
+    """BM25 of a passage (``alias``) against the query terms ``q(term, w)`` its tokens ``u`` met;
+    ``w`` is each term's idf times its count in the query. Takes avgdl as its one parameter."""
+    tf = "array_length(u.positions, 1)"
+    return f"SUM(q.w * {tf} / ({tf} + {K1} * (1 - {B} + {B} * {alias}.length / %s::float8)))"
+
+
+def collection_names() -> list[str]:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f"SELECT name FROM {COLLECTIONS} ORDER BY name")
+        return [row[0] for row in cursor.fetchall()]
+
+
+__all__ = ["B", "K1", "MAX_CANDIDATE_POSTINGS", "NewPassage", "PgCollection", "tsquery_literal", "tsvector_literal"]
