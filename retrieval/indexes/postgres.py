@@ -146,9 +146,9 @@ class PostgresBackend(SearchBackend):
 
     def _plan(self, keys: list[str], embedder: Embedder, titles: _Titles) -> tuple[dict, dict]:
         """Each view's new passages for ``keys`` (``{view: {key: (id, passages)}}``) and the
-        ``updated_at`` of each document they were made from."""
+        ``version`` and ``updated_at`` of each document they were made from."""
         documents = {d.key: d for d in Document.objects.filter(key__in=keys)
-                     .only("id", "key", "doc_type", "title", "body", "visibility", "updated_at")}
+                     .only("id", "key", "doc_type", "title", "body", "visibility", "version", "updated_at")}
         chunks: dict[str, dict[str, tuple[int, list]]] = {view: {} for view in VIEWS}
         for key in keys:
             document = documents.get(key)
@@ -173,7 +173,7 @@ class PostgresBackend(SearchBackend):
                    for key, (pk, items) in chunks[view].items()}
             for view in VIEWS
         }
-        return plan, {key: d.updated_at for key, d in documents.items()}
+        return plan, {key: (d.version, d.updated_at) for key, d in documents.items()}
 
     def index_documents(self, keys: list[str], *, embedder: Embedder | None = None) -> int:
         embedder = embedder or get_embedder()
@@ -186,8 +186,9 @@ class PostgresBackend(SearchBackend):
             batch = keys[start:start + BATCH]
             plan, seen = self._plan(batch, embedder, titles)
             with transaction.atomic():
-                locked = dict(Document.objects.select_for_update().filter(key__in=batch).order_by("key")
-                              .values_list("key", "updated_at"))
+                locked = {key: (version, updated) for key, version, updated in
+                          Document.objects.select_for_update().filter(key__in=batch).order_by("key")
+                          .values_list("key", "version", "updated_at")}
                 changed = [key for key in batch if locked.get(key) != seen.get(key)]
                 if changed:
                     # Edited or deleted while its passages were embedded: done again, now locked.
