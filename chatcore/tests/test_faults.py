@@ -352,7 +352,7 @@ def start_worker(*, queue: str, index_dir: Path, log_path: Path, delay: float, m
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatcore.tests.slow_worker_settings",
            "DATABASE_URL": database_url(), "REDIS_URL": worker_redis_url(), "INDEX_DIR": str(index_dir),
-           "SLOW_EMBEDDER_SECONDS": str(delay), "SLOW_EMBEDDER_MARKER": str(marker)}
+           "SLOW_EMBEDDER_SECONDS": str(delay), "SLOW_EMBEDDER_MARKER": str(marker), "RETRIEVAL_BACKEND": "embedded"}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "chatcore", "worker", "--pool=solo", "--concurrency=1",
@@ -387,10 +387,12 @@ def task_sender():
 
 
 @pytest.mark.redis
+@pytest.mark.usefixtures("embedded_backend")
 def test_a_worker_killed_mid_rebuild_leaves_the_previous_index_serving(company, alice, task_sender, tmp_path,
                                                                        settings):
+    from retrieval.indexes.embedded import current_index, index_rebuild
     from retrieval.models import IndexState
-    from retrieval.services import current_index, reset_process_cache, search_documents
+    from retrieval.services import reset_process_cache, search_documents
 
     queue, sender = task_sender
     index_dir = Path(settings.INDEX_DIR)

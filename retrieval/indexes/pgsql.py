@@ -296,12 +296,14 @@ class PgCollection:
             if not union:
                 return []
             dense = f"-(p.embedding::vector({int(dim)}) <#> %s::vector({int(dim)}))" if vector else "0"
+            # Each candidate's score on the side that did not find it (a passage found by one side
+            # only is not punished for missing the other's list); no text yet.
             cursor.execute(
-                f"SELECT p.id, p.key, p.text, p.section, p.language, {dense}, "
-                f"COALESCE((SELECT {_bm25_sum('p')} FROM unnest(p.terms) u "
-                "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = u.lexeme), 0) "
+                f"SELECT p.id, p.key, p.language, CASE WHEN p.id = ANY(%s) THEN NULL ELSE {dense} END, "
+                f"CASE WHEN p.id = ANY(%s) THEN NULL ELSE COALESCE((SELECT {_bm25_sum('p')} FROM unnest(p.terms) u "
+                "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = u.lexeme), 0) END "
                 f"FROM {PASSAGES} p WHERE p.id = ANY(%s)",
-                [*([vector] if vector else []), avgdl, terms, weights, union])
+                [list(dn_top), *([vector] if vector else []), list(bm_top), avgdl, terms, weights, union])
             rows = {r[0]: r for r in cursor.fetchall()}
             offsets = np.zeros(len(LANGUAGES), dtype=np.float32)
             if vector is not None:
@@ -319,9 +321,12 @@ class PgCollection:
                             offsets[language] = float(median)
                         break
         union = [i for i in union if i in rows]  # a passage replaced meanwhile
-        languages = {i: rows[i][4] for i in union}
-        bm = {i: float(rows[i][6]) for i in union} if method != "dense" else {}
-        dn = {i: float(rows[i][5]) - float(offsets[languages[i]]) for i in union} if vector is not None else {}
+        languages = {i: rows[i][2] for i in union}
+        bm = {i: bm_top[i] if i in bm_top else float(rows[i][4]) for i in union} if method != "dense" else {}
+        dn = {}
+        if vector is not None:
+            raw = {i: dn_top[i] if i in dn_top else float(rows[i][3]) for i in union}
+            dn = {i: raw[i] - float(offsets[languages[i]]) for i in union}
         dn_top = {i: dn[i] for i in dn_top if i in dn}
         bm_top = {i: s for i, s in bm_top.items() if i in rows}
         shares = None
@@ -329,8 +334,18 @@ class PgCollection:
             table = weight_table(bm25_weight)[LANGUAGES.index(detect_language(query))]
             shares = {i: float(table[languages[i]]) for i in union}
         fused = fuse(bm_top, dn_top, bm, dn, shares, method=method, fusion=fusion, rrf_k=rrf_k)
-        ranked = ((fused[i], Passage(rows[i][1], rows[i][2], {"section": rows[i][3]}))
-                  for i in sorted(fused, key=lambda i: (-fused[i], i)))
+        order = sorted(fused, key=lambda i: (-fused[i], i))
+        # Text only for the passages of the ``k`` documents found.
+        chosen: set[str] = set()
+        for i in order:
+            if len(chosen) >= k:
+                break
+            chosen.add(rows[i][1])
+        keep = [i for i in order if rows[i][1] in chosen]
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"SELECT id, text, section FROM {PASSAGES} WHERE id = ANY(%s)", [keep])
+            texts = {pid: (text, section) for pid, text, section in cursor.fetchall()}
+        ranked = ((fused[i], Passage(rows[i][1], texts[i][0], {"section": texts[i][1]})) for i in keep if i in texts)
         return group_hits(ranked, k)
 
 

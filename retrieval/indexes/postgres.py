@@ -92,7 +92,13 @@ class PostgresBackend(SearchBackend):
         return Found([h for h in hits if h.doc_id in documents], documents)
 
     def knows(self, view: str, token: str) -> bool:
-        return self.collection(view, reading=True).knows(token)
+        collection = self.collection(view, reading=True)
+        if collection.knows(token):
+            return True
+        if collection.info() is None:  # nothing indexed yet: index, as a first search would
+            self.ensure_ready()
+            return collection.knows(token)
+        return False
 
     def version(self) -> int:
         return IndexState.objects.filter(pk=1).values_list("version", flat=True).first() or 0

@@ -18,8 +18,9 @@ from chatcore.celery import app as chatcore_app
 from conftest import stop_process
 from knowledge.services import document_update
 from retrieval import services
+from retrieval.indexes.embedded import current_index, index_rebuild
 from retrieval.models import IndexState
-from retrieval.services import current_index, index_rebuild, search_documents
+from retrieval.services import search_documents
 from retrieval.tests.test_nodes import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +34,15 @@ def worker_redis_url() -> str:
 
 
 @pytest.fixture
-def worker(tmp_path):
-    """``celery worker`` on a queue no other run uses, against this test's database."""
+def worker(tmp_path, settings):
+    """``celery worker`` on a queue no other run uses, against this test's database, with the
+    test's search backend."""
     queue = f"chatcore-test-{uuid.uuid4().hex[:12]}"
     index_dir = tmp_path / "worker-index"
     log_path = tmp_path / "worker.log"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "retrieval.tests.worker_settings", "DATABASE_URL": database_url(),
-           "REDIS_URL": worker_redis_url(), "INDEX_DIR": str(index_dir)}
+           "REDIS_URL": worker_redis_url(), "INDEX_DIR": str(index_dir),
+           "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "chatcore", "worker", "--pool=solo", "--concurrency=1",
@@ -75,6 +78,7 @@ def wait_for_version(above: int, worker) -> int:
                 + worker["log"].read_text(errors="replace")[-3000:])
 
 
+@pytest.mark.usefixtures("embedded_backend")
 def test_an_edit_is_reindexed_by_the_worker_and_served_by_the_web_side(alice, hr_user, company, worker, settings):
     settings.RETRIEVAL = {**settings.RETRIEVAL, "VERSION_CHECK_SECONDS": 0.2}
     before = index_rebuild().version
@@ -101,3 +105,23 @@ def test_an_edit_is_reindexed_by_the_worker_and_served_by_the_web_side(alice, hr
     rebuilt = result.get(timeout=DEADLINE_SECONDS)
     assert rebuilt == version + 1 == IndexState.objects.get(pk=1).version
     assert (worker["index_dir"] / f"v{rebuilt}" / "manifest.json").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("postgres_backend")
+def test_with_postgres_an_edit_is_searchable_everywhere_when_the_worker_commits(alice, hr_user, company, worker):
+    from retrieval.models import IndexedPassage
+    from retrieval.services import index_rebuild as rebuild
+
+    before = rebuild().version
+    assert not any("Zeplin" in r.snippet for r in search_documents(user=alice, query="zeplin", k=3))
+    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."),
+                    by=hr_user)
+    wait_for_version(before, worker)
+    # Nothing to load: the worker's commit is what this process searches.
+    hits = search_documents(user=alice, query="zeplin", k=1)
+    assert hits[0].key == "PR1" and "Zeplin" in hits[0].snippet
+    assert IndexedPassage.objects.filter(key="PR1", text__contains="Zeplin").count() == 2  # staff and HR
+    assert not list(worker["index_dir"].glob("v*"))  # and no files anywhere
+    result = worker["sender"].send_task("retrieval.tasks.rebuild_index")
+    assert result.get(timeout=DEADLINE_SECONDS) > before

@@ -78,10 +78,12 @@ def write_beir(directory):
 
 
 def test_eval_retrieval_prints_a_table_and_a_json_line(tmp_path, capsys):
-    call_command("eval_retrieval", "--dataset", str(write_beir(tmp_path / "set")))
+    call_command("eval_retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--backend", "embedded")
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
-    assert set(result) == {"dataset", "method", "ndcg@10", "recall@100", "mrr@10", "p50_ms", "p95_ms", "docs", "queries"}
+    assert set(result) == {"dataset", "method", "ndcg@10", "recall@100", "mrr@10", "p50_ms", "p95_ms", "docs", "queries",
+                           "backend"}
+    assert result["backend"] == "embedded"
     assert result["ndcg@10"] == 1.0 and result["queries"] == 2 and result["docs"] == 4
     assert "nDCG@10" in lines[0]
 
@@ -99,7 +101,8 @@ def test_eval_retrieval_asks_one_sets_questions_over_another_sets_corpus(tmp_pat
     # The same judgements, other words: the questions of the second set over the first's passages.
     (questions / "queries.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
         {"_id": "q1", "text": "izin talebi kaç gün önce yapılır"}, {"_id": "q2", "text": "yemek harcırahı"}]))
-    call_command("eval_retrieval", "--dataset", str(corpus), "--queries", str(questions), "--method", "bm25",
+    call_command("eval_retrieval", "--dataset", str(corpus), "--queries", str(questions), "--backend", "embedded",
+                 "--method", "bm25",
                  "--json")
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["dataset"] == "questions→corpus" and result["queries"] == 2 and result["docs"] == 4

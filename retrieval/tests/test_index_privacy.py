@@ -24,6 +24,7 @@ TOPICS = ["yıllık izin bakiyesi", "masraf formu onayı", "uzaktan çalışma g
           "staj programı başvurusu", "emeklilik planı katkısı", "araç kiralama kuralları"]
 
 
+@pytest.mark.usefixtures("embedded_backend")
 def test_index_files_are_readable_by_their_owner_only(company):
     index_rebuild()
     root = settings.INDEX_DIR

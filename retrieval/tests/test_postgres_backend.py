@@ -31,10 +31,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def postgres_backend(settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
-    settings.RETRIEVAL_BACKEND = "retrieval.indexes.postgres.PostgresBackend"
+def _postgres(postgres_backend):
+    """Every test here searches with the PostgreSQL backend (the ``postgres`` mark fails the test
+    under CI, and skips it elsewhere, without a PostgreSQL database)."""
 
 
 def keys(results):
