@@ -84,3 +84,19 @@ class IndexTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection}/{self.term}: {self.df}"
+
+
+class IndexPosting(models.Model):
+    """BM25's postings: a token of a collection, a passage holding it, how often, and the passage's
+    length. On PostgreSQL the primary key's index also carries ``tf`` and ``length``, so a search
+    reads a token's postings from the index alone."""
+
+    pk = models.CompositePrimaryKey("collection", "term", "passage_id")
+    collection = models.CharField(max_length=64)
+    term = models.CharField(max_length=200)
+    passage_id = models.BigIntegerField()
+    tf = models.PositiveSmallIntegerField()
+    length = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.collection}/{self.term}@{self.passage_id}"

@@ -105,6 +105,16 @@ def _statistics_are_exact() -> None:
             counts.update(row[0] for row in cursor.fetchall())
         stored = dict(IndexTerm.objects.filter(collection=name).values_list("term", "df"))
         assert stored == dict(counts), name
+        with connection.cursor() as cursor:
+            # The postings are the passages' tokens, no more and no fewer.
+            cursor.execute(
+                "SELECT count(*) FROM ((SELECT p.id, u.lexeme, array_length(u.positions, 1), p.length "
+                "FROM retrieval_indexedpassage p, unnest(p.terms) u WHERE p.collection = %s) "
+                "EXCEPT ALL (SELECT passage_id, term, tf, length FROM retrieval_indexposting WHERE collection = %s)) d",
+                [name, name])
+            assert cursor.fetchone()[0] == 0
+            cursor.execute("SELECT count(*) FROM retrieval_indexposting WHERE collection = %s", [name])
+            assert cursor.fetchone()[0] == sum(counts.values())
         info = IndexCollection.objects.get(name=name)
         assert info.passages == passages.count()
         assert info.total_length == sum(passages.values_list("length", flat=True))
