@@ -156,7 +156,8 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
         delays, stalls, reindexed = [], [], []
         for n in range(edits):
             key = rng.choice(keys)
-            word = "zebrak" + "".join(rng.choice("bcdfghjklmnprstvz") for _ in range(6))
+            # A made-up word of its own (no prefix shared with the other edits' words).
+            word = "".join(rng.choice("bcdfgkmnprstvz") + rng.choice("aeiou") for _ in range(5))
             probe.ask({"do": "watch", "word": word, "key": key})
             edit = writer.ask({"do": "edit", "key": key, "word": word})
             seen = probe.ask({"do": "wait", "timeout": 30})

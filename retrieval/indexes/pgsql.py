@@ -45,7 +45,7 @@ B = 0.75
 # score. Below that many passages in a collection (XQuAD, a company of thousands of documents)
 # this changes nothing; at 400,000 a word like "proje" in half the passages would otherwise
 # make every query score 200,000 rows.
-MAX_CANDIDATE_POSTINGS = 20_000
+MAX_CANDIDATE_POSTINGS = 12_000
 LANGUAGE_SAMPLE = 512
 MIN_LANGUAGE_SAMPLE = 20
 SAMPLE_SECONDS = 300.0
@@ -86,7 +86,7 @@ def parse_vector(text: str) -> np.ndarray:
     return np.array(text.strip("[]").split(","), dtype=np.float32)
 
 
-_samples: dict[tuple[str, str], tuple[float, list[int]]] = {}
+_samples: dict[tuple[str, str], tuple[float, int, dict[int, np.ndarray]]] = {}
 _samples_lock = threading.Lock()
 
 
@@ -102,17 +102,27 @@ class PgCollection:
 
     # --- writing (in the caller's transaction) ----------------------------------------
 
-    def ensure(self, *, embedder: str, dim: int) -> None:
-        """The collection's row and the HNSW index for its vectors (built once per dimension)."""
-        with connections[self.using].cursor() as cursor:
+    def _vector_index(self, dim: int) -> str:
+        return f"retrieval_passage_hnsw_{self.name.replace('-', '_')}_{int(dim)}"
+
+    def ensure(self, *, embedder: str, dim: int, vector_index: bool = True) -> None:
+        """The collection's row and the HNSW index for its vectors (built once per dimension; a
+        first bulk load skips it and builds it at the end, several times quicker than growing it
+        passage by passage)."""
+        with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {COLLECTIONS} (name, embedder, dim, passages, total_length, updated_at) "
                 "VALUES (%s, %s, %s, 0, 0, now()) ON CONFLICT (name) DO NOTHING", [self.name, embedder, dim])
-            index = f"retrieval_passage_hnsw_{self.name.replace('-', '_')}_{int(dim)}"
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {index} ON {PASSAGES} USING hnsw ((embedding::vector({int(dim)})) "
-                f"vector_ip_ops) WITH (m = 16, ef_construction = 64) "
-                f"WHERE collection = '{self.name}' AND dim = {int(dim)}")
+            if vector_index:
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                cursor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {self._vector_index(dim)} ON {PASSAGES} USING hnsw "
+                    f"((embedding::vector({int(dim)})) vector_ip_ops) WITH (m = 16, ef_construction = 64) "
+                    f"WHERE collection = '{self.name}' AND dim = {int(dim)}")
+
+    def drop_vector_index(self, dim: int) -> None:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {self._vector_index(dim)}")
 
     def info(self) -> dict | None:
         with connections[self.read_using].cursor() as cursor:
@@ -218,39 +228,42 @@ class PgCollection:
                            [self.name, term])
             return cursor.fetchone() is not None
 
-    def _sample(self, cursor, *, fresh: bool = False) -> list[int]:
-        """Ids of up to LANGUAGE_SAMPLE passages per language, drawn afresh every few minutes:
-        the dense scores' language offsets are medians over them (as in ``engine``)."""
+    def _sample(self, cursor, count: int) -> dict[int, np.ndarray]:
+        """Vectors of up to LANGUAGE_SAMPLE passages per language (``{language: vectors}``), kept
+        in this process and drawn afresh every few minutes or when the collection's size moved by a
+        fifth: the dense scores' language offsets are medians over them, as in ``engine``."""
         now = time.monotonic()
         key = (self.read_using, self.name)
         with _samples_lock:
             cached = _samples.get(key)
-        if cached is not None and now - cached[0] < SAMPLE_SECONDS and not fresh:
-            return cached[1]
-        cursor.execute(f"SELECT passages FROM {COLLECTIONS} WHERE name = %s", [self.name])
-        row = cursor.fetchone()
-        ids: list[int] = []
-        if row is not None and row[0]:
-            if row[0] <= 8 * LANGUAGE_SAMPLE:
-                cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s ORDER BY id", [self.name])
-            else:
-                # Random ids between the collection's first and last: index lookups, no scan.
-                cursor.execute(f"SELECT min(id), max(id) FROM {PASSAGES} WHERE collection = %s", [self.name])
-                low, high = cursor.fetchone()
-                rng = random.Random(0)
-                draw = sorted({rng.randint(low, high) for _ in range(16 * LANGUAGE_SAMPLE)})
-                cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s AND id = ANY(%s)",
-                               [self.name, draw])
-            by_language: dict[int, list[int]] = {}
-            for pid, language in cursor.fetchall():
-                by_language.setdefault(language, []).append(pid)
-            if len(by_language) == len(LANGUAGES) and all(len(v) >= MIN_LANGUAGE_SAMPLE for v in by_language.values()):
-                rng = random.Random(0)
-                ids = sorted(pid for members in by_language.values()
-                             for pid in rng.sample(members, min(len(members), LANGUAGE_SAMPLE)))
+        if cached is not None and now - cached[0] < SAMPLE_SECONDS and abs(cached[1] - count) <= count / 5:
+            return cached[2]
+        if count <= 8 * LANGUAGE_SAMPLE:
+            cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s ORDER BY id", [self.name])
+        else:
+            # Random ids between the collection's first and last: index lookups, no scan.
+            cursor.execute(f"SELECT min(id), max(id) FROM {PASSAGES} WHERE collection = %s", [self.name])
+            low, high = cursor.fetchone()
+            rng = random.Random(0)
+            draw = sorted({rng.randint(low, high) for _ in range(16 * LANGUAGE_SAMPLE)})
+            cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s AND id = ANY(%s)",
+                           [self.name, draw])
+        by_language: dict[int, list[int]] = {}
+        for pid, language in cursor.fetchall():
+            by_language.setdefault(language, []).append(pid)
+        vectors: dict[int, np.ndarray] = {}
+        if len(by_language) == len(LANGUAGES) and all(len(v) >= MIN_LANGUAGE_SAMPLE for v in by_language.values()):
+            rng = random.Random(0)
+            ids = sorted(pid for members in by_language.values()
+                         for pid in rng.sample(members, min(len(members), LANGUAGE_SAMPLE)))
+            cursor.execute(f"SELECT language, embedding::text FROM {PASSAGES} WHERE id = ANY(%s)", [ids])
+            rows: dict[int, list[np.ndarray]] = {}
+            for language, text in cursor.fetchall():
+                rows.setdefault(language, []).append(parse_vector(text))
+            vectors = {language: np.stack(items) for language, items in rows.items()}
         with _samples_lock:
-            _samples[key] = (now, ids)
-        return ids
+            _samples[key] = (now, count, vectors)
+        return vectors
 
     def search(self, query: str, query_vector: np.ndarray | None, *, k: int = 10, candidates: int = 100,
                method: str = "hybrid", bm25_weight: dict | None = None, fusion: str = "convex", rrf_k: int = 60,
@@ -271,6 +284,7 @@ class PgCollection:
 
             terms: list[str] = []
             weights: list[float] = []
+            chosen: list[str] = []
             bm_top: dict[int, float] = {}
             if method in ("bm25", "hybrid"):
                 own = tokenize(query)
@@ -281,7 +295,7 @@ class PgCollection:
                 counts = Counter(t for t in wanted if t in df)
                 terms = sorted(counts)
                 weights = [counts[t] * math.log(1 + (count - df[t] + 0.5) / (df[t] + 0.5)) for t in terms]
-                chosen, postings = [], 0
+                postings = 0
                 for term in sorted(terms, key=lambda t: df[t]):
                     if chosen and postings + df[term] > MAX_CANDIDATE_POSTINGS:
                         break
@@ -334,29 +348,27 @@ class PgCollection:
                 f"FROM {PASSAGES} p WHERE p.id = ANY(%s)",
                 [list(dn_top), *([vector] if vector else []), union])
             rows = {r[0]: r for r in cursor.fetchall()}
-            full: dict[int, float] = {}
-            if terms:
+            # Full BM25 (every query term) for the passages the keyword side did not score in full:
+            # found by the dense side only, or drawn by the rarer terms while commoner ones were left
+            # out; from their own tokens (a few hundred rows).
+            full: dict[int, float] = dict(bm_top) if len(chosen) == len(terms) else {}
+            rescore = [i for i in union if i not in full]
+            if terms and rescore:
+                tf = "array_length(u.positions, 1)"
                 cursor.execute(
-                    f"SELECT o.passage_id, {_bm25_sum('o')} FROM {POSTINGS} o "
-                    "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = o.term "
-                    "WHERE o.collection = %s AND o.term = ANY(%s) AND o.passage_id = ANY(%s) GROUP BY o.passage_id",
-                    [avgdl, terms, weights, self.name, terms, union])
-                full = {pid: float(score) for pid, score in cursor.fetchall()}
+                    f"SELECT p.id, SUM(q.w * {tf} / ({tf} + {K1} * (1 - {B} + {B} * p.length / %s::float8))) "
+                    f"FROM {PASSAGES} p CROSS JOIN LATERAL unnest(p.terms) u "
+                    "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = u.lexeme "
+                    "WHERE p.id = ANY(%s) GROUP BY p.id", [avgdl, terms, weights, rescore])
+                full.update((pid, float(score)) for pid, score in cursor.fetchall())
             offsets = np.zeros(len(LANGUAGES), dtype=np.float32)
             if vector is not None:
-                for fresh in (False, True):
-                    sample = self._sample(cursor, fresh=fresh)
-                    if not sample:
-                        break
-                    cursor.execute(
-                        f"SELECT p.language, percentile_cont(0.5) WITHIN GROUP (ORDER BY {dense}), count(*) "
-                        f"FROM {PASSAGES} p WHERE p.id = ANY(%s) GROUP BY p.language", [vector, sample])
-                    medians = cursor.fetchall()
-                    # A sample whose passages were replaced since it was drawn is drawn again.
-                    if len(medians) == len(LANGUAGES) and all(n >= MIN_LANGUAGE_SAMPLE for _, _, n in medians):
-                        for language, median, _ in medians:
-                            offsets[language] = float(median)
-                        break
+                sample = self._sample(cursor, count)
+                if len(sample) == len(LANGUAGES) and all(len(v) >= MIN_LANGUAGE_SAMPLE for v in sample.values()):
+                    q = np.asarray(query_vector, dtype=np.float32)
+                    for language, vectors in sample.items():
+                        if vectors.shape[1] == len(q):
+                            offsets[language] = float(np.median(vectors @ q))
         union = [i for i in union if i in rows]  # a passage replaced meanwhile
         languages = {i: rows[i][2] for i in union}
         bm = {i: full.get(i, 0.0) for i in union} if method != "dense" else {}
@@ -374,12 +386,12 @@ class PgCollection:
         fused = fuse(bm_top, dn_top, bm, dn, shares, method=method, fusion=fusion, rrf_k=rrf_k)
         order = sorted(fused, key=lambda i: (-fused[i], i))
         # Text only for the passages of the ``k`` documents found.
-        chosen: set[str] = set()
+        picked: set[str] = set()
         for i in order:
-            if len(chosen) >= k:
+            if len(picked) >= k:
                 break
-            chosen.add(rows[i][1])
-        keep = [i for i in order if rows[i][1] in chosen]
+            picked.add(rows[i][1])
+        keep = [i for i in order if rows[i][1] in picked]
         with connections[using].cursor() as cursor:
             cursor.execute(f"SELECT id, text, section FROM {PASSAGES} WHERE id = ANY(%s)", [keep])
             texts = {pid: (text, section) for pid, text, section in cursor.fetchall()}

@@ -84,7 +84,9 @@ class PostgresBackend(SearchBackend):
         config = settings.RETRIEVAL
         embedder = self.query_embedder(info)
         vector = embedder.embed_query(query, owner=owner)
-        allowed = visible.values("id").query.sql_with_params()
+        # No ORDER BY in the subquery (Document has a default ordering): it would keep the planner from
+        # the HNSW index.
+        allowed = visible.order_by().values("id").query.sql_with_params()
         hits = collection.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"],
                                  bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"], allowed_sql=allowed)
         documents = {key: {"doc_type": doc_type, "title": title} for key, doc_type, title in
@@ -181,12 +183,13 @@ class PostgresBackend(SearchBackend):
         }
         return plan, {key: (d.version, d.updated_at) for key, d in documents.items()}
 
-    def index_documents(self, keys: list[str], *, embedder: Embedder | None = None) -> int:
+    def index_documents(self, keys: list[str], *, embedder: Embedder | None = None,
+                        titles: _Titles | None = None) -> int:
         embedder = embedder or get_embedder()
         keys = sorted(set(keys))
         if self._prepare(embedder):
             return self.rebuild()["version"]
-        titles = _Titles()
+        titles = titles or _Titles()
         IndexState.objects.get_or_create(pk=1)
         for start in range(0, len(keys), BATCH):
             batch = keys[start:start + BATCH]
@@ -212,13 +215,21 @@ class PostgresBackend(SearchBackend):
         embedder = get_embedder()
         started = time.perf_counter()
         self._prepare(embedder)
+        # Into empty collections (a new database, or another model): the vector indexes are built
+        # once at the end instead of growing with every passage.
+        empty = [v for v in VIEWS if not (self.collection(v).info() or {}).get("passages")]
+        for view in empty:
+            self.collection(view).drop_vector_index(embedder.dim)
         keys = list(Document.objects.order_by("key").values_list("key", flat=True))
         gone = sorted(set().union(*(self.collection(v).keys() for v in VIEWS)) - set(keys))
         todo = keys + gone
+        titles = _Titles()
         for start in range(0, len(todo), BATCH):
-            self.index_documents(todo[start:start + BATCH], embedder=embedder)
+            self.index_documents(todo[start:start + BATCH], embedder=embedder, titles=titles)
             if progress:
                 progress(min(start + BATCH, len(todo)), len(todo))
+        for view in empty:
+            self.collection(view).ensure(embedder=embedder.name, dim=embedder.dim)
         if not todo:
             IndexState.objects.get_or_create(pk=1)
             IndexState.objects.filter(pk=1).update(version=F("version") + 1, embedder=embedder.name)
