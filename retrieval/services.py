@@ -44,7 +44,7 @@ class SearchResult:
     url: str
 
 
-def _search(*, user: User, query: str, k: int, doc_type: str = ""):
+def _search(*, user: User, query: str, k: int, doc_type: str = "", method: str = "hybrid"):
     if user is None or not user.is_authenticated or not user.is_active:
         raise PermissionError("search needs a signed-in, active user")
     query = (query or "").strip()
@@ -55,16 +55,19 @@ def _search(*, user: User, query: str, k: int, doc_type: str = ""):
     visible = documents_visible_to(user=user)
     if doc_type:
         visible = visible.filter(doc_type=doc_type)
-    found = get_backend().search(view=HR if user.is_hr else STAFF, visible=visible, query=query, k=k, owner=user.pk)
+    found = get_backend().search(view=HR if user.is_hr else STAFF, visible=visible, query=query, k=k, owner=user.pk,
+                                 method=method)
     return found, visible, query
 
 
 @RETRIEVAL_LATENCY.labels(kind="search").time()
-def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "") -> list[SearchResult]:
+def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "",
+                     method: str = "hybrid") -> list[SearchResult]:
     """Documents for ``query`` that ``user`` may see, best first. Employees are
     searched in the staff view only (no sensitive field is ever in it); HR and
-    admins in the HR view."""
-    found, visible, query = _search(user=user, query=query, k=k, doc_type=doc_type)
+    admins in the HR view. ``method``: ``hybrid`` (what every page and the API use), or
+    ``bm25`` / ``dense`` alone (benchmarks)."""
+    found, visible, query = _search(user=user, query=query, k=k, doc_type=doc_type, method=method)
     hits = found.hits
     flag_input(text=query, user_id=user.pk, channel="search")
     results = []

@@ -216,19 +216,20 @@ def wait_for_loader(timeout: float = 30.0) -> None:
 class EmbeddedBackend(SearchBackend):
     kind = "embedded"
 
-    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None) -> Found:
+    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None,
+               method: str = "hybrid") -> Found:
         index = current_index()
         search_index = index.views[HR if view == HR else STAFF]
         config = settings.RETRIEVAL
         embedder = query_embedder(index)
-        vector = embedder.embed_query(query, owner=owner)
+        vector = embedder.embed_query(query, owner=owner) if method != "bm25" else None
         # The view holds only what the asker's role may see as of the index's version; what changed
         # since (a document restricted, deleted or of another type) is checked against the database
         # for the documents found only, never by loading every visible key: ask for more than ``k``
         # and, in the rare case that too many of them are out, for more again.
         wanted = 2 * k + 10
         while True:
-            found = search_index.search(query, vector, k=wanted, candidates=config["CANDIDATES"],
+            found = search_index.search(query, vector, k=wanted, candidates=config["CANDIDATES"], method=method,
                                         fusion=config["FUSION"], bm25_weight=bm25_weights(embedder),
                                         rrf_k=config["RRF_K"])
             permitted = set(visible.filter(key__in=[hit.doc_id for hit in found]).values_list("key", flat=True))

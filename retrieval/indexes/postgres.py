@@ -75,7 +75,8 @@ class PostgresBackend(SearchBackend):
         """The model the collection's vectors were made with (until a rebuild with another one)."""
         return (embedder_named(info["embedder"]) if info else None) or get_embedder()
 
-    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None) -> Found:
+    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None,
+               method: str = "hybrid") -> Found:
         collection = self.collection(view, reading=True)
         info = collection.info()
         if info is None:
@@ -83,11 +84,11 @@ class PostgresBackend(SearchBackend):
             info = collection.info()
         config = settings.RETRIEVAL
         embedder = self.query_embedder(info)
-        vector = embedder.embed_query(query, owner=owner)
+        vector = embedder.embed_query(query, owner=owner) if method != "bm25" else None
         # No ORDER BY in the subquery (Document has a default ordering): it would keep the planner from
         # the HNSW index.
         allowed = visible.order_by().values("id").query.sql_with_params()
-        hits = collection.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"],
+        hits = collection.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"], method=method,
                                  bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"], allowed_sql=allowed)
         documents = {key: {"doc_type": doc_type, "title": title} for key, doc_type, title in
                      visible.filter(key__in=[h.doc_id for h in hits]).values_list("key", "doc_type", "title")}
