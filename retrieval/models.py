@@ -16,6 +16,12 @@ class IndexState(models.Model):
     chunk_count = models.PositiveIntegerField(default=0)
     embedder = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The last rebuild's progress, in documents (the PostgreSQL backend's parallel rebuild counts
+    # its chunks here as Celery workers finish them; shown in the admin).
+    rebuild_total = models.PositiveIntegerField(default=0)
+    rebuild_done = models.PositiveIntegerField(default=0)
+    rebuild_started_at = models.DateTimeField(null=True, blank=True)
+    rebuild_finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "search index state"

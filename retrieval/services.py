@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+from django.db.models import F
 from django.urls import reverse
 from django.utils.translation import gettext
 
@@ -23,6 +24,7 @@ from .indexes.embedded import current_index, query_embedder, reset_process_cache
 from .input_flags import flag_input
 from .llm.base import Source
 from .metrics import RETRIEVAL_LATENCY
+from .models import IndexState
 
 log = structlog.get_logger(__name__)
 
@@ -164,9 +166,20 @@ def _summary(stats: dict) -> IndexSummary:
     return IndexSummary(stats["version"], stats["passages"], stats["documents"], stats["embedder"])
 
 
-def index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> IndexSummary:
-    """Re-chunk and re-embed every document (keeping the vectors of unchanged passages)."""
-    return _summary(get_backend().rebuild(progress=progress))
+def index_rebuild(*, progress: Callable[[int, int], None] | None = None, parallel: bool = False) -> IndexSummary:
+    """Re-chunk and re-embed every document (keeping the vectors of unchanged passages); with
+    ``parallel`` (PostgreSQL backend), in chunks on the Celery workers."""
+    backend = get_backend()
+    if parallel and hasattr(backend, "rebuild_parallel"):
+        return _summary(backend.rebuild_parallel(progress=progress))
+    return _summary(backend.rebuild(progress=progress))
+
+
+def index_chunk(*, keys: list[str]) -> int:
+    """One chunk of a parallel rebuild, counted in the rebuild's progress."""
+    version = get_backend().index_documents(list(keys))
+    IndexState.objects.filter(pk=1).update(rebuild_done=F("rebuild_done") + len(keys))
+    return version
 
 
 def index_update(*, keys: list[str]) -> int:

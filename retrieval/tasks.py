@@ -32,3 +32,13 @@ def reindex_documents(self, keys: list[str]) -> int:
 def rebuild_index(self) -> int:
     """Re-embed everything and publish a new version; returns it."""
     return services.index_rebuild().version
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=60, retry_jitter=True,
+             max_retries=5, acks_late=True, reject_on_worker_lost=True)
+def index_chunk(self, keys: list[str]) -> int:
+    """One chunk of a parallel rebuild (PostgreSQL backend): these documents' passages made again.
+    A worker lost mid-chunk gives the chunk back to the queue (``reject_on_worker_lost``), and
+    running it twice writes the same rows: each document's passages are replaced in one
+    transaction."""
+    return services.index_chunk(keys=keys)

@@ -212,9 +212,9 @@ class PostgresBackend(SearchBackend):
                 IndexState.objects.filter(pk=1).update(version=F("version") + 1, embedder=embedder.name)
         return self.version()
 
-    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
-        embedder = get_embedder()
-        started = time.perf_counter()
+    def _begin_rebuild(self, embedder: Embedder) -> tuple[list[str], list[str]]:
+        """Ready the collections; returns the keys to index (every document, then the keys whose
+        documents are gone) and the collections that start empty."""
         self._prepare(embedder)
         # Into empty collections (a new database, or another model): the vector indexes are built
         # once at the end instead of growing with every passage.
@@ -223,20 +223,63 @@ class PostgresBackend(SearchBackend):
             self.collection(view).drop_vector_index(embedder.dim)
         keys = list(Document.objects.order_by("key").values_list("key", flat=True))
         gone = sorted(set().union(*(self.collection(v).keys() for v in VIEWS)) - set(keys))
-        todo = keys + gone
+        IndexState.objects.get_or_create(pk=1)
+        IndexState.objects.filter(pk=1).update(rebuild_total=len(keys) + len(gone), rebuild_done=0,
+                                               rebuild_started_at=timezone.now(), rebuild_finished_at=None)
+        return keys + gone, empty
+
+    def _end_rebuild(self, embedder: Embedder, empty: list[str]) -> None:
+        # Every collection, not only those that started empty: a first build that was interrupted
+        # gets its vector index when the rebuild is run again.
+        for view in VIEWS:
+            self.collection(view).ensure(embedder=embedder.name, dim=embedder.dim)
+        IndexState.objects.filter(pk=1).update(rebuild_finished_at=timezone.now())
+
+    def rebuild_parallel(self, *, progress: Callable[[int, int], None] | None = None, chunk: int = 200) -> dict:
+        """The rebuild split into chunks of ``chunk`` documents, sent to the Celery workers (each
+        chunk a task that is retried, and run again harmlessly, when a worker is lost); waits for
+        them, reporting progress as chunks finish. Interrupted, it starts again where it
+        stands: every passage whose text is unchanged keeps its vector."""
+        from celery import group
+
+        from ..tasks import index_chunk
+
+        embedder = get_embedder()
+        started = time.perf_counter()
+        todo, empty = self._begin_rebuild(embedder)
+        chunks = [todo[start:start + chunk] for start in range(0, len(todo), chunk)]
+        result = group(index_chunk.s(part) for part in chunks).apply_async()
+        while not result.ready():
+            if progress:
+                progress(sum(len(part) for part, done in zip(chunks, result.results, strict=True) if done.ready()),
+                         len(todo))
+            time.sleep(0.5)
+        result.get(disable_sync_subtasks=False)  # a chunk that failed for good fails the rebuild
+        if progress:
+            progress(len(todo), len(todo))
+        self._end_rebuild(embedder, empty)
+        return self._finish(embedder, len(todo), started)
+
+    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
+        embedder = get_embedder()
+        started = time.perf_counter()
+        todo, empty = self._begin_rebuild(embedder)
         titles = _Titles()
         for start in range(0, len(todo), BATCH):
             self.index_documents(todo[start:start + BATCH], embedder=embedder, titles=titles)
+            IndexState.objects.filter(pk=1).update(rebuild_done=min(start + BATCH, len(todo)))
             if progress:
                 progress(min(start + BATCH, len(todo)), len(todo))
-        for view in empty:
-            self.collection(view).ensure(embedder=embedder.name, dim=embedder.dim)
-        if not todo:
+        self._end_rebuild(embedder, empty)
+        return self._finish(embedder, len(todo), started)
+
+    def _finish(self, embedder: Embedder, count: int, started: float) -> dict:
+        if not count:
             IndexState.objects.get_or_create(pk=1)
             IndexState.objects.filter(pk=1).update(version=F("version") + 1, embedder=embedder.name)
         IndexCollection.objects.filter(name__in=VIEWS).update(built_at=timezone.now())
         stats = self.stats()
-        log.info("index_rebuilt", backend=self.kind, documents=len(keys), seconds=round(time.perf_counter() - started, 1),
+        log.info("index_rebuilt", backend=self.kind, documents=count, seconds=round(time.perf_counter() - started, 1),
                  passages=stats["passages"])
         return stats
 

@@ -298,3 +298,22 @@ def test_the_vector_search_uses_the_hnsw_index(company):
             [vector])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f"retrieval_passage_hnsw_staff_{embedder.dim}" in plan, plan
+
+
+def test_a_parallel_rebuild_runs_in_chunks_and_reports_its_progress(company, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from retrieval.models import IndexState
+
+    # Eager here: each chunk runs as a Celery task would (test_celery_worker runs real workers).
+    out = StringIO()
+    call_command("rebuild_index", "--parallel", stdout=out, verbosity=0)
+    assert "passages from 8 documents" in out.getvalue()
+    state = IndexState.objects.get(pk=1)
+    assert state.rebuild_total == state.rebuild_done == 8 and state.rebuild_finished_at is not None
+    _statistics_are_exact()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'retrieval_passage_hnsw_%%'")
+        assert cursor.fetchone()[0] == 2  # built once the chunks were in

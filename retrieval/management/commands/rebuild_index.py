@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from retrieval.embeddings import get_embedder
@@ -20,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--if-missing", action="store_true",
                             help="Only build when this machine has no usable index for the current version, "
                                  "or the one it has was built with another embedding model than EMBEDDING_PROVIDER's.")
+        parser.add_argument("--parallel", action="store_true",
+                            help="PostgreSQL backend: send the rebuild to the Celery workers in chunks of 200 "
+                                 "documents and wait for them (run more workers, or machines, to go faster).")
 
-    def handle(self, *args, if_missing: bool = False, **options) -> None:
+    def handle(self, *args, if_missing: bool = False, parallel: bool = False, **options) -> None:
         if if_missing:
             try:
                 stats = index_stats()
@@ -46,7 +49,9 @@ class Command(BaseCommand):
             bar.n = done
             bar.refresh()
 
-        index = index_rebuild(progress=progress)
+        if parallel and get_backend().kind != "postgres":
+            raise CommandError("--parallel needs the PostgreSQL search backend (RETRIEVAL_BACKEND=postgres).")
+        index = index_rebuild(progress=progress, parallel=parallel)
         bar.close()
         self.stdout.write(self.style.SUCCESS(
             f"Index v{index.version}: {index.chunk_count} passages from {index.document_count} documents "
