@@ -57,15 +57,16 @@ def add_arguments(parser: CommandParser) -> None:
     scale.add_argument("--queries", type=int, default=40, help="Questions of each kind, asked as employee and HR.")
     scale.add_argument("--real-vectors", action="store_true",
                        help="Embed with the configured model instead of synthetic vectors (slow; quality runs).")
+    scale.add_argument("--keep", action="store_true", help="Keep the scratch database and index (prints where).")
 
 
 def run(command: BaseCommand, *, documents: int = 0, seed: int = 7, edits: int = 20, queries: int = 40,
-        real_vectors: bool = False, **options) -> None:
+        real_vectors: bool = False, keep: bool = False, **options) -> None:
     if documents:
         from .scale_bench import run as run_scale
 
         run_scale(command, documents=documents, seed=seed, edits=edits, queries=queries, real_vectors=real_vectors,
-                  as_json=options["as_json"])
+                  as_json=options["as_json"], keep=keep)
         return
     RetrievalBench(command).run(**options)
 

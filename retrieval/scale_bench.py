@@ -119,7 +119,7 @@ class ScratchDatabase:
 
 
 def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries: int, real_vectors: bool,
-        as_json: bool, **options) -> None:
+        as_json: bool, keep: bool = False, **options) -> None:
     if documents < 10:
         raise CommandError("--documents needs at least 10 documents.")
     backend = settings.RETRIEVAL_BACKEND.rsplit(".", 1)[-1]
@@ -196,10 +196,14 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
         for child in (probe, writer):
             if child is not None:
                 child.close()
-        try:
-            database.drop()
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        if keep:
+            command.stderr.write(f"Kept: DATABASE_URL={database.url} INDEX_DIR={workdir / 'index'} "
+                                 f"EMBEDDING_PROVIDER={env['EMBEDDING_PROVIDER']}")
+        else:
+            try:
+                database.drop()
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _table(command: BaseCommand, r: dict) -> None:

@@ -74,8 +74,10 @@ def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "",
     flag_input(text=query, user_id=user.pk, channel="search")
     results = []
     # Typing a document's key (E001, PR003) opens that document first.
-    exact = (visible.filter(key__iexact=query).values_list("key", "doc_type", "title").first()
-             if len(query) <= KEY_LENGTH else None)
+    # By the key's unique index (keys are written as given, usually upper case: "e001" finds E001);
+    # a case-insensitive comparison would read every document.
+    exact = (visible.filter(key__in={query, query.upper(), query.lower()}).values_list("key", "doc_type", "title")
+             .first() if len(query) <= KEY_LENGTH else None)
     if exact is not None:
         key, doc_type, title = exact
         hits = [h for h in hits if h.doc_id != key][: k - 1]

@@ -235,8 +235,9 @@ class PostgresBackend(SearchBackend):
             self.collection(view).ensure(embedder=embedder.name, dim=embedder.dim)
         IndexState.objects.filter(pk=1).update(rebuild_finished_at=timezone.now())
 
-    def rebuild_parallel(self, *, progress: Callable[[int, int], None] | None = None, chunk: int = 200) -> dict:
-        """The rebuild split into chunks of ``chunk`` documents, sent to the Celery workers (each
+    def rebuild_parallel(self, *, progress: Callable[[int, int], None] | None = None, chunk: int = 0) -> dict:
+        """The rebuild split into chunks of ``chunk`` documents (by default a fortieth of them,
+        between 10 and 200, so a few workers share even a small rebuild), sent to the Celery workers (each
         chunk a task that is retried, and run again harmlessly, when a worker is lost); waits for
         them, reporting progress as chunks finish. Interrupted, it starts again where it
         stands: every passage whose text is unchanged keeps its vector."""
@@ -247,6 +248,7 @@ class PostgresBackend(SearchBackend):
         embedder = get_embedder()
         started = time.perf_counter()
         todo, empty = self._begin_rebuild(embedder)
+        chunk = chunk or max(10, min(200, -(-len(todo) // 40)))
         chunks = [todo[start:start + chunk] for start in range(0, len(todo), chunk)]
         result = group(index_chunk.s(part) for part in chunks).apply_async()
         while not result.ready():

@@ -14,19 +14,26 @@ PGVECTOR_MISSING = (
 )
 
 
+PGVECTOR_OLD = ("pgvector {version} is installed in this database; the search needs 0.8 or newer (filtered HNSW "
+                "scans). Upgrade the package on the server, then run ALTER EXTENSION vector UPDATE; and migrate again.")
+
+
 def create_extension(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
-        if cursor.fetchone():
-            return
-        try:
-            cursor.execute("SAVEPOINT pgvector")
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            cursor.execute("RELEASE SAVEPOINT pgvector")
-        except DatabaseError as exc:
-            raise ImproperlyConfigured(PGVECTOR_MISSING.format(error=str(exc).strip().splitlines()[0])) from exc
+        if not cursor.fetchone():
+            try:
+                cursor.execute("SAVEPOINT pgvector")
+                cursor.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                cursor.execute("RELEASE SAVEPOINT pgvector")
+            except DatabaseError as exc:
+                raise ImproperlyConfigured(PGVECTOR_MISSING.format(error=str(exc).strip().splitlines()[0])) from exc
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        version = (cursor.fetchone() or ["0"])[0]
+        if tuple(int(part) for part in version.split(".")[:2] if part.isdigit()) < (0, 8):
+            raise ImproperlyConfigured(PGVECTOR_OLD.format(version=version))
 
 
 def cover_postings(apps, schema_editor):

@@ -245,12 +245,17 @@ def test_the_migration_says_how_to_install_pgvector_when_it_cannot_create_it():
         def __exit__(self, *exc):
             return False
 
+        def __init__(self):
+            self.version = None
+
         def execute(self, sql, params=None):
             if "CREATE EXTENSION" in sql:
-                raise DatabaseError('could not open extension control file "vector.control"')
+                if Editor.missing:
+                    raise DatabaseError('could not open extension control file "vector.control"')
+                self.version = Editor.version
 
         def fetchone(self):
-            return None
+            return (self.version,) if self.version else None
 
     class Connection:
         vendor = "postgresql"
@@ -260,9 +265,15 @@ def test_the_migration_says_how_to_install_pgvector_when_it_cannot_create_it():
 
     class Editor:
         connection = Connection()
+        missing, version = True, None
 
     with pytest.raises(ImproperlyConfigured, match="pgvector/pgvector Docker image"):
         migration.create_extension(None, Editor())
+    Editor.missing, Editor.version = False, "0.7.4"
+    with pytest.raises(ImproperlyConfigured, match="pgvector 0.7.4 is installed.*0.8 or newer"):
+        migration.create_extension(None, Editor())
+    Editor.version = "0.8.1"
+    migration.create_extension(None, Editor())
 
 
 def test_eval_retrieval_measures_the_postgres_backend_and_leaves_nothing(tmp_path):

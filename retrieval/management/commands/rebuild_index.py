@@ -21,8 +21,8 @@ class Command(BaseCommand):
                             help="Only build when this machine has no usable index for the current version, "
                                  "or the one it has was built with another embedding model than EMBEDDING_PROVIDER's.")
         parser.add_argument("--parallel", action="store_true",
-                            help="PostgreSQL backend: send the rebuild to the Celery workers in chunks of 200 "
-                                 "documents and wait for them (run more workers, or machines, to go faster).")
+                            help="PostgreSQL backend: send the rebuild to the Celery workers in chunks (a fortieth "
+                                 "of the documents, 10 to 200) and wait for them (run more workers, or machines, to go faster).")
 
     def handle(self, *args, if_missing: bool = False, parallel: bool = False, **options) -> None:
         if if_missing:
