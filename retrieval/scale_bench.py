@@ -114,6 +114,7 @@ class ScratchDatabase:
             with psycopg.connect(self.url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
                 return int(conn.execute(
                     "SELECT pg_total_relation_size('retrieval_indexedpassage') + "
+                    "pg_total_relation_size('retrieval_indexposting') + "
                     "pg_total_relation_size('retrieval_indexterm')").fetchone()[0])
         return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
 

@@ -673,6 +673,15 @@ RETRIEVAL_BACKEND = RETRIEVAL_BACKENDS.get(RETRIEVAL_BACKEND, RETRIEVAL_BACKEND)
 if RETRIEVAL_BACKEND == RETRIEVAL_BACKENDS["postgres"] and not _postgres:
     raise ImproperlyConfigured("RETRIEVAL_BACKEND=postgres needs a PostgreSQL DATABASE_URL (with the pgvector "
                                "extension); with SQLite use RETRIEVAL_BACKEND=embedded.")
+# PostgreSQL connections start ready for vector search (no SET before each search): the HNSW search
+# breadth for RETRIEVAL_CANDIDATES neighbours, and filtered scans that go on until they have them
+# (pgvector 0.8). Harmless where the extension is not used.
+RETRIEVAL_HNSW_EF_SEARCH = max(40, min(RETRIEVAL["CANDIDATES"], 1000))
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _options = _database.setdefault("OPTIONS", {})
+        _options["options"] = (f"{_options.get('options', '')} -c hnsw.ef_search={RETRIEVAL_HNSW_EF_SEARCH} "
+                               "-c hnsw.iterative_scan=relaxed_order").strip()
 if "." not in RETRIEVAL_BACKEND:
     raise ImproperlyConfigured(f"RETRIEVAL_BACKEND must be one of {', '.join(RETRIEVAL_BACKENDS)} or a dotted path, "
                                f"not {RETRIEVAL_BACKEND!r}.")

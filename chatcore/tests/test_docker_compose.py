@@ -29,7 +29,8 @@ def settings_variables() -> set[str]:
 def test_it_runs_two_web_replicas_behind_a_proxy_and_a_worker(compose):
     services = compose["services"]
     assert {"db", "redis", "migrate", "web", "worker", "proxy"} <= set(services)
-    assert services["db"]["image"] == "postgres:15" and services["redis"]["image"] == "redis:7"
+    # PostgreSQL 15 with pgvector: the search index lives there.
+    assert services["db"]["image"] == "pgvector/pgvector:pg15" and services["redis"]["image"] == "redis:7"
     assert services["web"]["deploy"]["replicas"] == 2
     # Two replicas cannot publish one host port: only the proxy publishes one.
     assert "ports" not in services["web"]

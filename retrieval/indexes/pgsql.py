@@ -28,9 +28,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import connections, transaction
 
 from ..engine import LANGUAGES, Hit, Passage, fuse, group_hits, weight_table
@@ -64,6 +66,11 @@ class NewPassage:
     language: int
     tokens: list[str]
     vector: np.ndarray
+
+
+def hnsw_ef_search(candidates: int) -> int:
+    """The HNSW search breadth that yields ``candidates`` neighbours (pgvector's range: 1-1000)."""
+    return max(40, min(int(candidates), 1000))
 
 
 def tsvector_literal(tokens: Iterable[str]) -> str:
@@ -267,16 +274,20 @@ class PgCollection:
 
     def search(self, query: str, query_vector: np.ndarray | None, *, k: int = 10, candidates: int = 100,
                method: str = "hybrid", bm25_weight: dict | None = None, fusion: str = "convex", rrf_k: int = 60,
-               allowed_sql: tuple[str, list] | None = None) -> list[Hit]:
+               allowed_sql: tuple[str, list] | None = None, info: dict | None = None) -> list[Hit]:
         """The ``k`` best documents for ``query`` among those ``allowed_sql`` selects (a query
-        returning document ids; ``None``: every passage of the collection)."""
+        returning document ids; ``None``: every passage of the collection). ``info``: the
+        collection's row (``info()``), when the caller has just read it."""
         using = self.read_using
-        with transaction.atomic(using=using), connections[using].cursor() as cursor:
-            cursor.execute(f"SELECT dim, passages, total_length FROM {COLLECTIONS} WHERE name = %s", [self.name])
-            row = cursor.fetchone()
-            if row is None or not row[1]:
+        # Connections start with hnsw.ef_search set for RETRIEVAL_CANDIDATES and iterative scans on
+        # (settings: DATABASES OPTIONS); another candidate count is set for this search alone.
+        local = int(candidates) != getattr(settings, "RETRIEVAL_HNSW_EF_SEARCH", 0)
+        with (transaction.atomic(using=using) if local else nullcontext()), connections[using].cursor() as cursor:
+            if info is None:
+                info = self.info()
+            if info is None or not info["passages"]:
                 return []
-            dim, count, total_length = row
+            dim, count, total_length = info["dim"], info["passages"], info["total_length"]
             avgdl = max(total_length / count, 1e-9)
             allowed, allowed_params = ("", [])
             if allowed_sql is not None:
@@ -326,8 +337,9 @@ class PgCollection:
             if query_vector is not None and method in ("dense", "hybrid"):
                 vector = vector_literal(query_vector)
                 distance = f"(p.embedding::vector({int(dim)}) <#> %s::vector({int(dim)}))"
-                cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(int(candidates), 1000))}")
-                cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                if local:
+                    cursor.execute(f"SET LOCAL hnsw.ef_search = {hnsw_ef_search(candidates)}")
+                    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
                 # The collection and dimension are written into the query so that the planner
                 # matches the collection's partial HNSW index.
                 cursor.execute(

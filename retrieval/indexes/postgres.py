@@ -89,7 +89,8 @@ class PostgresBackend(SearchBackend):
         # the HNSW index.
         allowed = visible.order_by().values("id").query.sql_with_params()
         hits = collection.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"], method=method,
-                                 bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"], allowed_sql=allowed)
+                                 bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"], allowed_sql=allowed,
+                                 info=info)
         documents = {key: {"doc_type": doc_type, "title": title} for key, doc_type, title in
                      visible.filter(key__in=[h.doc_id for h in hits]).values_list("key", "doc_type", "title")}
         return Found([h for h in hits if h.doc_id in documents], documents)
