@@ -44,6 +44,14 @@ LANGUAGE_SAMPLE = 512
 MIN_LANGUAGE_SAMPLE = 20
 
 
+def query_terms(query: str) -> list[str]:
+    """The BM25 terms of a question, repeated as they count (every backend scores with these): the
+    question's own words twice, the other language's glossary terms once, so a passage that says
+    the same thing in both languages does not win on that alone."""
+    own = tokenize(query)
+    return own + own + expand(own)
+
+
 def merge_weights(base: dict | None, overrides: dict | None) -> dict:
     """``base`` (an embedder's shares, or the defaults) with the entries of ``overrides``."""
     merged = {q: dict(row) for q, row in (base or DEFAULT_BM25_WEIGHT).items()}
@@ -143,10 +151,7 @@ class SearchIndex:
         if self._bm25 is None:
             return scores
         vocab = self._bm25.vocab_dict
-        own = tokenize(query)
-        # The question's own words count twice, the other language's terms once: a
-        # passage that says the same thing in both languages must not win on that alone.
-        tokens = [t for t in own + own + expand(own) if t in vocab]
+        tokens = [t for t in query_terms(query) if t in vocab]
         if tokens:
             scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
         return scores

@@ -52,9 +52,7 @@ def build_postgres_index(data: Dataset, embedder: Embedder | None, *, name: str,
     PostgreSQL backend stores and searches them; drop it with ``.drop()``."""
     from django.db import transaction
 
-    from .engine import LANGUAGES
-    from .indexes.pgsql import NewPassage, PgCollection
-    from .text import passage_language, tokenize
+    from .indexes.pgsql import PgCollection, new_passages
 
     passages = corpus_passages(data)
     started = time.perf_counter()
@@ -77,11 +75,7 @@ def build_postgres_index(data: Dataset, embedder: Embedder | None, *, name: str,
     for part in progress(batches):
         vectors = (embedder.embed_documents([p.text for p in part]) if embedder is not None
                    else np.zeros((len(part), 1), dtype=np.float32))
-        rows: dict[str, tuple[None, list]] = {}
-        for passage, vector in zip(part, vectors, strict=True):
-            items = rows.setdefault(passage.doc_id, (None, []))[1]
-            items.append(NewPassage(len(items), "", passage.text, LANGUAGES.index(passage_language(passage.text)),
-                                    tokenize(passage.text), vector))
+        rows = new_passages(part, vectors)
         with transaction.atomic():
             collection.replace(sorted(rows), rows, dim=dim)
     if embedder is not None:

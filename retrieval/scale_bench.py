@@ -52,7 +52,7 @@ class Child:
             [sys.executable, "-c", CHILD, role], cwd=settings.BASE_DIR, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, bufsize=1)
 
-    def ask(self, message: dict, timeout: float = 3600.0) -> dict:
+    def ask(self, message: dict) -> dict:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps(message) + "\n")
         self.process.stdin.flush()
@@ -64,7 +64,7 @@ class Child:
     def close(self) -> None:
         if self.process.poll() is None:
             try:
-                self.ask({"do": "quit"}, timeout=10)
+                self.ask({"do": "quit"})
             except (CommandError, OSError, ValueError):
                 pass
             try:

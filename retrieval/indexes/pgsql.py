@@ -35,9 +35,8 @@ import numpy as np
 from django.conf import settings
 from django.db import connections, transaction
 
-from ..engine import LANGUAGES, Hit, Passage, fuse, group_hits, weight_table
-from ..glossary import expand
-from ..text import detect_language, tokenize
+from ..engine import LANGUAGES, Hit, Passage, fuse, group_hits, query_terms, weight_table
+from ..text import detect_language, passage_language, tokenize
 
 # bm25s's defaults (Lucene's BM25), so both backends score a passage alike.
 K1 = 1.5
@@ -112,20 +111,19 @@ class PgCollection:
     def _vector_index(self, dim: int) -> str:
         return f"retrieval_passage_hnsw_{self.name.replace('-', '_')}_{int(dim)}"
 
-    def ensure(self, *, embedder: str, dim: int, vector_index: bool = True) -> None:
-        """The collection's row and the HNSW index for its vectors (built once per dimension; a
-        first bulk load skips it and builds it at the end, several times quicker than growing it
+    def ensure(self, *, embedder: str, dim: int) -> None:
+        """The collection's row and the HNSW index for its vectors (one per dimension; a first bulk
+        load drops it and calls this again at the end, several times quicker than growing the index
         passage by passage)."""
         with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {COLLECTIONS} (name, embedder, dim, passages, total_length, updated_at) "
                 "VALUES (%s, %s, %s, 0, 0, now()) ON CONFLICT (name) DO NOTHING", [self.name, embedder, dim])
-            if vector_index:
-                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-                cursor.execute(
-                    f"CREATE INDEX IF NOT EXISTS {self._vector_index(dim)} ON {PASSAGES} USING hnsw "
-                    f"((embedding::vector({int(dim)})) vector_ip_ops) WITH (m = 16, ef_construction = 64) "
-                    f"WHERE collection = '{self.name}' AND dim = {int(dim)}")
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {self._vector_index(dim)} ON {PASSAGES} USING hnsw "
+                f"((embedding::vector({int(dim)})) vector_ip_ops) WITH (m = 16, ef_construction = 64) "
+                f"WHERE collection = '{self.name}' AND dim = {int(dim)}")
 
     def drop_vector_index(self, dim: int) -> None:
         with connections[self.using].cursor() as cursor:
@@ -298,8 +296,7 @@ class PgCollection:
             chosen: list[str] = []
             bm_top: dict[int, float] = {}
             if method in ("bm25", "hybrid"):
-                own = tokenize(query)
-                wanted = own + own + expand(own)
+                wanted = query_terms(query)
                 cursor.execute(f"SELECT term, df FROM {TERMS} WHERE collection = %s AND term = ANY(%s) AND df > 0",
                                [self.name, sorted(set(wanted))])
                 df = dict(cursor.fetchall())
@@ -319,7 +316,7 @@ class PgCollection:
                     pool = 3 * candidates
                     while True:
                         cursor.execute(
-                            f"WITH top AS (SELECT o.passage_id, {_bm25_sum('o')} AS score FROM {POSTINGS} o "
+                            f"WITH top AS (SELECT o.passage_id, {POSTING_BM25} AS score FROM {POSTINGS} o "
                             "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = o.term "
                             "WHERE o.collection = %s AND o.term = ANY(%s) "
                             "GROUP BY o.passage_id ORDER BY score DESC LIMIT %s) "
@@ -366,10 +363,8 @@ class PgCollection:
             full: dict[int, float] = dict(bm_top) if len(chosen) == len(terms) else {}
             rescore = [i for i in union if i not in full]
             if terms and rescore:
-                tf = "array_length(u.positions, 1)"
                 cursor.execute(
-                    f"SELECT p.id, SUM(q.w * {tf} / ({tf} + {K1} * (1 - {B} + {B} * p.length / %s::float8))) "
-                    f"FROM {PASSAGES} p CROSS JOIN LATERAL unnest(p.terms) u "
+                    f"SELECT p.id, {TOKENS_BM25} FROM {PASSAGES} p CROSS JOIN LATERAL unnest(p.terms) u "
                     "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = u.lexeme "
                     "WHERE p.id = ANY(%s) GROUP BY p.id", [avgdl, terms, weights, rescore])
                 full.update((pid, float(score)) for pid, score in cursor.fetchall())
@@ -411,16 +406,26 @@ class PgCollection:
         return group_hits(ranked, k)
 
 
-def _bm25_sum(alias: str) -> str:
-    """BM25 summed over the postings ``alias`` (``tf``, ``length``) of the query terms ``q(term, w)``;
-    ``w`` is each term's idf times its count in the query. Takes avgdl as its one parameter."""
-    return f"SUM(q.w * {alias}.tf / ({alias}.tf + {K1} * (1 - {B} + {B} * {alias}.length / %s::float8)))"
+def _bm25_sum(tf: str, length: str) -> str:
+    """BM25 (bm25s's Lucene form) summed over the matched query terms ``q(term, w)``, ``w`` being each
+    term's idf times its count in the query; ``tf`` and ``length`` are SQL for the term's frequency
+    in the passage and the passage's length. Takes avgdl as its one parameter."""
+    return f"SUM(q.w * {tf} / ({tf} + {K1} * (1 - {B} + {B} * {length} / %s::float8)))"
 
 
-def collection_names() -> list[str]:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(f"SELECT name FROM {COLLECTIONS} ORDER BY name")
-        return [row[0] for row in cursor.fetchall()]
+POSTING_BM25 = _bm25_sum("o.tf", "o.length")
+TOKENS_BM25 = _bm25_sum("array_length(u.positions, 1)", "p.length")
 
 
-__all__ = ["B", "K1", "MAX_CANDIDATE_POSTINGS", "NewPassage", "PgCollection", "tsvector_literal"]
+def new_passages(passages: list[Passage], vectors) -> dict[str, tuple[None, list[NewPassage]]]:
+    """Passages with their vectors as ``replace`` takes them (no document behind them: a benchmark's
+    corpus), numbered in order within each key."""
+    rows: dict[str, tuple[None, list[NewPassage]]] = {}
+    for passage, vector in zip(passages, vectors, strict=True):
+        items = rows.setdefault(passage.doc_id, (None, []))[1]
+        items.append(NewPassage(len(items), "", passage.text, LANGUAGES.index(passage_language(passage.text)),
+                                tokenize(passage.text), vector))
+    return rows
+
+
+__all__ = ["B", "K1", "MAX_CANDIDATE_POSTINGS", "NewPassage", "PgCollection", "new_passages", "tsvector_literal"]
