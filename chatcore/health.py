@@ -30,6 +30,9 @@ def check_database() -> dict:
     if pool is not None and connection.connection is None:
         # A request waits up to DATABASE_POOL_TIMEOUT for a pooled connection; the probe
         # gives up after READYZ_TIMEOUT, so a database that is down is reported at once.
+        # Django opens the pool at a process's first query: a probe that comes first opens it
+        # (already open: nothing happens), or it would report PoolClosed until a request came.
+        pool.open()
         conn = pool.getconn(timeout=settings.READYZ_TIMEOUT)
         try:
             conn.execute("SELECT 1").fetchone()

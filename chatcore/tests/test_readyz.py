@@ -109,3 +109,23 @@ def test_a_stopped_redis_fails_the_cache_check_though_the_cache_ignores_its_erro
     assert response.status_code == 503
     assert response.json()["checks"]["cache"] == {
         "status": "fail", "latency_ms": response.json()["checks"]["cache"]["latency_ms"], "error": "ConnectionError"}
+
+
+@pytest.mark.postgres
+def test_the_database_check_opens_a_pool_no_request_has_opened_yet(db, monkeypatch):
+    # A web process's first /readyz can come before its first query: the pool is not open yet.
+    from django.db import connections
+    from psycopg_pool import ConnectionPool
+
+    from chatcore import health
+
+    wrapper = connections["default"]
+    fresh = ConnectionPool(kwargs={**wrapper.get_connection_params(), "autocommit": True}, open=False,
+                           min_size=1, max_size=1)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(type(wrapper), "pool", property(lambda self: fresh))
+            patch.setattr(wrapper, "connection", None)
+            assert health.check_database() == {}
+    finally:
+        fresh.close()
