@@ -110,11 +110,10 @@ class PostgresBackend(SearchBackend):
     def stats(self) -> dict:
         rows = {c.name: c for c in IndexCollection.objects.filter(name__in=VIEWS)}
         hr = rows.get(HR)
-        documents = 0
-        if hr is not None:
-            with connections["default"].cursor() as cursor:
-                cursor.execute("SELECT count(DISTINCT key) FROM retrieval_indexedpassage WHERE collection = %s", [HR])
-                documents = cursor.fetchone()[0]
+        # The HR view holds every document, re-indexed as each one commits: counting the documents
+        # (an index-only count) instead of distinct keys among the passages keeps /readyz cheap
+        # (a probe every few seconds; the distinct count read 160,000 rows at 100,000 documents).
+        documents = Document.objects.count() if hr is not None else 0
         stats = {"backend": self.kind, "version": self.version(),
                  "passages": sum(c.passages for c in rows.values()), "documents": documents,
                  "embedder": hr.embedder if hr is not None else ""}
