@@ -1,5 +1,5 @@
 """Hybrid search over passages: BM25 (bm25s, Turkish- and English-aware tokens)
-and dense vectors (FAISS), fused, grouped by document.
+and dense vectors (exact inner products, or a FAISS HNSW graph), fused, grouped by document.
 
 ``SearchIndex`` knows nothing of Django: the company index, ``eval_retrieval``
 and the benchmarks all use it, so what is measured is what serves.
@@ -7,7 +7,11 @@ and the benchmarks all use it, so what is measured is what serves.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import bm25s
@@ -42,6 +46,9 @@ LANGUAGES = ("tr", "en")
 # MIN_LANGUAGE_SAMPLE passages; a constant shift changes nothing in a one-language corpus).
 LANGUAGE_SAMPLE = 512
 MIN_LANGUAGE_SAMPLE = 20
+# bm25s's defaults (Lucene's BM25): every scorer of a passage uses these.
+K1 = 1.5
+B = 0.75
 
 
 def query_terms(query: str) -> list[str]:
@@ -80,6 +87,76 @@ class Passage:
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+class PassageTable(Sequence):
+    """Passages as arrays: their texts in one UTF-8 buffer with offsets, and per row a document
+    number and a metadata number. A loaded index keeps no Python object per passage (a JSON list
+    of 60,000 passages took 55 ms to parse while holding the interpreter, and the objects made
+    every garbage collection slower); a ``Passage`` is made when a search returns one."""
+
+    def __init__(self, keys: list[str], docs: np.ndarray, offsets: np.ndarray, texts: bytes,
+                 metas: list[dict], meta: np.ndarray) -> None:
+        if not len(docs) + 1 == len(offsets) == len(meta) + 1:
+            raise ValueError("one document, offset and metadata number per passage")
+        self.keys, self.docs, self.offsets, self.texts = keys, docs, offsets, texts
+        self.metas, self.meta = metas, meta
+
+    @classmethod
+    def of(cls, passages) -> PassageTable:
+        keys: dict[str, int] = {}
+        metas: dict[str, int] = {}
+        docs, meta, offsets, chunks = [], [], [0], []
+        for passage in passages:
+            docs.append(keys.setdefault(passage.doc_id, len(keys)))
+            meta.append(metas.setdefault(json.dumps(passage.meta, sort_keys=True, ensure_ascii=False), len(metas)))
+            encoded = passage.text.encode("utf-8")
+            chunks.append(encoded)
+            offsets.append(offsets[-1] + len(encoded))
+        return cls(list(keys), np.asarray(docs, dtype=np.int32), np.asarray(offsets, dtype=np.int64),
+                   b"".join(chunks), [json.loads(m) for m in metas], np.asarray(meta, dtype=np.int32))
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        return Passage(self.keys[self.docs[i]], self.texts[start:end].decode("utf-8"), self.metas[self.meta[i]])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def rows_of(self, keys) -> np.ndarray:
+        wanted = set(keys)
+        numbers = [n for n, key in enumerate(self.keys) if key in wanted]
+        return np.flatnonzero(np.isin(self.docs, numbers)).astype(np.int64) if numbers else np.zeros(0, np.int64)
+
+
+class Rows(Sequence):
+    """Two sequences of passages read as one (a main index's and its delta's rows)."""
+
+    def __init__(self, first, second) -> None:
+        self.first, self.second = first, second
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.second)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        return self.first[i] if i < len(self.first) else self.second[i - len(self.first)]
+
+    def __iter__(self):
+        yield from self.first
+        yield from self.second
+
+
 @dataclass
 class Hit:
     doc_id: str
@@ -89,14 +166,17 @@ class Hit:
 
 
 class SearchIndex:
-    """Passages with their BM25 tokens and unit vectors; immutable once built."""
+    """Passages with their BM25 tokens and unit vectors; immutable once built.
 
-    def __init__(self, passages: list[Passage], vectors: np.ndarray, tokens: list[list[str]] | None = None,
+    ``rows`` are the passages in index order (a search's ids point into it); ``passages`` are the
+    ones a search can return: the same list here, fewer in a ``SegmentedIndex``."""
+
+    def __init__(self, passages: Sequence[Passage], vectors: np.ndarray, tokens: list[list[str]] | None = None,
                  *, dense: str = "flat", faiss_index=None, languages: np.ndarray | None = None,
-                 bm25: bm25s.BM25 | None = None) -> None:
+                 bm25: bm25s.BM25 | None = None, avgdl: float | None = None) -> None:
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
-        self.passages = passages
+        self.rows = self.passages = passages
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         # A stored BM25 index (``bm25``) needs no tokens; otherwise they are the passages' own.
         self.tokens = tokens if tokens is not None or bm25 is not None else [tokenize(p.text) for p in passages]
@@ -120,10 +200,18 @@ class SearchIndex:
             self._bm25 = bm25s.BM25()
             # An empty passage still needs a token so rows stay aligned with passages.
             self._bm25.index([t or ["\u0000"] for t in self.tokens], show_progress=False)
-        if faiss_index is not None and faiss_index.ntotal == len(passages):
-            self._faiss = faiss_index
-        else:
-            self._faiss = self._build_faiss() if passages else None
+        # The mean passage length in tokens (BM25's avgdl): stored with the index, since a loaded
+        # bm25s index keeps scores, not lengths; a delta segment is scored with it.
+        if avgdl is None and self.tokens:
+            avgdl = sum(max(len(t), 1) for t in self.tokens) / len(self.tokens)
+        self.avgdl = float(avgdl or 1.0)
+        # The flat dense search is a matrix-vector product over ``vectors``: a FAISS flat index
+        # would hold a second copy of every vector (100 MB per view at 10,000 documents).
+        self._faiss = None
+        if dense != "flat" and passages:
+            self._faiss = faiss_index if faiss_index is not None and faiss_index.ntotal == len(passages) \
+                else self._build_faiss()
+        self._doc_rows: dict[str, list[int]] | None = None
 
     def _build_faiss(self):
         if self.dense_kind == "hnsw":
@@ -136,7 +224,31 @@ class SearchIndex:
         return index
 
     def __len__(self) -> int:
-        return len(self.passages)
+        return len(self.rows)
+
+    def rows_of(self, keys) -> np.ndarray:
+        """The rows of the documents ``keys``."""
+        if isinstance(self.rows, PassageTable):
+            return self.rows.rows_of(keys)
+        if self._doc_rows is None:
+            doc_rows: dict[str, list[int]] = {}
+            for i, passage in enumerate(self.rows):
+                doc_rows.setdefault(passage.doc_id, []).append(i)
+            self._doc_rows = doc_rows
+        found = [i for key in keys for i in self._doc_rows.get(key, ())]
+        return np.asarray(sorted(found), dtype=np.int64)
+
+    def document_frequencies(self, terms) -> dict[str, int]:
+        """How many passages hold each of ``terms`` (read from the BM25 index's term columns)."""
+        if self._bm25 is None:
+            return {}
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) for t in terms if t in vocab}
+
+    @property
+    def passage_count(self) -> int:
+        """The passages BM25's idf counts (those of the index as built)."""
+        return int(self._bm25.scores["num_docs"]) if self._bm25 is not None else 0
 
     @property
     def bm25(self) -> bm25s.BM25 | None:
@@ -147,7 +259,7 @@ class SearchIndex:
         return self._bm25 is not None and token in self._bm25.vocab_dict
 
     def bm25_scores(self, query: str) -> np.ndarray:
-        scores = np.zeros(len(self.passages), dtype=np.float32)
+        scores = np.zeros(len(self.rows), dtype=np.float32)
         if self._bm25 is None:
             return scores
         vocab = self._bm25.vocab_dict
@@ -155,6 +267,9 @@ class SearchIndex:
         if tokens:
             scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
         return scores
+
+    def dense_similarities(self, query_vector: np.ndarray) -> np.ndarray:
+        return self.vectors @ np.asarray(query_vector, dtype=np.float32)
 
     def language_offsets(self, query_vector: np.ndarray) -> np.ndarray:
         """Per passage language, the similarity the question has to that language's passages
@@ -172,19 +287,22 @@ class SearchIndex:
         return sims - offsets[self.languages[ids]]
 
     def dense_candidates(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._faiss is None:
+        """The ``n`` rows most similar to ``query_vector`` and their similarities, best first."""
+        n = min(n, len(self.rows))
+        if n <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        n = min(n, len(self.passages))
-        scores, ids = self._faiss.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), n)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        if self._faiss is not None:
+            scores, ids = self._faiss.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), n)
+            keep = ids[0] >= 0
+            return ids[0][keep], scores[0][keep]
+        return _top(self.dense_similarities(query_vector), n)
 
     def search(self, query: str, query_vector: np.ndarray | None, *, k: int = 10, candidates: int = 100,
                method: str = "hybrid", bm25_weight: dict[str, float] | None = None,
                fusion: str = "convex", rrf_k: int = 60, allowed: set[str] | None = None) -> list[Hit]:
         """The ``k`` best documents for ``query``. ``allowed`` limits results to
         those document ids (the permission filter); ``None`` means all."""
-        if not self.passages:
+        if not len(self):
             return []
         fused: dict[int, float] = {}
         bm25 = self.bm25_scores(query) if method in ("bm25", "hybrid") else None
@@ -212,8 +330,110 @@ class SearchIndex:
         return self._group(fused, k, allowed)
 
     def _group(self, fused: dict[int, float], k: int, allowed: set[str] | None) -> list[Hit]:
-        ranked = ((fused[i], self.passages[i]) for i in sorted(fused, key=fused.get, reverse=True))
+        ranked = ((fused[i], self.rows[i]) for i in sorted(fused, key=fused.get, reverse=True))
         return group_hits(ranked, k, allowed)
+
+
+class SegmentedIndex(SearchIndex):
+    """A main index and a small delta: the passages of the documents changed since the main one
+    was built. The main index's passages of those documents (``replaced``) no longer match; the
+    delta's are scored as if they were in the main index (its BM25 statistics, its language
+    offsets), so a search ranks about as a rebuilt index would, and an edit costs the delta only.
+
+    Rows ``0..len(main)-1`` are the main index's, the rest the delta's."""
+
+    def __init__(self, main: SearchIndex, delta: SearchIndex, replaced) -> None:  # noqa: D107 — no super(): nothing to build
+        self.main, self.delta = main, delta
+        self._offset = len(main.rows)
+        self._hidden = main.rows_of(replaced)
+        self.rows = Rows(main.rows, delta.rows)
+        self.languages = np.concatenate([main.languages, delta.languages])
+        self.dense_kind = main.dense_kind
+        self.dim = main.dim or delta.dim
+        self.avgdl = main.avgdl
+        self.tokens = None
+        # The delta's postings, for BM25 with the main index's statistics.
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        grouped: dict[str, tuple[list[int], list[int]]] = {}
+        for row, tokens in enumerate(delta.tokens or ()):
+            for term, tf in Counter(tokens).items():
+                rows, tfs = grouped.setdefault(term, ([], []))
+                rows.append(row)
+                tfs.append(tf)
+        for term, (rows, tfs) in grouped.items():
+            self._postings[term] = (np.asarray(rows, dtype=np.int64), np.asarray(tfs, dtype=np.float32))
+        self._lengths = np.asarray([max(len(t), 1) for t in (delta.tokens or ())], dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.rows) - len(self._hidden)
+
+    @property
+    def passages(self) -> list[Passage]:
+        """The passages a search can return (the replaced ones left out)."""
+        hidden = set(self._hidden.tolist())
+        return [p for i, p in enumerate(self.rows) if i not in hidden]
+
+    @property
+    def bm25(self):
+        return self.main.bm25
+
+    def knows(self, token: str) -> bool:
+        return token in self._postings or self.main.knows(token)
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        main = self.main.bm25_scores(query)
+        main[self._hidden] = 0.0
+        delta = np.zeros(len(self.delta.rows), dtype=np.float32)
+        terms = Counter(t for t in query_terms(query) if t in self._postings)
+        if terms:
+            count = self.main.passage_count
+            df = self.main.document_frequencies(terms)
+            norm = K1 * (1 - B + B * self._lengths / self.avgdl)
+            for term, times in terms.items():
+                rows, tf = self._postings[term]
+                n = df.get(term, 0)
+                idf = math.log(1 + (count - n + 0.5) / (n + 0.5))
+                delta[rows] += times * idf * tf / (tf + norm[rows])
+        return np.concatenate([main, delta])
+
+    def language_offsets(self, query_vector: np.ndarray) -> np.ndarray:
+        return (self.main if len(self.main.rows) else self.delta).language_offsets(query_vector)
+
+    def dense_similarities(self, query_vector: np.ndarray) -> np.ndarray:
+        sims = np.concatenate([self.main.dense_similarities(query_vector), self.delta.dense_similarities(query_vector)])
+        sims[self._hidden] = -np.inf
+        return sims
+
+    def dense_scores(self, ids: np.ndarray, query_vector: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        vector = np.asarray(query_vector, dtype=np.float32)
+        sims = np.empty(len(ids), dtype=np.float32)
+        own = ids < self._offset
+        sims[own] = self.main.vectors[ids[own]] @ vector
+        sims[~own] = self.delta.vectors[ids[~own] - self._offset] @ vector
+        return sims - offsets[self.languages[ids]]
+
+    def dense_candidates(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.main._faiss is None:
+            return _top(self.dense_similarities(query_vector), min(n, len(self)))
+        # The graph still holds the replaced passages: ask it for as many more.
+        ids, scores = self.main.dense_candidates(query_vector, n + len(self._hidden))
+        keep = ~np.isin(ids, self._hidden)
+        delta_ids, delta_scores = self.delta.dense_candidates(query_vector, n)
+        ids = np.concatenate([ids[keep], delta_ids + self._offset])
+        scores = np.concatenate([scores[keep], delta_scores])
+        order = np.argsort(-scores, kind="stable")[:n]
+        return ids[order], scores[order]
+
+
+def _top(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` highest of ``scores`` (ids and values), best first; ``-inf`` never counts."""
+    n = min(n, int(np.isfinite(scores).sum()))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    ids = np.argpartition(-scores, n - 1)[:n]
+    ids = ids[np.argsort(-scores[ids], kind="stable")]
+    return ids.astype(np.int64), scores[ids].astype(np.float32)
 
 
 def group_hits(ranked, k: int, allowed: set[str] | None = None) -> list[Hit]:

@@ -171,6 +171,7 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
             reindexed.append(edit["indexed_s"])
             stalls.append(seen["slowest_ms"])
         rss = probe.ask({"do": "rss"})
+        merged = writer.ask({"do": "merges"})
         result = {
             "bench": "retrieval-scale", "backend": backend, "database": "postgresql" if database.postgres else "sqlite",
             "documents": loaded["documents"], "passages": built["passages"], "seed": seed,
@@ -184,6 +185,9 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
             # The writer's save, commit and re-index, before anyone can search for it.
             "edit_saved_and_reindexed_p50_s": _percentile(reindexed, 50),
             "slowest_search_during_edits_ms": round(max(stalls), 1) if stalls else 0.0,
+            # Embedded backend: deltas merged into a new full index during the edits (each loaded
+            # by the web process while it searched).
+            "merges_during_edits": merged["merges"],
             "query_ms": {kind: asked[kind] for kind in (*KINDS, "all")},
             "query_embedding_ms": started["query_embedding_ms"],
             "web_process_start_s": started["seconds"],
@@ -215,7 +219,8 @@ def _table(command: BaseCommand, r: dict) -> None:
           f"{r['rebuild_passages_per_s']} passages/s); disk {r['disk_mib']} MiB")
     write(f"  edit → searchable from another process: p50 {r['edit_to_searchable_p50_s']} s, "
           f"max {r['edit_to_searchable_max_s']} s over {r['edits']} edits; slowest search meanwhile "
-          f"{r['slowest_search_during_edits_ms']} ms")
+          f"{r['slowest_search_during_edits_ms']} ms"
+          + (f" ({r['merges_during_edits']} merges of the delta meanwhile)" if r["merges_during_edits"] else ""))
     write(f"  web process: RSS {r['web_process_rss_mib']} MiB, ready in {r['web_process_start_s']} s; "
           f"query embedding p50 {r['query_embedding_ms']['p50_ms']} ms (not in the search times below)")
     write(f"  {'search':<10}{'p50 ms':>8}{'p95 ms':>8}")
@@ -294,6 +299,12 @@ class Writer:
         # As the admin saves: the re-index runs when the transaction commits (a task, eager here).
         document_update(document=document, body=body)
         return {"started_at": started, "indexed_s": time.monotonic() - started}
+
+    def merges(self, message: dict) -> dict:
+        from .indexes import embedded
+
+        embedded.wait_for_merge()
+        return {"merges": embedded.merges_published}
 
 
 class Probe:

@@ -191,11 +191,17 @@ def index_update(*, keys: list[str]) -> int:
     return version
 
 
+def index_merge() -> int:
+    """Fold the search backend's incremental changes into its main index (the embedded backend's
+    delta); the version published, or 0."""
+    return get_backend().merge()
+
+
 def ensure_index() -> IndexSummary:
     """Load, or when none was ever built build, what searches need."""
     return _summary(get_backend().ensure_ready())
 
 
 __all__ = ["DEFAULT_BM25_WEIGHT", "IndexSummary", "QueryError", "SearchResult", "bm25_weights", "current_index",
-           "ensure_index", "index_rebuild", "index_stats", "index_update", "index_version", "query_embedder",
+           "ensure_index", "index_merge", "index_rebuild", "index_stats", "index_update", "index_version", "query_embedder",
            "reset_process_cache", "retrieve_sources", "search_documents", "term_known", "wait_for_loader"]

@@ -34,6 +34,14 @@ def rebuild_index(self) -> int:
     return services.index_rebuild().version
 
 
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, retry_jitter=True,
+             max_retries=3, acks_late=True)
+def merge_index(self) -> int:
+    """Fold the embedded index's delta into a new full version (queued when the delta outgrows
+    RETRIEVAL_DELTA_SHARE); returns the version published, or 0 when there was nothing to merge."""
+    return services.index_merge()
+
+
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=60, retry_jitter=True,
              max_retries=5, acks_late=True, reject_on_worker_lost=True)
 def index_chunk(self, keys: list[str]) -> int:

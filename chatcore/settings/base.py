@@ -657,6 +657,9 @@ RETRIEVAL = {
     "CANDIDATES": env_int("RETRIEVAL_CANDIDATES", 100, minimum=10),
     "DENSE_INDEX": env_choice("RETRIEVAL_DENSE_INDEX", "flat", {"flat", "hnsw"}),
     "VERSION_CHECK_SECONDS": env_float("RETRIEVAL_VERSION_CHECK_SECONDS", 0.5),
+    # Embedded backend: an edit publishes a delta beside the full index; once the delta holds more
+    # than this share of the full index's passages (and at least 100), it is merged into a new one.
+    "DELTA_SHARE": env_float("RETRIEVAL_DELTA_SHARE", 0.05),
 }
 
 # Where the search index lives: ``postgres`` (passages, tokens and vectors in PostgreSQL with

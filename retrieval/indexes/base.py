@@ -50,6 +50,11 @@ class SearchBackend:
         exists loses its passages); returns the new version."""
         raise NotImplementedError
 
+    def merge(self) -> int:
+        """Fold incremental changes kept beside the main index into it; returns the version
+        published, 0 when there was nothing to fold (a backend that keeps none)."""
+        return 0
+
     def rebuild(self, *, progress: Progress | None = None) -> dict:
         """Index every document again (re-embedding what changed, or everything after a change of
         model); returns ``stats()``."""

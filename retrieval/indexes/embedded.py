@@ -5,12 +5,19 @@ Every process keeps the index it loaded and compares its version with the one in
 (at most every ``RETRIEVAL_VERSION_CHECK_SECONDS``); when the database is ahead it loads that
 version from ``INDEX_DIR`` on a thread of its own or, if this machine does not have it, rebuilds
 it from the database by itself.
+
+An edit publishes a *delta* version: the changed documents' passages beside the full index, which
+every process already holds, so publishing and loading it cost those documents only. When the
+delta outgrows ``RETRIEVAL_DELTA_SHARE`` of the full index, a merge builds a new full index off
+the edit path (a Celery task, or a thread of this process when tasks run in-process); edits made
+meanwhile keep publishing deltas and are carried over onto the merged index.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -75,47 +82,167 @@ def reset_process_cache() -> None:
         _checked_at = 0.0
 
 
-def _publish(*, reuse: store.CompanyIndex | None, progress: Callable[[int, int], None] | None = None) -> store.CompanyIndex:
-    """Build from the database, save as the next version, then record that version."""
+# A delta is merged once it holds more than RETRIEVAL_DELTA_SHARE of the full index's passages, and
+# never before it holds this many.
+MIN_DELTA_PASSAGES = 100
+
+
+def _publish(build: Callable[[int], store.CompanyIndex]) -> store.CompanyIndex:
+    """Build version ``state.version + 1`` (``build(version)``; called with the build lock held),
+    save it, then record it as published."""
     embedder = get_embedder()
     with _build_lock():
         version = _state().version + 1
-        index = store.build(embedder=embedder, version=version, reuse=reuse,
-                            dense=settings.RETRIEVAL["DENSE_INDEX"], progress=progress)
-        store.save(index, _root())
-        with transaction.atomic():
-            state = IndexState.objects.select_for_update().get(pk=1)
-            # Another machine may have published meanwhile; ours is newer data anyway.
-            state.version = max(state.version + 1, version)
-            state.chunk_count = index.chunk_count
-            state.embedder = embedder.name
-            state.save()
-        if state.version != version:
-            index.version = state.version
-            store.save(index, _root())
+        index = build(version)
+        _record(index, embedder.name, version)
     _set_loaded(index)
-    log.info("index_published", version=index.version, chunks=index.chunk_count)
+    log.info("index_published", version=index.version, chunks=index.chunk_count, delta=index.delta_passages)
     return index
 
 
+def _record(index: store.CompanyIndex, embedder: str, version: int, written: tuple[Path, str] | None = None) -> None:
+    """Save ``index`` (built as ``version``; its files already ``written``, or not) and record it
+    in the database (with the build lock)."""
+    store.save(index, _root(), written=written)
+    with transaction.atomic():
+        state = IndexState.objects.select_for_update().get(pk=1)
+        # Another machine may have published meanwhile; ours is newer data anyway.
+        state.version = max(state.version + 1, version)
+        state.chunk_count = index.chunk_count
+        state.embedder = embedder
+        state.save()
+    if state.version != version:
+        index.version = state.version
+        store.save(index, _root())
+
+
+def _full(reuse: store.CompanyIndex | None, progress: Callable[[int, int], None] | None = None):
+    def build(version: int) -> store.CompanyIndex:
+        return store.build(embedder=get_embedder(), version=version, reuse=reuse,
+                           dense=settings.RETRIEVAL["DENSE_INDEX"], progress=progress)
+    return build
+
+
 def index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> store.CompanyIndex:
-    """Re-chunk and re-embed everything and publish a new version."""
+    """Re-chunk and re-embed everything and publish a new full version."""
     _state()
-    return _publish(reuse=None, progress=progress)
+    return _publish(_full(None, progress))
+
+
+def _latest() -> store.CompanyIndex | None:
+    """The index at the published version (called with the build lock held): this process's when
+    it is at that version, else loaded from disk; ``None`` when none is published or it cannot be
+    read here."""
+    state = _state()
+    current = _loaded
+    if current is not None and current.version == state.version:
+        return current
+    if not state.version:
+        return None
+    try:
+        return store.load(_root(), state.version, embedder=_embedder_of(state.version), serving=current)
+    except store.IndexUnavailable:
+        return None
 
 
 def index_update(*, keys: list[str]) -> store.CompanyIndex:
-    """Re-index after ``keys`` changed: only their passages are embedded again
-    (the rest reuse their vectors), then a new version is published."""
-    state = _state()
-    current = _loaded
-    if current is None and state.version:
-        try:
-            current = current_index()
-        except store.IndexUnavailable:
-            current = None
-    index = _publish(reuse=current)
+    """Re-index after ``keys`` changed (or were deleted): a delta version with only the changed
+    documents' passages, or a full version when there is no index to extend here yet or it was
+    built with another model."""
+    embedder = get_embedder()
+
+    def build(version: int) -> store.CompanyIndex:
+        current = _latest()
+        if current is None or current.embedder != embedder.name:
+            return _full(current)(version)
+        return store.build_delta(embedder=embedder, version=version, current=current, keys=keys)
+
+    index = _publish(build)
     log.info("index_updated", keys=keys[:20], version=index.version)
+    if index.main is not None and _too_big(index):
+        schedule_merge()
+    return index
+
+
+def _too_big(index: store.CompanyIndex) -> bool:
+    limit = max(MIN_DELTA_PASSAGES, settings.RETRIEVAL["DELTA_SHARE"] * index.full.chunk_count)
+    return index.delta_passages > limit
+
+
+_merger: threading.Thread | None = None
+merges_published = 0  # by this process (benchmarks)
+
+
+def schedule_merge() -> None:
+    """Merge the delta into a new full index off the edit path: a Celery task, or (tasks run
+    in-process) a thread of this process, one at a time."""
+    global _merger
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        from ..tasks import merge_index
+
+        merge_index.delay()
+        return
+    with _process_lock:
+        if _merger is not None and _merger.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                index_merge()
+            except Exception:  # noqa: BLE001 — the delta keeps serving; the next edit tries again
+                log.exception("index_merge_failed")
+            finally:
+                connections.close_all()
+
+        _merger = threading.Thread(target=run, name="index-merge", daemon=True)
+        _merger.start()
+
+
+def wait_for_merge(timeout: float = 120.0) -> None:
+    """Wait for a merge running on this process's thread (tests, benchmarks)."""
+    merger = _merger
+    if merger is not None:
+        merger.join(timeout)
+
+
+def index_merge() -> store.CompanyIndex | None:
+    """Fold the delta into a new full index. The build reads the database without the build lock,
+    so edits go on publishing deltas meanwhile; those made after it started are carried over as
+    the merged index's delta. ``None`` when there was nothing to merge, or a rebuild or another
+    merge replaced the delta's base first."""
+    with _build_lock():
+        started = _latest()
+    if started is None or started.main is None:
+        return None
+    snapshot = started.version
+    embedder = get_embedder()
+    merged = store.build(embedder=embedder, version=0, reuse=started, dense=settings.RETRIEVAL["DENSE_INDEX"])
+    # Its files are written before the lock too: edits wait for the lock, never for this.
+    written = store.write(merged, _root())
+    try:
+        with _build_lock():
+            latest = _latest()
+            if latest is None or latest.base != started.base:
+                return None
+            version = _state().version + 1
+            merged.version = version
+            # Changed since the build read the database (their delta version is newer than the one
+            # the merge started from): indexed again over the merged index.
+            carried = [key for key, at in latest.changed.items() if at > snapshot]
+            index = merged
+            if carried:
+                store.save(merged, _root(), point=False, written=written)
+                version += 1
+                index = store.build_delta(embedder=embedder, version=version, current=merged, keys=carried)
+                _record(index, embedder.name, version)
+            else:
+                _record(index, embedder.name, version, written)
+    finally:
+        shutil.rmtree(written[0], ignore_errors=True)  # left only when nothing was published
+    global merges_published
+    merges_published += 1
+    _set_loaded(index)
+    log.info("index_merged", version=index.version, chunks=index.chunk_count, carried=len(carried))
     return index
 
 
@@ -156,7 +283,7 @@ def current_index() -> store.CompanyIndex:
             _load_in_background(state.version)
             return _loaded
     if state.version == 0:
-        return _publish(reuse=None)
+        return _publish(_full(None))
     index = _load_or_build(state.version)
     with _process_lock:
         if _loaded is None or index.version >= _loaded.version:
@@ -168,12 +295,12 @@ def _load_or_build(version: int) -> store.CompanyIndex:
     """Version ``version`` from ``INDEX_DIR``, or built from the database when this machine
     lacks it (another machine built it), it is corrupt, or its model is not configured."""
     try:
-        return store.load(_root(), version, embedder=_embedder_of(version))
+        return store.load(_root(), version, embedder=_embedder_of(version), serving=_loaded)
     except store.IndexUnavailable as exc:
         log.warning("index_catching_up", version=version, reason=str(exc))
     with _build_lock():
         try:
-            return store.load(_root(), version, embedder=get_embedder())
+            return store.load(_root(), version, embedder=get_embedder(), serving=_loaded)
         except store.IndexUnavailable:
             index = store.build(embedder=get_embedder(), version=version, reuse=_loaded,
                                 dense=settings.RETRIEVAL["DENSE_INDEX"])
@@ -248,6 +375,10 @@ class EmbeddedBackend(SearchBackend):
 
     def index_documents(self, keys: list[str]) -> int:
         return index_update(keys=keys).version
+
+    def merge(self) -> int:
+        index = index_merge()
+        return index.version if index is not None else 0
 
     def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
         index_rebuild(progress=progress)

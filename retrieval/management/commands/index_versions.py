@@ -37,6 +37,8 @@ class Command(BaseCommand):
                 "version": version, "current": version == current, "published": version == published,
                 "embedder": model, "dim": manifest.get("dim"), "passages": _passages(manifest),  # per view: staff, hr
                 "built_at": manifest.get("built_at", ""),
+                # A delta: the documents changed since the full version ``base`` it extends.
+                "base": manifest.get("base"), "changed": len(manifest.get("changed") or {}),
                 # Searchable here: its model is configured (EMBEDDERS); rebuilt when not the default.
                 "servable": embedder_named(model) is not None, "stale": model != configured,
             })
@@ -55,8 +57,10 @@ class Command(BaseCommand):
             note = ""
             if row["stale"] and row["current"]:
                 note = " — another model: `rebuild_index` re-embeds" if row["servable"] else " — its model is not configured"
-            self.stdout.write(f"  v{row['version']}{' (' + ', '.join(marks) + ')' if marks else ''}: {row['embedder']}, "
-                              f"{row['dim']} dims, passages {_counts(row['passages'])}, built {row['built_at']}{note}")
+            kind = f"delta of v{row['base']} ({row['changed']} documents changed), " if row["base"] else ""
+            self.stdout.write(f"  v{row['version']}{' (' + ', '.join(marks) + ')' if marks else ''}: {kind}"
+                              f"{row['embedder']}, {row['dim']} dims, passages {_counts(row['passages'])}, "
+                              f"built {row['built_at']}{note}")
 
 
 def _passages(manifest: dict) -> dict[str, int]:
