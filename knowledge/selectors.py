@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
@@ -111,6 +112,35 @@ def document_fields(*, document: Document, user: User) -> list[DocumentField]:
             fields.append(DocumentField(name, name.replace("_", " ").capitalize(), "extra", value,
                                         schema.is_sensitive(name)))
     return fields
+
+
+def document_referrers(*, keys) -> list[str]:
+    """Keys of the documents that link to any of ``keys`` (and are not among them): their search
+    passages name the documents they link to, so they change with those documents' names."""
+    keys = sorted(set(keys))
+    if not keys:
+        return []
+    wanted = set(keys)
+    found: set[str] = set()
+    for other in DOC_TYPES.values():
+        for spec in other.link_fields:
+            of_type = Document.objects.filter(doc_type=other.name)
+            if spec.kind == REF:
+                found.update(of_type.filter(**{f"body__{spec.name}__in": keys}).values_list("key", flat=True))
+            elif connection.vendor == "postgresql":
+                condition = Q()
+                for key in keys:
+                    condition |= Q(**{f"body__{spec.name}__contains": [key]})
+                found.update(of_type.filter(condition).values_list("key", flat=True))
+            else:
+                # JSON "contains" is not portable to SQLite; scan this type's bodies in Python.
+                found.update(key for key, body in of_type.values_list("key", "body")
+                             if isinstance(body, dict) and wanted & set(_strings(body.get(spec.name))))
+    return sorted(found - wanted)
+
+
+def _strings(value) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def document_backlinks(*, document: Document, user: User) -> list[Backlink]:

@@ -25,9 +25,12 @@ class DocumentConflict(ValidationError):
     (or went) since the caller read it. A ``ValidationError`` so forms show it on a field."""
 
 
-def _announce(keys: list[str], *, deleted: bool = False) -> None:
+def _announce(keys: list[str], *, deleted: bool = False, renamed: bool = True) -> None:
+    """``renamed``: the documents' titles or visibility may have changed (always so for ones created
+    or deleted), so the documents that name them follow."""
     if keys:
-        transaction.on_commit(lambda: document_changed.send(sender=Document, keys=list(keys), deleted=deleted))
+        transaction.on_commit(lambda: document_changed.send(sender=Document, keys=list(keys), deleted=deleted,
+                                                            renamed=renamed))
 
 
 def document_validate(*, doc_type: str | DocType, body: Any, key: str | None = None) -> None:
@@ -95,13 +98,14 @@ def document_update(
     title = document.schema.title(body)
     if body == document.body and visibility == document.visibility and title == document.title:
         return document
+    renamed = title != document.title or visibility != document.visibility
     document.body = body
     document.title = title
     document.visibility = visibility
     document.version += 1
     document.updated_by = by
     document.save()
-    _announce([document.key])
+    _announce([document.key], renamed=renamed)
     return document
 
 

@@ -10,5 +10,5 @@ from .tasks import reindex_documents
 
 
 @receiver(document_changed, dispatch_uid="retrieval.reindex_on_document_changed")
-def queue_reindex(sender, keys: list[str], deleted: bool = False, **kwargs) -> None:
-    reindex_documents.delay(list(keys))
+def queue_reindex(sender, keys: list[str], deleted: bool = False, renamed: bool = True, **kwargs) -> None:
+    reindex_documents.delay(list(keys), referrers=renamed)

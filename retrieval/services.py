@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from knowledge.models import Document
-from knowledge.selectors import documents_visible_to
+from knowledge.selectors import document_referrers, documents_visible_to
 
 from .chunking import HR, STAFF
 from .engine import DEFAULT_BM25_WEIGHT
@@ -184,9 +184,14 @@ def index_chunk(*, keys: list[str]) -> int:
     return version
 
 
-def index_update(*, keys: list[str]) -> int:
-    """Re-index the documents ``keys`` after they changed (or were deleted); the new version."""
-    version = get_backend().index_documents(list(keys))
+def index_update(*, keys: list[str], referrers: bool = False) -> int:
+    """Re-index the documents ``keys`` after they changed (or were deleted); the new version. With
+    ``referrers`` (their titles or visibility changed) also the documents that link to them: their
+    passages name them, and a staff passage must stop naming one that became HR-only."""
+    keys = list(keys)
+    if referrers:
+        keys += document_referrers(keys=keys)
+    version = get_backend().index_documents(keys)
     log.info("index_updated", keys=list(keys)[:20], version=version)
     return version
 

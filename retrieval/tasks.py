@@ -22,9 +22,10 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=60, retry_jitter=True,
              max_retries=5, acks_late=True)
-def reindex_documents(self, keys: list[str]) -> int:
-    """Re-chunk and re-embed the changed (or deleted) documents; returns the new index version."""
-    return services.index_update(keys=keys)
+def reindex_documents(self, keys: list[str], referrers: bool = False) -> int:
+    """Re-chunk and re-embed the changed (or deleted) documents, with ``referrers`` also those that
+    link to them (a title or visibility changed); returns the new index version."""
+    return services.index_update(keys=keys, referrers=referrers)
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, retry_jitter=True,

@@ -76,3 +76,39 @@ def test_chat_answers_name_no_hidden_document(client, alice, hidden):
         data = response.json()
         assert not leaks(data["answer"]), (question, data["answer"])
         assert not leaks(json.dumps(data["sources"], ensure_ascii=False)), question
+
+
+def test_a_department_made_hr_only_leaves_the_staff_passages_that_named_it_at_once(alice, hr_user, company):
+    """Its employees' staff passages named it: they are indexed again with it, not at the next rebuild."""
+    from knowledge.services import document_update
+    from retrieval.services import search_documents
+
+    index_rebuild()
+
+    def naming(query: str) -> list[str]:
+        return [r.key for r in search_documents(user=alice, query=query, k=10, method="bm25") if query in r.snippet]
+
+    assert "E1" in naming("Yazılım")
+    document_update(document=company["D1"], body=company["D1"].body, visibility=Visibility.HR, by=hr_user)
+    assert naming("Yazılım") == []
+
+
+def test_renaming_a_department_renames_it_in_its_employees_passages(alice, hr_user, company):
+    from knowledge.services import document_update
+    from retrieval.services import search_documents
+
+    index_rebuild()
+    document_update(document=company["D1"], body={**company["D1"].body, "name": "Platform Mühendisliği"}, by=hr_user)
+    found = {r.key: r.snippet for r in search_documents(user=alice, query="Platform Mühendisliği", k=10,
+                                                         method="bm25")}
+    assert {key for key, snippet in found.items() if "Platform Mühendisliği" in snippet} == {"D1", "E1", "E2", "P1"}
+
+
+def test_the_referrers_of_a_document_are_found_by_single_and_multiple_links(company):
+    from knowledge.selectors import document_referrers
+
+    assert document_referrers(keys=["D1"]) == ["E1", "E2", "P1"]  # department_id, and the project's department
+    assert document_referrers(keys=["E1"]) == ["P1"]  # a member
+    assert document_referrers(keys=["E2"]) == ["D1", "E1", "E3", "P1"]  # head, manager, lead
+    assert document_referrers(keys=["E1", "P1"]) == []  # among themselves only
+    assert document_referrers(keys=[]) == [] and document_referrers(keys=["NOPE"]) == []
