@@ -28,11 +28,12 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections
 from django.urls import reverse
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from chatcore.databases import database_url as url_of_database
 from knowledge.models import Document
 from retrieval.services import ensure_index
 from retrieval.store import IndexUnavailable
@@ -148,17 +149,10 @@ def free_port() -> int:
 
 def database_url() -> str:
     """The database this process uses (under the test runner: the test database)."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        name = str(s["NAME"])
-        if name == ":memory:" or name.startswith("file:"):
-            raise CommandError("The bench needs a database file the server can open, not an in-memory SQLite.")
-        return f"sqlite:///{urllib.parse.quote(name)}"
-    if connection.vendor == "postgresql":
-        quote = lambda value: urllib.parse.quote(str(value or ""), safe="")  # noqa: E731
-        return (f"postgres://{quote(s['USER'])}:{quote(s['PASSWORD'])}@{s['HOST'] or '127.0.0.1'}:"
-                f"{s['PORT'] or 5432}/{quote(s['NAME'])}")
-    raise CommandError(f"The bench runs on SQLite or PostgreSQL, not {connection.vendor}.")
+    try:
+        return url_of_database()
+    except ValueError as exc:
+        raise CommandError(f"The bench needs a database the server can open: {exc}.") from None
 
 
 def create_users(prefix: str, full_name: str, count: int, password: str) -> list[User]:

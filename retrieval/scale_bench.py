@@ -184,6 +184,7 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
             "edit_to_searchable_max_s": round(max(delays), 3) if delays else 0.0,
             # The writer's save, commit and re-index, before anyone can search for it.
             "edit_saved_and_reindexed_p50_s": _percentile(reindexed, 50),
+            "edit_saved_and_reindexed_max_s": round(max(reindexed), 3) if reindexed else 0.0,
             "slowest_search_during_edits_ms": round(max(stalls), 1) if stalls else 0.0,
             # Embedded backend: deltas merged into a new full index during the edits (each loaded
             # by the web process while it searched).
@@ -304,7 +305,7 @@ class Writer:
         from .indexes import embedded
 
         embedded.wait_for_merge()
-        return {"merges": embedded.merges_published}
+        return {"merges": embedded.merges_started}
 
 
 class Probe:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +29,8 @@ from pathlib import Path
 import structlog
 from django.conf import settings
 from django.db import connections, transaction
+
+from chatcore.databases import database_url
 
 from .. import store
 from ..chunking import HR, STAFF
@@ -169,40 +173,42 @@ def _too_big(index: store.CompanyIndex) -> bool:
     return index.delta_passages > limit
 
 
-_merger: threading.Thread | None = None
-merges_published = 0  # by this process (benchmarks)
+_merger: subprocess.Popen | None = None
+merges_started = 0  # by this process (benchmarks)
 
 
 def schedule_merge() -> None:
-    """Merge the delta into a new full index off the edit path: a Celery task, or (tasks run
-    in-process) a thread of this process, one at a time."""
-    global _merger
+    """Merge the delta into a new full index off the edit path: a Celery task or, when tasks run
+    in-process, a ``manage.py merge_index`` process of its own (one at a time), so the merge's
+    tokenizing does not compete with this process's requests for the interpreter."""
+    global _merger, merges_started
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         from ..tasks import merge_index
 
         merge_index.delay()
+        merges_started += 1
         return
     with _process_lock:
-        if _merger is not None and _merger.is_alive():
+        if _merger is not None and _merger.poll() is None:
             return
+        try:
+            url = database_url()
+        except ValueError as exc:  # an in-memory database: merged at the next rebuild instead
+            log.warning("index_merge_skipped", reason=str(exc))
+            return
+        env = {**os.environ, "DATABASE_URL": url, "INDEX_DIR": str(_root()),
+               "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND}
+        _merger = subprocess.Popen([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "merge_index"],  # noqa: S603 — fixed arguments
+                                   cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL)
+        merges_started += 1
 
-        def run() -> None:
-            try:
-                index_merge()
-            except Exception:  # noqa: BLE001 — the delta keeps serving; the next edit tries again
-                log.exception("index_merge_failed")
-            finally:
-                connections.close_all()
 
-        _merger = threading.Thread(target=run, name="index-merge", daemon=True)
-        _merger.start()
-
-
-def wait_for_merge(timeout: float = 120.0) -> None:
-    """Wait for a merge running on this process's thread (tests, benchmarks)."""
+def wait_for_merge(timeout: float = 300.0) -> None:
+    """Wait for a merge this process started (tests, benchmarks)."""
     merger = _merger
     if merger is not None:
-        merger.join(timeout)
+        merger.wait(timeout)
 
 
 def index_merge() -> store.CompanyIndex | None:
@@ -239,8 +245,6 @@ def index_merge() -> store.CompanyIndex | None:
                 _record(index, embedder.name, version, written)
     finally:
         shutil.rmtree(written[0], ignore_errors=True)  # left only when nothing was published
-    global merges_published
-    merges_published += 1
     _set_loaded(index)
     log.info("index_merged", version=index.version, chunks=index.chunk_count, carried=len(carried))
     return index

@@ -206,17 +206,34 @@ class TestEmbeddedDelta:
         assert IndexState.objects.get().version == version + 1  # the rebuild's only
         assert not list(settings.INDEX_DIR.glob(".tmp-*"))  # the merged files it wrote are gone
 
-    def test_a_delta_that_outgrows_its_share_is_merged_on_a_thread_off_the_edit(self, alice, company, hr_user,
-                                                                                settings, monkeypatch):
-        settings.RETRIEVAL = {**settings.RETRIEVAL, "DELTA_SHARE": 0.0}
+    def test_a_delta_that_outgrows_its_share_is_merged_by_a_process_of_its_own(self, alice, company, hr_user,
+                                                                                 settings, monkeypatch):
+        settings.RETRIEVAL = {**settings.RETRIEVAL, "DELTA_SHARE": 0.0, "VERSION_CHECK_SECONDS": 0}
         monkeypatch.setattr(embedded, "MIN_DELTA_PASSAGES", 0)
         index_rebuild()
         document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin."),
                         by=hr_user)
+        merger = embedded._merger
+        assert merger is not None and merger.args[-1] == "merge_index"
         embedded.wait_for_merge()
+        assert merger.returncode == 0
+        state = IndexState.objects.get()
+        assert store.read_manifest(settings.INDEX_DIR, state.version).get("kind") is None  # a full version
+        current_index()
+        embedded.wait_for_loader()
         index = current_index()
-        assert index.main is None and index.version == IndexState.objects.get().version
+        assert index.main is None and index.version == state.version
         assert _keys(search_documents(user=alice, query="zeplin", k=3))[:1] == ["PR1"]
+
+    def test_merge_index_says_when_there_is_nothing_to_merge(self, company):
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        index_rebuild()
+        out = StringIO()
+        call_command("merge_index", stdout=out)
+        assert out.getvalue().strip() == "Nothing to merge."
 
     def test_with_workers_the_merge_is_queued_as_a_task(self, company, settings, monkeypatch):
         from retrieval import tasks
