@@ -1,4 +1,4 @@
-"""Answers under a real model's latency (``conversations.slowmodel``, an OpenAI-compatible
+"""Answers under a real model's latency (``chatcore.benchmarks.slowmodel``, an OpenAI-compatible
 server on 127.0.0.1 that takes its time): sockets of one process answer in parallel, no
 transaction is open while the model writes, the limits say "busy" with Retry-After, and Stop
 reaches the model."""
@@ -16,8 +16,8 @@ from django.test import Client
 
 from accounts.models import Role
 from accounts.services import user_create
+from chatcore.benchmarks.slowmodel import SlowModel
 from conversations.models import Message
-from conversations.slowmodel import SlowModel
 from retrieval.llm import reset_providers
 
 from .test_consumers import communicator, receive_until_done

@@ -1,9 +1,8 @@
 """``manage.py bench <what>``: one command for every benchmark.
 
-Each benchmark lives in the app it measures, as a module with ``HELP``,
-``add_arguments(parser)`` and ``run(command, **options)``. This command only wires
-them, so a lower app never imports a higher one (``retrieval`` knows nothing of
-``conversations``). A new benchmark is one more line in ``BENCHMARKS``.
+Each benchmark is a module of ``chatcore.benchmarks`` with ``HELP``,
+``add_arguments(parser)`` and ``run(command, **options)``; this command only wires
+them. A new benchmark is one more line in ``BENCHMARKS``.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from importlib import import_module
 from django.core.management.base import BaseCommand, CommandParser
 
 BENCHMARKS = {
-    "retrieval": "retrieval.bench",
-    "chat": "conversations.bench",
-    "load": "conversations.bench_load",
+    "retrieval": "chatcore.benchmarks.retrieval",
+    "chat": "chatcore.benchmarks.chat",
+    "load": "chatcore.benchmarks.load",
 }
 
 

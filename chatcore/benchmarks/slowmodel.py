@@ -10,7 +10,7 @@ requests, streams open now and at most, and streams the client closed before the
 answer reaching the model); ``GET …/stats`` returns the same counts as JSON.
 
 ``SlowModel`` serves from a thread of the calling process (tests); ``SlowModelProcess`` from a
-process of its own (``python -m conversations.slowmodel``), so a bench's clients and its model do
+process of its own (``python -m chatcore.benchmarks.slowmodel``), so a bench's clients and its model do
 not share one interpreter lock and disturb each other's timing.
 """
 
@@ -182,9 +182,9 @@ class SlowModelProcess:
     answer_seconds = SlowModel.answer_seconds
 
     def __enter__(self) -> SlowModelProcess:
-        root = Path(__file__).resolve().parent.parent
+        root = Path(__file__).resolve().parents[2]  # the project: chatcore/benchmarks/slowmodel.py
         self.process = subprocess.Popen(  # noqa: S603 - this Python, this module
-            [sys.executable, "-m", "conversations.slowmodel", *self._args], cwd=root,
+            [sys.executable, "-m", "chatcore.benchmarks.slowmodel", *self._args], cwd=root,
             env={**os.environ, "PYTHONPATH": str(root)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline().strip()
         if not line.startswith("http://"):
@@ -229,7 +229,7 @@ class SlowModelProcess:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m conversations.slowmodel", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m chatcore.benchmarks.slowmodel", description=__doc__.split("\n\n")[0])
     parser.add_argument("--first-token-seconds", type=float, default=0.8)
     parser.add_argument("--tokens-per-second", type=float, default=25.0)
     parser.add_argument("--tokens", type=int, default=60)

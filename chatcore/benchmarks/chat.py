@@ -33,12 +33,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from conversations.models import Message
 from retrieval.pipeline import EXACT_MODEL
 
-from .bench_slow import TARGET_USERS as SLOW_TARGET_USERS
-from .bench_slow import run_slow
-from .benchkit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users, run_bench
-from .models import Message
+from .chat_slow import TARGET_USERS as SLOW_TARGET_USERS
+from .chat_slow import run_slow
+from .kit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users, run_bench
 
 HELP = ("Time to first token and cached answers over real WebSockets: N users at once against a "
         "daphne the bench starts.")

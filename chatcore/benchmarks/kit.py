@@ -1,8 +1,8 @@
 """What the end-to-end benchmarks share: daphne on a free loopback port, bench users
 created and removed through the ORM, and a throwaway database for ``--dataset``.
 
-Used by ``bench chat`` (``conversations.bench``) and ``bench load``
-(``conversations.bench_load``).
+Used by ``bench chat`` (``chat.py``) and ``bench load``
+(``load.py``).
 """
 
 from __future__ import annotations

@@ -41,8 +41,8 @@ from rest_framework.authtoken.models import Token
 
 from knowledge.models import Document
 
-from .bench import QUESTIONS, REPHRASED
-from .benchkit import Server, bench_index, create_users, database_url, remove_users, run_bench
+from .chat import QUESTIONS, REPHRASED
+from .kit import Server, bench_index, create_users, database_url, remove_users, run_bench
 
 HELP = ("Throughput under load: N API users (chat, conversation lists, search) against two daphne "
         "processes the bench starts, plus one client over the sign-in rate limit.")

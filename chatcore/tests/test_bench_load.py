@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import User
-from conversations.benchkit import create_users, remove_users
+from chatcore.benchmarks.kit import create_users, remove_users
 from knowledge.tests.test_load_company import write_company
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -100,7 +100,7 @@ def test_bench_chat_against_a_slow_model_answers_in_parallel_and_leaves_nothing_
 def test_bench_chat_on_a_database_never_migrated_says_what_to_run(monkeypatch):
     from django.db import OperationalError
 
-    from conversations import benchkit
+    from chatcore.benchmarks import kit as benchkit
 
     def no_table():
         raise OperationalError("no such table: knowledge_document")

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 KINDS = ("name", "skill", "howto_tr", "howto_en", "key")
-CHILD = "from retrieval.scale_bench import child; child()"
+CHILD = "from chatcore.benchmarks.retrieval_scale import child; child()"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -281,7 +281,7 @@ class Writer:
                 "sample_keys": rng.sample(keys, min(200, len(keys)))}
 
     def rebuild(self, message: dict) -> dict:
-        from .services import index_rebuild
+        from retrieval.services import index_rebuild
 
         started = time.perf_counter()
         summary = index_rebuild()
@@ -302,7 +302,7 @@ class Writer:
         return {"started_at": started, "indexed_s": time.monotonic() - started}
 
     def merges(self, message: dict) -> dict:
-        from .indexes import embedded
+        from retrieval.indexes import embedded
 
         embedded.wait_for_merge()
         return {"merges": embedded.merges_started}
@@ -314,8 +314,7 @@ class Probe:
     def start(self, message: dict) -> dict:
         from accounts.models import User
         from retrieval.embeddings import get_embedder
-
-        from .services import ensure_index
+        from retrieval.services import ensure_index
 
         started = time.perf_counter()
         real = get_embedder(os.environ.get("BENCH_REAL_EMBEDDER") or None)
@@ -353,7 +352,7 @@ class Probe:
         return questions
 
     def queries(self, message: dict) -> dict:
-        from .services import search_documents
+        from retrieval.services import search_documents
 
         by_kind: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for kind, question in self._questions(message["count"], message["seed"]):
@@ -372,7 +371,7 @@ class Probe:
 
         from django.db import connections
 
-        from .services import search_documents
+        from retrieval.services import search_documents
 
         self.found_at = None
         self.error = ""

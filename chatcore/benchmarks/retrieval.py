@@ -50,7 +50,7 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
     scale = parser.add_argument_group(
         "scale", "--documents N: the configured search backend with a synthetic company of N documents, in a "
-                 "scratch database (see retrieval/scale_bench.py); the other options above are then ignored")
+                 "scratch database (see chatcore/benchmarks/retrieval_scale.py); the other options above are then ignored")
     scale.add_argument("--documents", type=int, default=0, metavar="N")
     scale.add_argument("--seed", type=int, default=7, help="The synthetic company's seed.")
     scale.add_argument("--edits", type=int, default=20, help="Edits timed until searchable from another process.")
@@ -63,7 +63,7 @@ def add_arguments(parser: CommandParser) -> None:
 def run(command: BaseCommand, *, documents: int = 0, seed: int = 7, edits: int = 20, queries: int = 40,
         real_vectors: bool = False, keep: bool = False, **options) -> None:
     if documents:
-        from .scale_bench import run as run_scale
+        from .retrieval_scale import run as run_scale
 
         run_scale(command, documents=documents, seed=seed, edits=edits, queries=queries, real_vectors=real_vectors,
                   as_json=options["as_json"], keep=keep)

@@ -1,7 +1,7 @@
 """``bench chat --provider openai``: the chat under a real model's latency, on one process.
 
 The bench starts a slow OpenAI-compatible model on 127.0.0.1 in a process of its own
-(``conversations.slowmodel``: ``--first-token-ms`` to the first token, then ``--model-tokens``
+(``chatcore.benchmarks.slowmodel``: ``--first-token-ms`` to the first token, then ``--model-tokens``
 tokens at ``--tokens-per-s``), points one daphne at it, and measures:
 
 1. after a warm-up answer (the server's first one loads what it needs), one answer alone over a
@@ -39,7 +39,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import api_token_create
 
-from .benchkit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users
+from .kit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users
 from .slowmodel import SlowModelProcess
 
 USERNAME_PREFIX = "bench-slow-"
@@ -263,7 +263,7 @@ def _resources(process, port: int) -> dict:
 
 
 def _incomplete_answers() -> int:
-    from .models import Message
+    from conversations.models import Message
 
     return Message.objects.filter(conversation__owner__username__startswith=USERNAME_PREFIX,
                                   role=Message.Role.ASSISTANT, incomplete=True).exclude(content="").count()
@@ -332,7 +332,7 @@ class _Start:
 async def _ws_answer(server: Server, session: str, question: str, start: _Start | None = None) -> dict:
     from websockets.asyncio.client import connect
 
-    from .bench import DONE_FRAME, ERROR_FRAME, TOKEN_FRAME
+    from .chat import DONE_FRAME, ERROR_FRAME, TOKEN_FRAME
 
     answer = {"ttft_ms": None, "total_ms": None, "error": ""}
     try:
@@ -402,7 +402,7 @@ async def _ws_drop(server: Server, session: str, question: str) -> dict:
     """Ask, then close the socket at the first token."""
     from websockets.asyncio.client import connect
 
-    from .bench import ERROR_FRAME, TOKEN_FRAME
+    from .chat import ERROR_FRAME, TOKEN_FRAME
 
     answer = {"ttft_ms": None, "error": ""}
     try:
@@ -429,7 +429,7 @@ async def _ws_flood(server: Server, session: str, question: str, sockets: int) -
     """One user asks the same question on ``sockets`` sockets at once."""
     from websockets.asyncio.client import connect
 
-    from .bench import DONE_FRAME, ERROR_FRAME
+    from .chat import DONE_FRAME, ERROR_FRAME
 
     async def one(ws) -> str:
         await ws.send(json.dumps({"message": question}))
