@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from chatcore.legacy_json import Problem
 
 from .doctypes import DocType, get_doctype
-from .importing import CompanyRecord, Problem, link_problems, read_company_dir
+from .importing import CompanyRecord, link_problems, read_company_dir
 from .models import Document, Visibility
 from .signals import document_changed
 

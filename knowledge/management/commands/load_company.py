@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from knowledge.importing import printable
+from chatcore.legacy_json import printable
 from knowledge.models import Document
 from knowledge.services import CompanyPlan, company_apply, company_plan
 

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from conversations.legacy import legacy_apply, legacy_plan
-from knowledge.importing import printable
+from chatcore.legacy import legacy_apply, legacy_plan
+from chatcore.legacy_json import printable
 from knowledge.management.commands.load_company import write_company_report, write_problems
 
 
