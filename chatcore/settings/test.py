@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import local_secret_key
+from .environment import env
 
 DEBUG = False
 SECRET_KEY = SECRET_KEY or local_secret_key()  # noqa: F405
@@ -25,7 +26,7 @@ CACHES["default"]["KEY_PREFIX"] = f"chatcore-test-{os.getpid()}"  # noqa: F405
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
-INDEX_DIR = Path(os.environ.get("INDEX_DIR") or VAR_DIR / "test-index")  # noqa: F405
+INDEX_DIR = Path(env.str("INDEX_DIR", None) or VAR_DIR / "test-index")  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Static files are served from the source folders; no collectstatic for tests.
 STATIC_ROOT = None

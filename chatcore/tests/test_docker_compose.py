@@ -21,8 +21,8 @@ def compose() -> dict:
 
 def settings_variables() -> set[str]:
     source = "\n".join(p.read_text() for p in (ROOT / "chatcore" / "settings").glob("*.py"))
-    names = set(re.findall(r"""(?:environ\.get|env_\w+|env\.db)\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
-    names |= {f"{n}_FILE" for n in re.findall(r"""env_secret\(\s*["']([A-Z][A-Z0-9_]+)["']""", source)}
+    names = set(re.findall(r"""(?:environ\.get|env\.\w+)\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    names |= {f"{n}_FILE" for n in re.findall(r"""env\.secret\(\s*["']([A-Z][A-Z0-9_]+)["']""", source)}
     return names
 
 
