@@ -125,32 +125,84 @@ def company(db):
         return Document.objects.create(key=key, doc_type=doc_type, title=title, body=body, visibility=visibility)
 
     docs = {
-        "D1": doc("D1", "department", "Yazılım", {"name": "Yazılım", "head_id": "E2", "budget": 900000,
-                                                  "location": "İstanbul"}),
+        "D1": doc("D1", "department", "Yazılım", {"name": "Yazılım", "head_id": "E2", "budget": 900000, "location": "İstanbul"}),
         "D2": doc("D2", "department", "İnsan Kaynakları", {"name": "İnsan Kaynakları", "budget": 300000}),
-        "E1": doc("E1", "employee", "Ayşe Yılmaz", {
-            "first_name": "Ayşe", "last_name": "Yılmaz", "title": "Engineer", "department_id": "D1",
-            "manager_id": "E2", "email": "ayse@example.com", "phone": "+90 532 111 2233",
-            "skills": ["Python", "Kafka"], "salary": 85000, "national_id": "12345678901",
-        }),
-        "E2": doc("E2", "employee", "Emre Şahin", {
-            "first_name": "Emre", "last_name": "Şahin", "title": "CTO", "department_id": "D1",
-            "manager_id": None, "email": "emre@example.com", "salary": 210000, "national_id": "10987654321",
-        }),
-        "E3": doc("E3", "employee", "Zeynep Kaya", {
-            "first_name": "Zeynep", "last_name": "Kaya", "title": "HR Specialist", "department_id": "D2",
-            "manager_id": "E2", "email": "zeynep@example.com",
-        }),
-        "P1": doc("P1", "project", "Kervan", {
-            "name": "Kervan", "code": "KERVAN", "status": "active", "department_id": "D1",
-            "lead_id": "E2", "members": ["E1", "E2"],
-        }),
-        "PR1": doc("PR1", "procedure", "Yıllık İzin", {
-            "title": "Yıllık İzin", "summary": "İzin talebi İK Portalı üzerinden yapılır.",
-            "steps": ["Bakiyeni kontrol et.", "Talebi yöneticine gönder."], "content": "**En az 2 gün** önceden.",
-        }),
-        "PR9": doc("PR9", "procedure", "Bordro Kapanışı", {
-            "title": "Bordro Kapanışı", "summary": "Payroll close, HR only."}, visibility=Visibility.HR),
+        "E1": doc(
+            "E1",
+            "employee",
+            "Ayşe Yılmaz",
+            {
+                "first_name": "Ayşe",
+                "last_name": "Yılmaz",
+                "title": "Engineer",
+                "department_id": "D1",
+                "manager_id": "E2",
+                "email": "ayse@example.com",
+                "phone": "+90 532 111 2233",
+                "skills": ["Python", "Kafka"],
+                "salary": 85000,
+                "national_id": "12345678901",
+            },
+        ),
+        "E2": doc(
+            "E2",
+            "employee",
+            "Emre Şahin",
+            {
+                "first_name": "Emre",
+                "last_name": "Şahin",
+                "title": "CTO",
+                "department_id": "D1",
+                "manager_id": None,
+                "email": "emre@example.com",
+                "salary": 210000,
+                "national_id": "10987654321",
+            },
+        ),
+        "E3": doc(
+            "E3",
+            "employee",
+            "Zeynep Kaya",
+            {
+                "first_name": "Zeynep",
+                "last_name": "Kaya",
+                "title": "HR Specialist",
+                "department_id": "D2",
+                "manager_id": "E2",
+                "email": "zeynep@example.com",
+            },
+        ),
+        "P1": doc(
+            "P1",
+            "project",
+            "Kervan",
+            {
+                "name": "Kervan",
+                "code": "KERVAN",
+                "status": "active",
+                "department_id": "D1",
+                "lead_id": "E2",
+                "members": ["E1", "E2"],
+            },
+        ),
+        "PR1": doc(
+            "PR1",
+            "procedure",
+            "Yıllık İzin",
+            {
+                "title": "Yıllık İzin",
+                "summary": "İzin talebi İK Portalı üzerinden yapılır.",
+                "steps": ["Bakiyeni kontrol et.", "Talebi yöneticine gönder."],
+                "content": "**En az 2 gün** önceden.",
+            },
+        ),
+        "PR9": doc(
+            "PR9",
+            "procedure",
+            "Bordro Kapanışı",
+            {"title": "Bordro Kapanışı", "summary": "Payroll close, HR only."},
+            visibility=Visibility.HR,
+        ),
     }
     return docs
 
@@ -158,8 +210,7 @@ def company(db):
 @pytest.fixture
 def alice(db):
     """An employee: owns conversations, sees only staff views."""
-    return user_create(username="alice", role=Role.EMPLOYEE, password=PASSWORD, full_name="Ayşe Yılmaz",
-                       employee_key="E1")
+    return user_create(username="alice", role=Role.EMPLOYEE, password=PASSWORD, full_name="Ayşe Yılmaz", employee_key="E1")
 
 
 @pytest.fixture

@@ -43,9 +43,7 @@ class LoginSessionJWTAuthentication(JWTAuthentication):
         if login_session is None or str(login_session.user_id) != user_id:
             raise exceptions.AuthenticationFailed("The access token is invalid or expired.", code="token_not_valid")
         if not login_session.is_active:
-            raise exceptions.AuthenticationFailed(
-                "This sign-in has ended or was revoked; sign in again.", code="token_revoked"
-            )
+            raise exceptions.AuthenticationFailed("This sign-in has ended or was revoked; sign in again.", code="token_revoked")
         if not login_session.user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.", code="user_inactive")
         login_session_touch(login_session=login_session)

@@ -99,11 +99,19 @@ def read_users(reader: TinyDBReader, path: Path, employee_keys: set[str]) -> lis
         if len(reader.problems) > before:
             continue
         seen.add(username)
-        users.append(UserRecord(
-            record_id=doc_id, username=username, full_name=full_name, email=email, role=role,
-            employee_key=employee_key, is_active=is_active, created_at=created_at,
-            encoded_password=LegacyPBKDF2SHA256Hasher.from_legacy(salt_hex=salt, hash_hex=hashed),
-        ))
+        users.append(
+            UserRecord(
+                record_id=doc_id,
+                username=username,
+                full_name=full_name,
+                email=email,
+                role=role,
+                employee_key=employee_key,
+                is_active=is_active,
+                created_at=created_at,
+                encoded_password=LegacyPBKDF2SHA256Hasher.from_legacy(salt_hex=salt, hash_hex=hashed),
+            )
+        )
     return users
 
 
@@ -132,18 +140,25 @@ def read_sessions(reader: TinyDBReader, path: Path, usernames: set[str], tally: 
         elif username not in usernames:
             tally.skipped.append((file, record, f"user {username!r} does not exist"))
         else:
-            sessions.append(SessionRecord(
-                record_id=record, session_id=session_id[:128], username=username, created_at=created_at,
-                last_activity=last_activity or created_at, expires_at=expires_at,
-            ))
+            sessions.append(
+                SessionRecord(
+                    record_id=record,
+                    session_id=session_id[:128],
+                    username=username,
+                    created_at=created_at,
+                    last_activity=last_activity or created_at,
+                    expires_at=expires_at,
+                )
+            )
     return sessions
 
 
 def users_kept(records: list[UserRecord]) -> list[str]:
     """What importing ``records`` would leave as changed here (a report line each), for a dry run."""
     existing = {u.username: u for u in User.objects.filter(username__in=[r.username for r in records])}
-    return [line for record in records if record.username in existing
-            for line in _user_changes(existing[record.username], record)[2]]
+    return [
+        line for record in records if record.username in existing for line in _user_changes(existing[record.username], record)[2]
+    ]
 
 
 def apply_users(records: list[UserRecord], tally: Tally) -> None:
@@ -153,8 +168,12 @@ def apply_users(records: list[UserRecord], tally: Tally) -> None:
         user = users.get(record.username)
         if user is None:
             user = user_create(
-                username=record.username, role=record.role, encoded_password=record.encoded_password,
-                full_name=record.full_name, email=record.email, employee_key=record.employee_key,
+                username=record.username,
+                role=record.role,
+                encoded_password=record.encoded_password,
+                full_name=record.full_name,
+                email=record.email,
+                employee_key=record.employee_key,
                 is_active=record.is_active,
             )
             imported = {attr: getattr(record, attr) for attr in OWNED_HERE}
@@ -184,19 +203,23 @@ def apply_users(records: list[UserRecord], tally: Tally) -> None:
             tally.unchanged["users"] += 1
 
 
-
 def apply_sessions(records: list[SessionRecord], tally: Tally) -> None:
     """Create the live sessions of ``records`` not imported yet (their users exist by now)."""
     users = {u.username: u for u in User.objects.filter(username__in={s.username for s in records})}
-    known_sessions = set(LoginSession.objects.filter(
-        legacy_id__in=[s.session_id for s in records]).values_list("legacy_id", flat=True))
+    known_sessions = set(
+        LoginSession.objects.filter(legacy_id__in=[s.session_id for s in records]).values_list("legacy_id", flat=True)
+    )
     for record in records:
         if record.session_id in known_sessions:
             tally.unchanged["sessions"] += 1
             continue
         LoginSession.objects.create(
-            user=users[record.username], kind=LoginSession.Kind.LEGACY, legacy_id=record.session_id,
-            created_at=record.created_at, last_activity=record.last_activity, expires_at=record.expires_at,
+            user=users[record.username],
+            kind=LoginSession.Kind.LEGACY,
+            legacy_id=record.session_id,
+            created_at=record.created_at,
+            last_activity=record.last_activity,
+            expires_at=record.expires_at,
         )
         tally.created["sessions"] += 1
 
@@ -207,7 +230,8 @@ def _user_changes(user: User, record: UserRecord) -> tuple[dict[str, Any], dict[
     it since), which is kept. Returns the changes, what the import will then have
     set, and a report line per kept value."""
     changes = {
-        attr: getattr(record, attr) for attr in ("full_name", "email", "employee_key")
+        attr: getattr(record, attr)
+        for attr in ("full_name", "email", "employee_key")
         if getattr(user, attr) != getattr(record, attr)
     }
     imported = dict(user.legacy_imported or {})

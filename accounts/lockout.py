@@ -173,8 +173,9 @@ def login_attempts_limited(view):
             if refusal is not None:
                 form = AuthenticationForm(request, initial={"username": normalize_username(username)})
                 next_url = request.POST.get("next") or request.GET.get("next", "")
-                response = render(request, "accounts/login.html",
-                                  {"form": form, "next": next_url, "refusal": refusal.message}, status=429)
+                response = render(
+                    request, "accounts/login.html", {"form": form, "next": next_url, "refusal": refusal.message}, status=429
+                )
                 response["Retry-After"] = str(refusal.retry_after)
                 return response
         return view(request, *args, **kwargs)

@@ -25,7 +25,10 @@ class User(AbstractUser):
     full_name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.EMPLOYEE, db_index=True)
     employee_key = models.CharField(
-        "employee document", max_length=64, blank=True, db_index=True,
+        "employee document",
+        max_length=64,
+        blank=True,
+        db_index=True,
         help_text="Key of the employee document this user is, e.g. E001.",
     )
     # What the legacy import last wrote of the values an admin may change here

@@ -24,9 +24,7 @@ from rest_framework.throttling import BaseThrottle
 
 log = structlog.get_logger(__name__)
 
-RATE_LIMITED = Counter(
-    "chatcore_rate_limited", "Requests refused by a rate limit or a sign-in lockout.", ["scope"]
-)
+RATE_LIMITED = Counter("chatcore_rate_limited", "Requests refused by a rate limit or a sign-in lockout.", ["scope"])
 
 USER = "user"
 LOGIN_IP = "login_ip"
@@ -85,7 +83,7 @@ def login_ip_hit(request) -> Verdict:
 
 
 def wait_text(seconds: int) -> str:
-    """"in 42 seconds" / "in 3 minutes" for people, in the active language."""
+    """ "in 42 seconds" / "in 3 minutes" for people, in the active language."""
     if seconds < 60:
         return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
     minutes = math.ceil(seconds / 60)

@@ -13,9 +13,11 @@ from .models import LoginSession, User
 def login_session_list(*, user: User) -> QuerySet[LoginSession]:
     """The user's sign-ins that still work (or, for legacy ones, would), newest activity first."""
     now = timezone.now()
-    return LoginSession.objects.filter(user=user, revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    ).order_by("-last_activity", "-pk")
+    return (
+        LoginSession.objects.filter(user=user, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-last_activity", "-pk")
+    )
 
 
 def login_session_get(*, user: User, login_session_id: int) -> LoginSession | None:

@@ -185,19 +185,23 @@ def user_password_changed(*, user: User, request: HttpRequest | None = None) -> 
         by_user_id=by.pk if by is not None else None,
     )
     if request is not None and (ended or token_deleted):
-        messages.info(request, _password_changed_text(user=user, own=own, ended=ended, token_deleted=token_deleted),
-                      fail_silently=True)
+        messages.info(
+            request, _password_changed_text(user=user, own=own, ended=ended, token_deleted=token_deleted), fail_silently=True
+        )
     return ended
 
 
 def _password_changed_text(*, user: User, own: bool, ended: int, token_deleted: bool) -> str:
     parts = []
     if own and ended:
-        parts.append(ngettext("Your other sign-in was ended.", "Your %(count)d other sign-ins were ended.", ended)
-                     % {"count": ended})
+        parts.append(
+            ngettext("Your other sign-in was ended.", "Your %(count)d other sign-ins were ended.", ended) % {"count": ended}
+        )
     elif ended:
-        parts.append(ngettext("%(count)d sign-in of %(user)s was ended.", "%(count)d sign-ins of %(user)s were ended.",
-                              ended) % {"count": ended, "user": user})
+        parts.append(
+            ngettext("%(count)d sign-in of %(user)s was ended.", "%(count)d sign-ins of %(user)s were ended.", ended)
+            % {"count": ended, "user": user}
+        )
     if own and token_deleted:
         parts.append(gettext("Your API token was deleted; create a new one on the Sessions page."))
     elif token_deleted:
@@ -247,9 +251,9 @@ def jwt_rotate(*, refresh: str, request: HttpRequest) -> dict[str, str]:
     with transaction.atomic():
         # Compare-and-swap on the family's newest token id: of two requests that rotate
         # the same token at once, exactly one wins; the other is a reuse.
-        swapped = LoginSession.objects.filter(
-            pk=login_session.pk, jti=old.jti, revoked_at__isnull=True
-        ).update(jti=new.jti, expires_at=datetime_from_epoch(new["exp"]), last_activity=timezone.now())
+        swapped = LoginSession.objects.filter(pk=login_session.pk, jti=old.jti, revoked_at__isnull=True).update(
+            jti=new.jti, expires_at=datetime_from_epoch(new["exp"]), last_activity=timezone.now()
+        )
         if swapped:
             old.blacklist()
             new.outstand()
@@ -267,9 +271,7 @@ def jwt_logout(*, user: User, refresh: str) -> None:
         payload = exc.payload
     except TokenError:
         raise TokenRefused("token_not_valid", "The refresh token is invalid or expired.") from None
-    login_session = LoginSession.objects.filter(
-        pk=session_id_of(payload), user=user, kind=LoginSession.Kind.JWT
-    ).first()
+    login_session = LoginSession.objects.filter(pk=session_id_of(payload), user=user, kind=LoginSession.Kind.JWT).first()
     if login_session is None:
         # Someone else's token, or one from before login families: not a token of this caller.
         raise TokenRefused("token_not_valid", "The refresh token is invalid or expired.")
@@ -278,9 +280,7 @@ def jwt_logout(*, user: User, refresh: str) -> None:
 
 def _live_jwt_session(token: SessionRefreshToken) -> LoginSession:
     login_session = (
-        LoginSession.objects.select_related("user")
-        .filter(pk=token.login_session_id, kind=LoginSession.Kind.JWT)
-        .first()
+        LoginSession.objects.select_related("user").filter(pk=token.login_session_id, kind=LoginSession.Kind.JWT).first()
     )
     if login_session is None or str(login_session.user_id) != token.user_id:
         raise TokenRefused("token_not_valid", "The refresh token is invalid or expired.")
@@ -308,9 +308,7 @@ def _family_reused(*, payload: dict, request: HttpRequest) -> NoReturn:
         ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
     )
-    raise TokenRefused(
-        "token_reused", "This refresh token was already used; every token of this sign-in is now revoked."
-    )
+    raise TokenRefused("token_reused", "This refresh token was already used; every token of this sign-in is now revoked.")
 
 
 # --- DRF API tokens -------------------------------------------------------------

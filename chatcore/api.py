@@ -31,9 +31,7 @@ class Conflict(exceptions.APIException):
         self.details = details
 
 
-def error_response(
-    *, code: str, message: str, status_code: int, details: Any = None, headers: dict | None = None
-) -> Response:
+def error_response(*, code: str, message: str, status_code: int, details: Any = None, headers: dict | None = None) -> Response:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return Response(body, status=status_code, headers=headers)
 
@@ -102,7 +100,6 @@ def _type_error(field: serializers.Field, value: Any) -> str | None:
 # ("title": 5, "version": "3"), which DRF would otherwise coerce. (A comment, not a
 # docstring: the OpenAPI schema would show it on every request body.)
 class StrictSerializerMixin:
-
     def to_internal_value(self, data):
         if isinstance(data, dict):
             errors: dict[str, list[str]] = {}
@@ -147,7 +144,7 @@ class CursorPagination(pagination.CursorPagination):
 class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: invalid, parse_error, not_found…")
     message = serializers.CharField(help_text="For people; may change.")
-    details = serializers.JSONField(help_text="Field errors for 400 (`{\"field\": [\"…\"]}`), else `{}`.")
+    details = serializers.JSONField(help_text='Field errors for 400 (`{"field": ["…"]}`), else `{}`.')
 
 
 class ErrorSerializer(serializers.Serializer):

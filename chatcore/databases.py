@@ -18,9 +18,12 @@ def database_url(alias: str = "default") -> str:
             raise ValueError("an in-memory SQLite database cannot be opened by another process")
         return f"sqlite:///{urllib.parse.quote(name)}"
     if connection.vendor == "postgresql":
+
         def quote(value) -> str:
             return urllib.parse.quote(str(value or ""), safe="")
 
-        return (f"postgres://{quote(s['USER'])}:{quote(s['PASSWORD'])}@{s['HOST'] or '127.0.0.1'}:"
-                f"{s['PORT'] or 5432}/{quote(s['NAME'])}")
+        return (
+            f"postgres://{quote(s['USER'])}:{quote(s['PASSWORD'])}@{s['HOST'] or '127.0.0.1'}:"
+            f"{s['PORT'] or 5432}/{quote(s['NAME'])}"
+        )
     raise ValueError(f"no URL for a {connection.vendor} database")

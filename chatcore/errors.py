@@ -57,8 +57,9 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         response = api_error("unavailable", "The service is briefly unavailable; try again shortly.", 503)
     else:
-        response = HttpResponse("Service briefly unavailable; try again shortly.", status=503,
-                                content_type="text/plain; charset=utf-8")
+        response = HttpResponse(
+            "Service briefly unavailable; try again shortly.", status=503, content_type="text/plain; charset=utf-8"
+        )
     response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
     return response
 

@@ -41,8 +41,7 @@ class SyncChainASGIHandler(ASGIHandler):
         self.threads = {"http": settings.HTTP_THREADS, "chat": settings.HTTP_CHAT_THREADS}
         self.chat_paths = tuple(settings.HTTP_CHAT_PATHS)
         # One set of threads per lane and event loop: daphne has one loop; tests may run several.
-        self._free: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Queue]] = (
-            weakref.WeakKeyDictionary())
+        self._free: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Queue]] = weakref.WeakKeyDictionary()
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
@@ -71,6 +70,9 @@ class SyncChainASGIHandler(ASGIHandler):
             free = lanes[lane] = asyncio.Queue()
             for n in range(self.threads[lane]):
                 # One call at a time on one thread, as ThreadSensitiveContext needs.
-                free.put_nowait(IdleThreadPool(1, name=f"{lane}-{n}", idle_seconds=settings.THREAD_IDLE_SECONDS,
-                                               on_thread_exit=connections.close_all))
+                free.put_nowait(
+                    IdleThreadPool(
+                        1, name=f"{lane}-{n}", idle_seconds=settings.THREAD_IDLE_SECONDS, on_thread_exit=connections.close_all
+                    )
+                )
         return free

@@ -226,8 +226,7 @@ def read_json_file(path: Path, problems: list[Problem], *, record_level: int = 1
         record, offset = _deep_location(text, record_level)
         line = text.count("\n", 0, offset) + 1
         column = offset - text.rfind("\n", 0, offset)
-        problems.append(Problem(path.name, record,
-                                f"nested deeper than {MAX_DEPTH} levels (line {line}, column {column})"))
+        problems.append(Problem(path.name, record, f"nested deeper than {MAX_DEPTH} levels (line {line}, column {column})"))
         return None
 
 
@@ -306,8 +305,9 @@ class TinyDBReader:
             return None
         return parsed
 
-    def text(self, raw: dict, name: str, file: str, record: str, *, required: bool = False,
-             max_length: int | None = None) -> str | None:
+    def text(
+        self, raw: dict, name: str, file: str, record: str, *, required: bool = False, max_length: int | None = None
+    ) -> str | None:
         value = raw.get(name)
         if value is None or value == "":
             if required:

@@ -51,8 +51,14 @@ def request_log(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable
         started = time.perf_counter()
         response = get_response(request)
         response[REQUEST_ID_HEADER] = request_id
-        log.info("request", method=request.method, path=request.path, status=response.status_code,
-                 latency_ms=round((time.perf_counter() - started) * 1000, 1), user_id=_user_id(request))
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            user_id=_user_id(request),
+        )
         return response
 
     return middleware

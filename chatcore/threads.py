@@ -20,8 +20,9 @@ log = structlog.get_logger(__name__)
 
 
 class IdleThreadPool(Executor):
-    def __init__(self, max_workers: int, *, idle_seconds: float, name: str = "pool",
-                 on_thread_exit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, max_workers: int, *, idle_seconds: float, name: str = "pool", on_thread_exit: Callable[[], None] | None = None
+    ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers

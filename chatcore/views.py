@@ -31,8 +31,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
     only ok or failing per part, since the detail counts documents HR alone may see."""
     report = readiness()
     if not _may_read_metrics(request):
-        report = {"status": report["status"],
-                  "checks": {name: {"status": check["status"]} for name, check in report["checks"].items()}}
+        report = {
+            "status": report["status"],
+            "checks": {name: {"status": check["status"]} for name, check in report["checks"].items()},
+        }
     response = JsonResponse(report, status=200 if report["status"] == "ok" else 503)
     # Each failed check is already logged, and the request line records the 503: keep
     # django.request from adding an error line to every probe while a part is down.

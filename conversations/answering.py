@@ -57,14 +57,19 @@ def validate_question(question: object) -> str:
     if any("\ud800" <= ch <= "\udfff" for ch in question):
         raise ValidationError({"message": [_("Surrogate characters are not allowed.")]})
     if len(question) > MAX_QUESTION_CHARS:
-        raise ValidationError(
-            {"message": [_("A question may be at most %(limit)d characters.") % {"limit": MAX_QUESTION_CHARS}]})
+        raise ValidationError({"message": [_("A question may be at most %(limit)d characters.") % {"limit": MAX_QUESTION_CHARS}]})
     return question
 
 
 def source_payload(source: Source) -> dict:
-    return {"n": source.n, "key": source.key, "doc_type": source.doc_type, "title": source.title,
-            "score": source.score, "url": reverse("document", args=[source.key])}
+    return {
+        "n": source.n,
+        "key": source.key,
+        "doc_type": source.doc_type,
+        "title": source.title,
+        "score": source.score,
+        "url": reverse("document", args=[source.key]),
+    }
 
 
 @transaction.atomic
@@ -73,10 +78,12 @@ def _store_question(conversation: Conversation, question: str) -> tuple[Message,
     answer is written. Whatever happens between the two short transactions (a stopped answer, a
     database gone, a killed process), no question is left without an answer that says so."""
     now = timezone.now()
-    asked = Message.objects.create(conversation=conversation, created_at=now, role=Message.Role.USER,
-                                   content=question, token_count=len(question.split()))
-    answer = Message.objects.create(conversation=conversation, created_at=now, role=Message.Role.ASSISTANT,
-                                    content="", incomplete=True)
+    asked = Message.objects.create(
+        conversation=conversation, created_at=now, role=Message.Role.USER, content=question, token_count=len(question.split())
+    )
+    answer = Message.objects.create(
+        conversation=conversation, created_at=now, role=Message.Role.ASSISTANT, content="", incomplete=True
+    )
     # The answer counts once it is written: the sidebar says "1 message" while it is.
     Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") + 1, updated_at=now)
     # The same on the object the caller holds, which a page frame shows (exact for a new conversation).
@@ -99,15 +106,22 @@ def _store_answer(conversation: Conversation, message: Message, **fields) -> Mes
 def _history(conversation: Conversation, before: Message) -> list[dict]:
     """Recent turns, oldest first, with the documents each answer cited: what a
     follow-up ("who else works on it?") is about."""
-    recent = (conversation.messages.filter(id__lt=before.id).exclude(role=Message.Role.SYSTEM)
-              .order_by("-created_at", "-id")[:HISTORY_MESSAGES])
-    return [{"role": m.role, "content": m.content,
-             "sources": [d.get("key") for d in (m.used_documents or []) if isinstance(d, dict) and d.get("key")]}
-            for m in reversed(list(recent))]
+    recent = (
+        conversation.messages.filter(id__lt=before.id)
+        .exclude(role=Message.Role.SYSTEM)
+        .order_by("-created_at", "-id")[:HISTORY_MESSAGES]
+    )
+    return [
+        {
+            "role": m.role,
+            "content": m.content,
+            "sources": [d.get("key") for d in (m.used_documents or []) if isinstance(d, dict) and d.get("key")],
+        }
+        for m in reversed(list(recent))
+    ]
 
 
-def _observe(*, provider: str, cached: bool, latency_ms: int, first_token_ms: float | None,
-             tokens: int, complete: bool) -> None:
+def _observe(*, provider: str, cached: bool, latency_ms: int, first_token_ms: float | None, tokens: int, complete: bool) -> None:
     labels = {"provider": provider, "cached": "true" if cached else "false"}
     if complete:
         metrics.CHAT_LATENCY.labels(**labels).observe(latency_ms / 1000)
@@ -117,8 +131,9 @@ def _observe(*, provider: str, cached: bool, latency_ms: int, first_token_ms: fl
         metrics.TOKENS_OUT.labels(provider=provider).inc(tokens)
 
 
-def ask(*, user: User, question: str, conversation: Conversation | None = None,
-        provider_name: str | None = None) -> Iterator[Event]:
+def ask(
+    *, user: User, question: str, conversation: Conversation | None = None, provider_name: str | None = None
+) -> Iterator[Event]:
     question = validate_question(question)
     flag_input(text=question, user_id=user.pk, channel="chat")
     created = conversation is None
@@ -129,8 +144,11 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
         if created:
             conversation = conversation_create(user=user, title=question[:80])
         user_message, answer_message = _store_question(conversation, question)
-    yield Event("started", {"conversation": conversation.id, "user_message_id": user_message.id},
-                extra={"question": user_message, "conversation": conversation, "created": created})
+    yield Event(
+        "started",
+        {"conversation": conversation.id, "user_message_id": user_message.id},
+        extra={"question": user_message, "conversation": conversation, "created": created},
+    )
 
     history = [] if created else _history(conversation, user_message)
     meta = {"provider": "", "model": "", "cached": False, "sources": []}
@@ -157,21 +175,48 @@ def ask(*, user: User, question: str, conversation: Conversation | None = None,
         cached = bool(meta["cached"])
         latency_ms = int((time.perf_counter() - started) * 1000)
         message = _store_answer(
-            conversation, answer_message, content=answer,
+            conversation,
+            answer_message,
+            content=answer,
             used_documents=[{"n": s.n, "key": s.key, "score": s.score} for s in cited],
-            token_count=len(answer.split()), provider=meta["provider"], model=meta["model"], latency_ms=latency_ms,
-            cached=cached, incomplete=not complete,
+            token_count=len(answer.split()),
+            provider=meta["provider"],
+            model=meta["model"],
+            latency_ms=latency_ms,
+            cached=cached,
+            incomplete=not complete,
         )
-        _observe(provider=meta["provider"], cached=cached, latency_ms=latency_ms,
-                 first_token_ms=first_token_ms, tokens=message.token_count, complete=complete)
-        log.info("chat_answer", user_id=user.pk, conversation=conversation.id, provider=meta["provider"],
-                 cached=cached, latency_ms=latency_ms,
-                 first_token_ms=None if first_token_ms is None else round(first_token_ms),
-                 tokens=message.token_count, complete=complete)
+        _observe(
+            provider=meta["provider"],
+            cached=cached,
+            latency_ms=latency_ms,
+            first_token_ms=first_token_ms,
+            tokens=message.token_count,
+            complete=complete,
+        )
+        log.info(
+            "chat_answer",
+            user_id=user.pk,
+            conversation=conversation.id,
+            provider=meta["provider"],
+            cached=cached,
+            latency_ms=latency_ms,
+            first_token_ms=None if first_token_ms is None else round(first_token_ms),
+            tokens=message.token_count,
+            complete=complete,
+        )
     payload = [source_payload(s) for s in cited]
     yield Event("sources", {"sources": payload})
-    yield Event("done", {
-        "conversation": conversation.id, "message_id": message.id, "answer": answer, "sources": payload,
-        "provider": meta["provider"], "model": meta["model"], "cached": cached,
-        "token_count": message.token_count,
-    })
+    yield Event(
+        "done",
+        {
+            "conversation": conversation.id,
+            "message_id": message.id,
+            "answer": answer,
+            "sources": payload,
+            "provider": meta["provider"],
+            "model": meta["model"],
+            "cached": cached,
+            "token_count": message.token_count,
+        },
+    )

@@ -60,8 +60,7 @@ def language_from_scope(scope: dict) -> str:
     return translation.get_language_from_request(request)
 
 
-_FRAME_ERRORS = (("duplicate key", "duplicate key"), ("nested deeper", "nested deeper"),
-                 ("is not valid JSON", "NaN or Infinity"))
+_FRAME_ERRORS = (("duplicate key", "duplicate key"), ("nested deeper", "nested deeper"), ("is not valid JSON", "NaN or Infinity"))
 
 
 def _frame_error(exc: ValueError) -> str:
@@ -83,8 +82,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
         self.conversation = None
         if conversation_id != "new":
-            self.conversation = await database_sync_to_async(conversation_get)(
-                user=self.user, conversation_id=conversation_id)
+            self.conversation = await database_sync_to_async(conversation_get)(user=self.user, conversation_id=conversation_id)
             if self.conversation is None:
                 # Someone else's conversation looks exactly like one that does not exist.
                 await self.close(code=4404)
@@ -180,8 +178,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _answer(self, question) -> None:
         # A model's answer runs in a thread of its own (``workers``): the event loop, and every
         # other socket of this process, never waits for a model.
-        run = run_for()(user=self.user, question=question, conversation=self.conversation, language=self.language,
-                        render=self._render_event)
+        run = run_for()(
+            user=self.user, question=question, conversation=self.conversation, language=self.language, render=self._render_event
+        )
         try:
             run.start()
         except Busy as busy:
@@ -217,9 +216,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             created = self.conversation is None
             if created:
                 self.conversation = event.extra.get("conversation") or conversation_get(
-                    user=self.user, conversation_id=event.data["conversation"])
-            return self._render_started(event.data, created, question=event.extra.get("question"),
-                                        first=True if event.extra.get("created") else None)
+                    user=self.user, conversation_id=event.data["conversation"]
+                )
+            return self._render_started(
+                event.data, created, question=event.extra.get("question"), first=True if event.extra.get("created") else None
+            )
         return self._render_done(event.data)
 
     async def _handle(self, event) -> None:
@@ -242,25 +243,35 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         with translation.override(self.language):
             return render_to_string(template, context)
 
-    def _render_started(self, data: dict, created: bool, *, question: Message | None = None,
-                        first: bool | None = None) -> str:
+    def _render_started(self, data: dict, created: bool, *, question: Message | None = None, first: bool | None = None) -> str:
         if question is None:
             question = Message.objects.get(id=data["user_message_id"])
         if first is None:
             first = not Message.objects.filter(conversation_id=question.conversation_id, id__lt=question.id).exists()
-        return self._render("conversations/ws_started.html", {
-            "question": question, "pending_id": data["user_message_id"], "conversation": self.conversation,
-            "first": first, "new_conversation": created,
-        })
+        return self._render(
+            "conversations/ws_started.html",
+            {
+                "question": question,
+                "pending_id": data["user_message_id"],
+                "conversation": self.conversation,
+                "first": first,
+                "new_conversation": created,
+            },
+        )
 
     def _render_done(self, data: dict) -> str:
         message = Message.objects.get(id=data["message_id"])
         message.sources = data["sources"]
         # Read again for the sidebar: the conversation's new message count and date.
         conversation = Conversation.objects.only("id", "message_count", "updated_at").get(pk=message.conversation_id)
-        return self._render("conversations/ws_done.html", {
-            "m": message, "pending_id": self.pending["user_message_id"], "conversation": conversation,
-        })
+        return self._render(
+            "conversations/ws_done.html",
+            {
+                "m": message,
+                "pending_id": self.pending["user_message_id"],
+                "conversation": conversation,
+            },
+        )
 
     async def _stop(self) -> None:
         task, run = self.task, self.events
@@ -276,15 +287,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.events = None
             if getattr(self, "pending", None):
                 last = await database_sync_to_async(
-                    lambda: self.conversation.messages.filter(role=Message.Role.ASSISTANT).order_by("-id").first())()
+                    lambda: self.conversation.messages.filter(role=Message.Role.ASSISTANT).order_by("-id").first()
+                )()
                 if last is not None and self.scope.get("type") == "websocket":
                     with contextlib.suppress(Exception):
-                        html = await database_sync_to_async(self._render_done)(
-                            {"message_id": last.id, "sources": []})
+                        html = await database_sync_to_async(self._render_done)({"message_id": last.id, "sources": []})
                         await self.send(text_data=html)
 
     async def _send_error(self, text: str) -> None:
         with translation.override(self.language):
             text = str(text)
-        await self.send(text_data=f'<p id="composer-error" class="field-error" role="alert" hx-swap-oob="true">'
-                                  f'{escape(text)}</p><div id="chat-state" class="" hx-swap-oob="true"></div>')
+        await self.send(
+            text_data=f'<p id="composer-error" class="field-error" role="alert" hx-swap-oob="true">'
+            f'{escape(text)}</p><div id="chat-state" class="" hx-swap-oob="true"></div>'
+        )

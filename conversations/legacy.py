@@ -85,10 +85,12 @@ def _read_messages(reader: TinyDBReader, raw_messages: Any, file: str, record: s
                     used_documents.append({"key": item, "score": None})
                 elif isinstance(item, dict) and isinstance(item.get("key") or item.get("id"), str):
                     score = item.get("score")
-                    used_documents.append({
-                        "key": item.get("key") or item.get("id"),
-                        "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
-                    })
+                    used_documents.append(
+                        {
+                            "key": item.get("key") or item.get("id"),
+                            "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+                        }
+                    )
                 else:
                     reader.problem(file, where, f"field used_documents: {item!r} is not a document id")
         token_count = raw.get("token_count", 0) or 0
@@ -123,23 +125,32 @@ def read_conversations(reader: TinyDBReader, path: Path, usernames: set[str], ta
             tally.skipped.append((file, record, f"user {username!r} does not exist"))
             continue
         last = max([created_at] + [m.created_at for m in messages])
-        conversations.append(ConversationRecord(
-            record_id=record, conversation_id=conversation_id, username=username, title=(title or "")[:200],
-            created_at=created_at, updated_at=updated_at or last, messages=messages,
-        ))
+        conversations.append(
+            ConversationRecord(
+                record_id=record,
+                conversation_id=conversation_id,
+                username=username,
+                title=(title or "")[:200],
+                created_at=created_at,
+                updated_at=updated_at or last,
+                messages=messages,
+            )
+        )
     return conversations
 
 
 def claimed_by_others(records: list[ConversationRecord], problems: list[Problem]) -> list[ConversationRecord]:
     """``records`` without those whose id already belongs to another user here (each a problem)."""
-    owners = dict(Conversation.objects.filter(id__in=[c.conversation_id for c in records])
-                  .values_list("id", "owner__username"))
+    owners = dict(Conversation.objects.filter(id__in=[c.conversation_id for c in records]).values_list("id", "owner__username"))
     kept = []
     for conversation in records:
         owner = owners.get(conversation.conversation_id)
         if owner is not None and owner != conversation.username:
-            problems.append(Problem("conversations.json", conversation.record_id,
-                                    f"conversation id already belongs to another user ({owner!r})"))
+            problems.append(
+                Problem(
+                    "conversations.json", conversation.record_id, f"conversation id already belongs to another user ({owner!r})"
+                )
+            )
         else:
             kept.append(conversation)
     return kept
@@ -170,8 +181,11 @@ def _apply_conversation(record: ConversationRecord, owner: User, tally: Tally) -
     new_messages = []
     for m in record.messages:
         values = {
-            "role": m.role, "content": m.content, "created_at": m.created_at,
-            "used_documents": m.used_documents, "token_count": m.token_count,
+            "role": m.role,
+            "content": m.content,
+            "created_at": m.created_at,
+            "used_documents": m.used_documents,
+            "token_count": m.token_count,
         }
         current = existing.get(m.legacy_id)
         if current is None:

@@ -22,7 +22,9 @@ def new_conversation_id() -> str:
 
 class Conversation(models.Model):
     id = models.CharField(
-        primary_key=True, max_length=64, editable=False,
+        primary_key=True,
+        max_length=64,
+        editable=False,
         validators=[RegexValidator(f"^{ID_PATTERN}$")],
     )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")

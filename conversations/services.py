@@ -21,9 +21,7 @@ def conversation_create(*, user: User, title: str = "") -> Conversation:
     guarantees an existing conversation is never overwritten."""
     now = timezone.now()
     for _attempt in range(MAX_ID_ATTEMPTS):
-        conversation = Conversation(
-            id=new_conversation_id(), owner=user, title=title[:200], created_at=now, updated_at=now
-        )
+        conversation = Conversation(id=new_conversation_id(), owner=user, title=title[:200], created_at=now, updated_at=now)
         try:
             with transaction.atomic():
                 conversation.save(force_insert=True)

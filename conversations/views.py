@@ -72,7 +72,8 @@ def conversation_detail(request: HttpRequest, conversation_id: str) -> HttpRespo
     for message in messages_:
         message.sources = [
             {"n": item.get("n") or i, "key": item["key"], "title": titles.get(item["key"])}
-            for i, item in enumerate(message.used_documents, 1) if isinstance(item, dict) and item.get("key")
+            for i, item in enumerate(message.used_documents, 1)
+            if isinstance(item, dict) and item.get("key")
         ]
     context = {**_sidebar(request, open_id=conversation.id), "conversation": conversation, "messages_": messages_}
     return render(request, "conversations/chat.html", context)

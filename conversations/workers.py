@@ -137,9 +137,12 @@ class _Slots:
             if self.executor is None:
                 # A thread that has been idle for THREAD_IDLE_SECONDS ends, closing its
                 # database connections: after a burst of answers the process shrinks back.
-                self.executor = IdleThreadPool(settings.CHAT_MAX_ANSWERS, name="answer",
-                                               idle_seconds=settings.THREAD_IDLE_SECONDS,
-                                               on_thread_exit=connections.close_all)
+                self.executor = IdleThreadPool(
+                    settings.CHAT_MAX_ANSWERS,
+                    name="answer",
+                    idle_seconds=settings.THREAD_IDLE_SECONDS,
+                    on_thread_exit=connections.close_all,
+                )
             return self.executor
 
 
@@ -150,8 +153,16 @@ class _Run:
     """One answer and its slot. ``reserve`` takes the slot (``Busy`` when there is none), so a
     caller can refuse before it starts anything; ``start`` takes it if ``reserve`` did not."""
 
-    def __init__(self, *, user: User, question, conversation: Conversation | None, language: str,
-                 provider_name: str | None = None, render=None) -> None:
+    def __init__(
+        self,
+        *,
+        user: User,
+        question,
+        conversation: Conversation | None,
+        language: str,
+        provider_name: str | None = None,
+        render=None,
+    ) -> None:
         self.user = user
         self.question = question
         self.conversation = conversation
@@ -296,8 +307,9 @@ class AnswerRun(_Run):
         preparing = Preparing()
         try:
             with translation.override(self.language), preparing:
-                events = ask(user=self.user, question=self.question, conversation=self.conversation,
-                             provider_name=self.provider_name)
+                events = ask(
+                    user=self.user, question=self.question, conversation=self.conversation, provider_name=self.provider_name
+                )
                 written = 0
                 for event in events:
                     written = _count_written(written, event)
@@ -348,8 +360,10 @@ class InlineRun(_Run):
     def start(self) -> InlineRun:
         self.reserve()
         self.started_at = time.monotonic()
-        self._events = within_limits(ask(user=self.user, question=self.question, conversation=self.conversation,
-                                         provider_name=self.provider_name), self.started_at)
+        self._events = within_limits(
+            ask(user=self.user, question=self.question, conversation=self.conversation, provider_name=self.provider_name),
+            self.started_at,
+        )
         return self
 
     def _next(self):
@@ -409,8 +423,13 @@ def _joined(batch: list) -> list:
     """A batch of a run's items with each run of tokens joined into one token."""
     joined: list = []
     for item in batch:
-        if (isinstance(item, Event) and item.kind == "token" and joined and isinstance(joined[-1], Event)
-                and joined[-1].kind == "token"):
+        if (
+            isinstance(item, Event)
+            and item.kind == "token"
+            and joined
+            and isinstance(joined[-1], Event)
+            and joined[-1].kind == "token"
+        ):
             joined[-1] = Event("token", {"text": joined[-1].data["text"] + item.data["text"]})
         else:
             joined.append(item)
@@ -443,6 +462,7 @@ def release_connections(*, pooled_only: bool = True) -> None:
 
 # The API's answers run in the request's own thread (a chat lane of ``chatcore.handlers``): the
 # same slots and time limits, checked between the answer's events.
+
 
 @contextlib.contextmanager
 def answer_slot(user: User):

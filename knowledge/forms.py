@@ -58,9 +58,7 @@ def _form_field(spec: Field) -> forms.Field:
     if spec.kind == REF:
         return forms.ChoiceField(choices=[], **common)
     if spec.kind == REFS:
-        return forms.MultipleChoiceField(
-            choices=[], widget=FilteredSelectMultiple(spec.label, is_stacked=False), **common
-        )
+        return forms.MultipleChoiceField(choices=[], widget=FilteredSelectMultiple(spec.label, is_stacked=False), **common)
     if spec.kind == CHOICE:
         return forms.ChoiceField(choices=[("", "—")] + [(c, c.replace("_", " ")) for c in spec.choices], **common)
     return forms.CharField(max_length=1000, widget=forms.TextInput(attrs={"size": 60}), **common)
@@ -138,7 +136,7 @@ class DocumentForm(forms.ModelForm):
         except ValueError as exc:
             raise ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(extra, dict):
-            raise ValidationError("Must be a JSON object, e.g. {\"badge\": \"A-12\"}.")
+            raise ValidationError('Must be a JSON object, e.g. {"badge": "A-12"}.')
         clash = sorted(set(extra) & {spec.name for spec in self.doc_type.fields})
         if clash:
             raise ValidationError(f"These fields have their own inputs above: {', '.join(clash)}.")

@@ -63,9 +63,7 @@ def read_company_dir(directory: Path | str) -> ReadResult:
     return result
 
 
-def _read_record(
-    doc_type: DocType, raw: Any, index: int, seen: dict[str, str], problems: list[Problem]
-) -> CompanyRecord | None:
+def _read_record(doc_type: DocType, raw: Any, index: int, seen: dict[str, str], problems: list[Problem]) -> CompanyRecord | None:
     file = doc_type.legacy_file
     position = f"#{index + 1}"
     if not isinstance(raw, dict):
@@ -87,11 +85,14 @@ def _read_record(
     key = key.strip()
     if not KEY_RE.fullmatch(key):
         # The same rule as the API's: a key is part of URLs and citations.
-        problems.append(Problem(
-            file, position,
-            f"field id: {key[:40]!r} is not a valid key: 1-64 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit",
-        ))
+        problems.append(
+            Problem(
+                file,
+                position,
+                f"field id: {key[:40]!r} is not a valid key: 1-64 letters, digits, '_', '.' or '-', "
+                "starting with a letter or digit",
+            )
+        )
         return None
     if key in seen:
         where = "this file" if seen[key] == file else seen[key]

@@ -145,9 +145,17 @@ def check_fields(*, doc_type: str, fields: Iterable[str], hr: bool) -> None:
         raise SensitiveFieldError(sensitive)
 
 
-def find_documents(*, user: User, doc_type: str, where: Iterable[Condition] = (), keys: Iterable[str] | None = None,
-                   exclude: Iterable[str] = (), order_by: str = "", limit: int | None = None,
-                   snapshot: Snapshot | None = None) -> QueryResult:
+def find_documents(
+    *,
+    user: User,
+    doc_type: str,
+    where: Iterable[Condition] = (),
+    keys: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    order_by: str = "",
+    limit: int | None = None,
+    snapshot: Snapshot | None = None,
+) -> QueryResult:
     """Documents of ``doc_type`` that ``user`` may see and that meet every
     condition, optionally only among ``keys``; sorted by ``order_by`` (a field,
     ``-`` for descending; title otherwise); ``total`` counts them all, ``records``
@@ -157,8 +165,11 @@ def find_documents(*, user: User, doc_type: str, where: Iterable[Condition] = ()
     for condition in where:
         if condition.op not in OPERATORS:
             raise QueryError(f"Unknown operator {condition.op!r}; use one of: {', '.join(OPERATORS)}.")
-    check_fields(doc_type=doc_type, fields=[c.field for c in where] + ([sort_field] if sort_field else []),
-                 hr=bool(getattr(user, "is_hr", False)))
+    check_fields(
+        doc_type=doc_type,
+        fields=[c.field for c in where] + ([sort_field] if sort_field else []),
+        hr=bool(getattr(user, "is_hr", False)),
+    )
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise QueryError("limit must be a whole number ≥ 0.")
     snapshot = snapshot or knowledge_snapshot(user=user)
@@ -166,8 +177,10 @@ def find_documents(*, user: User, doc_type: str, where: Iterable[Condition] = ()
     only = set(keys) if keys is not None else None
     skip = set(exclude)
     found = [
-        r for r in snapshot.of_type(doc_type)
-        if (only is None or r.key in only) and r.key not in skip
+        r
+        for r in snapshot.of_type(doc_type)
+        if (only is None or r.key in only)
+        and r.key not in skip
         and all(_meets(r.body, schema.field(c.field).kind, c) != c.negate for c in where)
     ]
     if sort_field:
@@ -215,7 +228,7 @@ _ENDINGS = re.compile(r"^(?:s|es|l[ae]r[iu]?|s?[iu]|n?[iu]n|y?[ea]|[dt][ea]n?|[i
 def _same_word(have: str, want: str) -> bool:
     if have == want:
         return True
-    return len(want) >= 4 and have.startswith(want) and bool(_ENDINGS.match(have[len(want):]))
+    return len(want) >= 4 and have.startswith(want) and bool(_ENDINGS.match(have[len(want) :]))
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -296,5 +309,18 @@ def referrers(snapshot: Snapshot, *, doc_type: str, field: str, key: str) -> lis
     return [r for r in snapshot.of_type(doc_type) if _meets(r.body, kind, Condition(field, "links", key))]
 
 
-__all__ = ["MAX_LIMIT", "Condition", "QueryError", "QueryResult", "Record", "SensitiveFieldError", "Snapshot",
-           "check_fields", "find_documents", "knowledge_snapshot", "linked_keys", "referrers", "text_has"]
+__all__ = [
+    "MAX_LIMIT",
+    "Condition",
+    "QueryError",
+    "QueryResult",
+    "Record",
+    "SensitiveFieldError",
+    "Snapshot",
+    "check_fields",
+    "find_documents",
+    "knowledge_snapshot",
+    "linked_keys",
+    "referrers",
+    "text_has",
+]

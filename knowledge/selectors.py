@@ -109,8 +109,7 @@ def document_fields(*, document: Document, user: User) -> list[DocumentField]:
         fields.append(DocumentField(spec.name, spec.label, spec.kind, value, spec.sensitive))
     for name, value in body.items():
         if schema.field(name) is None and value not in (None, "", []):
-            fields.append(DocumentField(name, name.replace("_", " ").capitalize(), "extra", value,
-                                        schema.is_sensitive(name)))
+            fields.append(DocumentField(name, name.replace("_", " ").capitalize(), "extra", value, schema.is_sensitive(name)))
     return fields
 
 
@@ -134,8 +133,11 @@ def document_referrers(*, keys) -> list[str]:
                 found.update(of_type.filter(condition).values_list("key", flat=True))
             else:
                 # JSON "contains" is not portable to SQLite; scan this type's bodies in Python.
-                found.update(key for key, body in of_type.values_list("key", "body")
-                             if isinstance(body, dict) and wanted & set(_strings(body.get(spec.name))))
+                found.update(
+                    key
+                    for key, body in of_type.values_list("key", "body")
+                    if isinstance(body, dict) and wanted & set(_strings(body.get(spec.name)))
+                )
     return sorted(found - wanted)
 
 
@@ -156,10 +158,7 @@ def document_backlinks(*, document: Document, user: User) -> list[Backlink]:
                 found = visible.filter(doc_type=other.name, **{f"body__{spec.name}": document.key})
             else:
                 # JSON "contains" is not portable to SQLite; scan this type in Python.
-                found = [
-                    d for d in visible.filter(doc_type=other.name)
-                    if document.key in (d.body.get(spec.name) or [])
-                ]
+                found = [d for d in visible.filter(doc_type=other.name) if document.key in (d.body.get(spec.name) or [])]
             found = list(found)
             if found:
                 backlinks.append(Backlink(spec.reverse_label or other.label_plural, found))

@@ -30,8 +30,7 @@ def _announce(keys: list[str], *, deleted: bool = False, renamed: bool = True) -
     """``renamed``: the documents' titles or visibility may have changed (always so for ones created
     or deleted), so the documents that name them follow."""
     if keys:
-        transaction.on_commit(lambda: document_changed.send(sender=Document, keys=list(keys), deleted=deleted,
-                                                            renamed=renamed))
+        transaction.on_commit(lambda: document_changed.send(sender=Document, keys=list(keys), deleted=deleted, renamed=renamed))
 
 
 def document_validate(*, doc_type: str | DocType, body: Any, key: str | None = None) -> None:
@@ -66,7 +65,11 @@ def document_create(
         # A savepoint: on PostgreSQL a failed insert would otherwise spoil the caller's transaction.
         with transaction.atomic():
             document = Document.objects.create(
-                key=key, doc_type=schema.name, title=schema.title(body), body=body, visibility=visibility,
+                key=key,
+                doc_type=schema.name,
+                title=schema.title(body),
+                body=body,
+                visibility=visibility,
                 updated_by=by,
             )
     except IntegrityError:
@@ -78,7 +81,11 @@ def document_create(
 
 @transaction.atomic
 def document_update(
-    *, document: Document, body: dict, visibility: str | None = None, by: User | None = None,
+    *,
+    document: Document,
+    body: dict,
+    visibility: str | None = None,
+    by: User | None = None,
     expected_version: int | None = None,
 ) -> Document:
     """Replace the body (and optionally visibility); bump ``version`` only when
@@ -91,9 +98,7 @@ def document_update(
     if stored is None:
         raise DocumentConflict({"key": [f"Document {document.key!r} was deleted meanwhile."]})
     if expected_version is not None and stored != expected_version:
-        raise DocumentConflict(
-            {"version": [f"The document is at version {stored}, not {expected_version}; read it again."]}
-        )
+        raise DocumentConflict({"version": [f"The document is at version {stored}, not {expected_version}; read it again."]})
     document.version = stored
     visibility = visibility or document.visibility
     title = document.schema.title(body)
@@ -148,9 +153,7 @@ def company_plan(*, directory: Path | str, strict: bool = True) -> CompanyPlan:
     for record in read.records:
         current = existing.get(record.key)
         if current is not None and current.doc_type != record.doc_type.name:
-            plan.problems.append(
-                Problem(record.file, record.key, f"id is already used by a {current.doc_type} document")
-            )
+            plan.problems.append(Problem(record.file, record.key, f"id is already used by a {current.doc_type} document"))
             continue
         records.append(record)
 
@@ -183,10 +186,7 @@ def company_plan(*, directory: Path | str, strict: bool = True) -> CompanyPlan:
 def company_apply(*, plan: CompanyPlan, by: User | None = None) -> list[str]:
     """Write a plan; returns the keys that changed. Announces them after commit."""
     Document.objects.bulk_create(
-        [
-            Document(key=r.key, doc_type=r.doc_type.name, title=r.title, body=r.body, updated_by=by)
-            for r in plan.create
-        ],
+        [Document(key=r.key, doc_type=r.doc_type.name, title=r.title, body=r.body, updated_by=by) for r in plan.create],
         batch_size=500,
     )
     for document, record in plan.update:

@@ -12,8 +12,15 @@ class CompanyImportFailed(Exception):
     """The directory has problems and the import is strict: nothing was written."""
 
 
-@shared_task(bind=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, retry_backoff_max=60,
-             retry_jitter=True, max_retries=5, acks_late=True)
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+    acks_late=True,
+)
 def import_company(self, directory: str, strict: bool = True) -> list[str]:
     """Import ``directory`` (the ``load_company`` format); returns the changed keys.
     Safe to run again: records are upserted, so a second run changes nothing."""

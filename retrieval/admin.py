@@ -22,8 +22,7 @@ class ReadOnly(admin.ModelAdmin):
 
 @admin.register(IndexState)
 class IndexStateAdmin(ReadOnly):
-    list_display = ("__str__", "embedder", "rebuild_progress", "rebuild_started_at", "rebuild_finished_at",
-                    "updated_at")
+    list_display = ("__str__", "embedder", "rebuild_progress", "rebuild_started_at", "rebuild_finished_at", "updated_at")
 
     @admin.display(description="last rebuild")
     def rebuild_progress(self, state: IndexState) -> str:

@@ -30,8 +30,7 @@ class BackendRegistry:
                 try:
                     backend = import_string(config["BACKEND"])
                 except ImportError as exc:
-                    raise ImproperlyConfigured(
-                        f"{self.what} {name!r}: cannot import {config.get('BACKEND')!r}: {exc}") from exc
+                    raise ImproperlyConfigured(f"{self.what} {name!r}: cannot import {config.get('BACKEND')!r}: {exc}") from exc
                 self._instances[name] = backend(**config.get("OPTIONS", {}))
             return self._instances[name]
 

@@ -67,8 +67,10 @@ def cross_dataset(corpus: Dataset, questions: Dataset) -> Dataset:
     ids = {str(doc.get("_id")) for doc in corpus.corpus}
     missing = sorted({d for judged in questions.qrels.values() for d in judged if d not in ids})
     if missing:
-        raise DatasetError(f"{questions.name}'s judgements name {len(missing)} document(s) that {corpus.name} lacks "
-                           f"(e.g. {missing[0]}): the two sets are not parallel")
+        raise DatasetError(
+            f"{questions.name}'s judgements name {len(missing)} document(s) that {corpus.name} lacks "
+            f"(e.g. {missing[0]}): the two sets are not parallel"
+        )
     return Dataset(f"{questions.name}→{corpus.name}", corpus.corpus, questions.queries, questions.qrels)
 
 
@@ -86,7 +88,7 @@ def corpus_passages(dataset: Dataset) -> list[Passage]:
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
     dcg = sum((2 ** relevant.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
     ideal = sorted((g for g in relevant.values() if g > 0), reverse=True)[:k]
-    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
     return dcg / idcg if idcg else 0.0
 
 

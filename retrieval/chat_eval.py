@@ -24,8 +24,24 @@ from .answers import cited_sources, word_count
 from .pipeline import answer_events
 from .services import search_documents
 
-CATEGORIES = ("lookup", "relation", "list", "count", "filter", "asker", "follow-up", "not-covered", "restricted", "hr",
-              "fact", "steps", "table-row", "summary", "cross-language", "asker-rule")
+CATEGORIES = (
+    "lookup",
+    "relation",
+    "list",
+    "count",
+    "filter",
+    "asker",
+    "follow-up",
+    "not-covered",
+    "restricted",
+    "hr",
+    "fact",
+    "steps",
+    "table-row",
+    "summary",
+    "cross-language",
+    "asker-rule",
+)
 TURN_FIELDS = {"q", "must", "must_not", "cite", "refusal", "max_words", "category"}
 
 
@@ -93,11 +109,17 @@ def load(path: str | Path) -> tuple[dict[str, dict], list[Conversation]]:
             category = raw.get("category") or item.get("category")
             if category not in CATEGORIES:
                 raise EvalFileError(f"{where}, turn {j}: category must be one of {', '.join(CATEGORIES)}")
-            turns.append(Turn(question=raw["q"], category=category,
-                              must=[str(s) for s in raw.get("must") or []],
-                              must_not=[str(s) for s in raw.get("must_not") or []],
-                              cite=[str(s) for s in raw.get("cite") or []], refusal=bool(raw.get("refusal")),
-                              max_words=int(raw.get("max_words") or 0)))
+            turns.append(
+                Turn(
+                    question=raw["q"],
+                    category=category,
+                    must=[str(s) for s in raw.get("must") or []],
+                    must_not=[str(s) for s in raw.get("must_not") or []],
+                    cite=[str(s) for s in raw.get("cite") or []],
+                    refusal=bool(raw.get("refusal")),
+                    max_words=int(raw.get("max_words") or 0),
+                )
+            )
         conversations.append(Conversation(asker=asker, turns=turns))
     return askers, conversations
 
@@ -122,8 +144,9 @@ def judge(turn: Turn, answer: str, cited: list[str]) -> list[str]:
     return problems
 
 
-def run(conversations: list[Conversation], askers: dict[str, dict], *, provider: str | None = None,
-        progress=lambda item: item) -> list[Outcome]:
+def run(
+    conversations: list[Conversation], askers: dict[str, dict], *, provider: str | None = None, progress=lambda item: item
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     with transaction.atomic():
         users = {name: _asker(name, spec) for name, spec in askers.items()}
@@ -133,8 +156,9 @@ def run(conversations: list[Conversation], askers: dict[str, dict], *, provider:
             for turn in conversation.turns:
                 started = time.perf_counter()
                 sources, parts = [], []
-                for event in answer_events(user=user, question=turn.question, history=history,
-                                           provider_name=provider, use_cache=False):
+                for event in answer_events(
+                    user=user, question=turn.question, history=history, provider_name=provider, use_cache=False
+                ):
                     if event.kind == "meta":
                         sources = event.data["sources"]
                     elif event.kind == "reset":
@@ -148,8 +172,10 @@ def run(conversations: list[Conversation], askers: dict[str, dict], *, provider:
                     top = {hit.key for hit in search_documents(user=user, query=turn.question, k=3)}
                     outcome.found = turn.cite[0] in top
                 outcomes.append(outcome)
-                history += [{"role": "user", "content": turn.question, "sources": []},
-                            {"role": "assistant", "content": answer, "sources": cited}]
+                history += [
+                    {"role": "user", "content": turn.question, "sources": []},
+                    {"role": "assistant", "content": answer, "sources": cited},
+                ]
         transaction.set_rollback(True)
     return outcomes
 
@@ -158,8 +184,7 @@ def _asker(name: str, spec: dict) -> User:
     role = spec.get("role", "employee")
     if role not in Role.values:
         raise EvalFileError(f"asker {name!r}: unknown role {role!r}")
-    return user_create(username=f"eval-chat-{name}", role=role, employee_key=spec.get("employee") or "",
-                       full_name=f"Eval {name}")
+    return user_create(username=f"eval-chat-{name}", role=role, employee_key=spec.get("employee") or "", full_name=f"Eval {name}")
 
 
 def summarise(outcomes: list[Outcome]) -> dict:

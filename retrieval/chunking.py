@@ -73,31 +73,35 @@ def employee_text(body: dict, resolve: Resolver) -> str:
     manager = resolve(body["manager_id"]) if body.get("manager_id") else None
     skills = ", ".join(body.get("skills") or [])
     languages = ", ".join(body.get("languages") or [])
-    return _join([
-        f"{name} is {title} in {department}." if department else f"{name} is {title}.",
-        f"{name}, {department} biriminde {title} olarak çalışıyor." if department else None,
-        f"Location / konum: {body['location']}." if body.get("location") else None,
-        f"Manager / yöneticisi: {manager}." if manager else (f"{name} reports to no one." if manager is None else None),
-        f"Skills / yetenekler: {skills}." if skills else None,
-        f"Languages / diller: {languages}." if languages else None,
-        f"Started / işe başlama: {body['start_date']}." if body.get("start_date") else None,
-        f"E-mail / e-posta: {body['email']}." if body.get("email") else None,
-        f"Phone / telefon: {body['phone']}." if body.get("phone") else None,
-        f"Salary / maaş: {body['salary']}." if body.get("salary") is not None else None,
-        f"National ID / TC kimlik no: {body['national_id']}." if body.get("national_id") else None,
-    ])
+    return _join(
+        [
+            f"{name} is {title} in {department}." if department else f"{name} is {title}.",
+            f"{name}, {department} biriminde {title} olarak çalışıyor." if department else None,
+            f"Location / konum: {body['location']}." if body.get("location") else None,
+            f"Manager / yöneticisi: {manager}." if manager else (f"{name} reports to no one." if manager is None else None),
+            f"Skills / yetenekler: {skills}." if skills else None,
+            f"Languages / diller: {languages}." if languages else None,
+            f"Started / işe başlama: {body['start_date']}." if body.get("start_date") else None,
+            f"E-mail / e-posta: {body['email']}." if body.get("email") else None,
+            f"Phone / telefon: {body['phone']}." if body.get("phone") else None,
+            f"Salary / maaş: {body['salary']}." if body.get("salary") is not None else None,
+            f"National ID / TC kimlik no: {body['national_id']}." if body.get("national_id") else None,
+        ]
+    )
 
 
 def department_text(body: dict, resolve: Resolver) -> str:
     name = body.get("name") or ""
     head = resolve(body["head_id"]) if body.get("head_id") else ""
-    return _join([
-        f"{name} department." if name else None,
-        f"{head} heads {name}; {name} biriminin yöneticisi {head}." if head else None,
-        f"Location / konum: {body['location']}." if body.get("location") else None,
-        body.get("description"),
-        f"Budget / bütçe: {body['budget']}." if body.get("budget") is not None else None,
-    ])
+    return _join(
+        [
+            f"{name} department." if name else None,
+            f"{head} heads {name}; {name} biriminin yöneticisi {head}." if head else None,
+            f"Location / konum: {body['location']}." if body.get("location") else None,
+            body.get("description"),
+            f"Budget / bütçe: {body['budget']}." if body.get("budget") is not None else None,
+        ]
+    )
 
 
 def project_text(body: dict, resolve: Resolver) -> str:
@@ -109,17 +113,19 @@ def project_text(body: dict, resolve: Resolver) -> str:
     lead = resolve(body["lead_id"]) if body.get("lead_id") else ""
     department = resolve(body["department_id"]) if body.get("department_id") else ""
     members = _names(resolve, body.get("members") or [])
-    return _join([
-        f"{label} is {status_en} project" + (f" of {department}." if department else "."),
-        f"{label} {status_tr} bir projedir" + (f"; birimi {department}." if department else "."),
-        f"{lead} leads {label}; proje lideri {lead}." if lead else None,
-        f"Members / ekip üyeleri: {members}." if members else None,
-        f"Client / müşteri: {body['client']}." if body.get("client") else None,
-        f"Tech stack / teknolojiler: {', '.join(body['tech_stack'])}." if body.get("tech_stack") else None,
-        f"Start / başlangıç: {body['start_date']}." if body.get("start_date") else None,
-        f"End / bitiş: {body['end_date']}." if body.get("end_date") else None,
-        body.get("description"),
-    ])
+    return _join(
+        [
+            f"{label} is {status_en} project" + (f" of {department}." if department else "."),
+            f"{label} {status_tr} bir projedir" + (f"; birimi {department}." if department else "."),
+            f"{lead} leads {label}; proje lideri {lead}." if lead else None,
+            f"Members / ekip üyeleri: {members}." if members else None,
+            f"Client / müşteri: {body['client']}." if body.get("client") else None,
+            f"Tech stack / teknolojiler: {', '.join(body['tech_stack'])}." if body.get("tech_stack") else None,
+            f"Start / başlangıç: {body['start_date']}." if body.get("start_date") else None,
+            f"End / bitiş: {body['end_date']}." if body.get("end_date") else None,
+            body.get("description"),
+        ]
+    )
 
 
 def windows(text: str, size: int = WINDOW_WORDS, overlap: int = OVERLAP_WORDS) -> list[str]:
@@ -130,7 +136,7 @@ def windows(text: str, size: int = WINDOW_WORDS, overlap: int = OVERLAP_WORDS) -
     step = max(1, size - overlap)
     out = []
     for start in range(0, len(words), step):
-        out.append(" ".join(words[start:start + size]))
+        out.append(" ".join(words[start : start + size]))
         if start + size >= len(words):
             break
     return out
@@ -149,7 +155,7 @@ def markdown_sections(text: str) -> list[tuple[str, str]]:
         sections.append(("", text[: matches[0].start()]))
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        sections.append((match.group(1).strip(), text[match.end():end]))
+        sections.append((match.group(1).strip(), text[match.end() : end]))
     return sections
 
 
@@ -200,13 +206,15 @@ TAGS_LABEL = "Tags / etiketler:"
 def procedure_chunks(key: str, title: str, body: dict, resolve: Resolver) -> list[Chunk]:
     chunks = []
     owner = resolve(body["owner_department_id"]) if body.get("owner_department_id") else ""
-    meta = _join([
-        f"Category / kategori: {body['category']}." if body.get("category") else None,
-        f"Owner / sahibi: {owner}." if owner else None,
-        f"Version {body['version']}." if body.get("version") not in (None, "") else None,
-        f"Effective / yürürlük: {body['effective_date']}." if body.get("effective_date") else None,
-        f"{TAGS_LABEL} {', '.join(body['tags'])}." if body.get("tags") else None,
-    ])
+    meta = _join(
+        [
+            f"Category / kategori: {body['category']}." if body.get("category") else None,
+            f"Owner / sahibi: {owner}." if owner else None,
+            f"Version {body['version']}." if body.get("version") not in (None, "") else None,
+            f"Effective / yürürlük: {body['effective_date']}." if body.get("effective_date") else None,
+            f"{TAGS_LABEL} {', '.join(body['tags'])}." if body.get("tags") else None,
+        ]
+    )
     summary = _join([body.get("summary"), meta])
     if summary:
         chunks.append(Chunk(key, "procedure", title, "summary", f"{title}. {summary}"))

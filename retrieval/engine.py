@@ -93,8 +93,9 @@ class PassageTable(Sequence):
     of 60,000 passages took 55 ms to parse while holding the interpreter, and the objects made
     every garbage collection slower); a ``Passage`` is made when a search returns one."""
 
-    def __init__(self, keys: list[str], docs: np.ndarray, offsets: np.ndarray, texts: bytes,
-                 metas: list[dict], meta: np.ndarray) -> None:
+    def __init__(
+        self, keys: list[str], docs: np.ndarray, offsets: np.ndarray, texts: bytes, metas: list[dict], meta: np.ndarray
+    ) -> None:
         if not len(docs) + 1 == len(offsets) == len(meta) + 1:
             raise ValueError("one document, offset and metadata number per passage")
         self.keys, self.docs, self.offsets, self.texts = keys, docs, offsets, texts
@@ -111,8 +112,14 @@ class PassageTable(Sequence):
             encoded = passage.text.encode("utf-8")
             chunks.append(encoded)
             offsets.append(offsets[-1] + len(encoded))
-        return cls(list(keys), np.asarray(docs, dtype=np.int32), np.asarray(offsets, dtype=np.int64),
-                   b"".join(chunks), [json.loads(m) for m in metas], np.asarray(meta, dtype=np.int32))
+        return cls(
+            list(keys),
+            np.asarray(docs, dtype=np.int32),
+            np.asarray(offsets, dtype=np.int64),
+            b"".join(chunks),
+            [json.loads(m) for m in metas],
+            np.asarray(meta, dtype=np.int32),
+        )
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -171,9 +178,18 @@ class SearchIndex:
     ``rows`` are the passages in index order (a search's ids point into it); ``passages`` are the
     ones a search can return: the same list here, fewer in a ``SegmentedIndex``."""
 
-    def __init__(self, passages: Sequence[Passage], vectors: np.ndarray, tokens: list[list[str]] | None = None,
-                 *, dense: str = "flat", faiss_index=None, languages: np.ndarray | None = None,
-                 bm25: bm25s.BM25 | None = None, avgdl: float | None = None) -> None:
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        tokens: list[list[str]] | None = None,
+        *,
+        dense: str = "flat",
+        faiss_index=None,
+        languages: np.ndarray | None = None,
+        bm25: bm25s.BM25 | None = None,
+        avgdl: float | None = None,
+    ) -> None:
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
         self.rows = self.passages = passages
@@ -185,8 +201,9 @@ class SearchIndex:
         if languages is not None and len(languages) == len(passages):
             self.languages = np.asarray(languages, dtype=np.int8)
         else:
-            self.languages = np.fromiter((LANGUAGES.index(passage_language(p.text)) for p in passages),
-                                         dtype=np.int8, count=len(passages))
+            self.languages = np.fromiter(
+                (LANGUAGES.index(passage_language(p.text)) for p in passages), dtype=np.int8, count=len(passages)
+            )
         # A sample of each language's passages, for the language offset of dense scores.
         rng = np.random.default_rng(0)
         self._samples = {}
@@ -209,8 +226,7 @@ class SearchIndex:
         # would hold a second copy of every vector (100 MB per view at 10,000 documents).
         self._faiss = None
         if dense != "flat" and passages:
-            self._faiss = faiss_index if faiss_index is not None and faiss_index.ntotal == len(passages) \
-                else self._build_faiss()
+            self._faiss = faiss_index if faiss_index is not None and faiss_index.ntotal == len(passages) else self._build_faiss()
         self._doc_rows: dict[str, list[int]] | None = None
 
     def _build_faiss(self):
@@ -297,9 +313,19 @@ class SearchIndex:
             return ids[0][keep], scores[0][keep]
         return _top(self.dense_similarities(query_vector), n)
 
-    def search(self, query: str, query_vector: np.ndarray | None, *, k: int = 10, candidates: int = 100,
-               method: str = "hybrid", bm25_weight: dict[str, float] | None = None,
-               fusion: str = "convex", rrf_k: int = 60, allowed: set[str] | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray | None,
+        *,
+        k: int = 10,
+        candidates: int = 100,
+        method: str = "hybrid",
+        bm25_weight: dict[str, float] | None = None,
+        fusion: str = "convex",
+        rrf_k: int = 60,
+        allowed: set[str] | None = None,
+    ) -> list[Hit]:
         """The ``k`` best documents for ``query``. ``allowed`` limits results to
         those document ids (the permission filter); ``None`` means all."""
         if not len(self):
@@ -460,8 +486,9 @@ def _minmax(values: dict[int, float]) -> dict[int, float]:
     return {i: (v - lo) / span if span > 1e-9 else 1.0 for i, v in values.items()}
 
 
-def fuse(bm_top: dict, dn_top: dict, bm: dict, dn: dict, weights, *, method: str = "hybrid",
-         fusion: str = "convex", rrf_k: int = 60) -> dict:
+def fuse(
+    bm_top: dict, dn_top: dict, bm: dict, dn: dict, weights, *, method: str = "hybrid", fusion: str = "convex", rrf_k: int = 60
+) -> dict:
     """One score per passage from its BM25 and dense scores, the same in every backend.
 
     ``bm_top`` and ``dn_top`` are each side's candidates (id -> score); ``bm`` and ``dn`` every

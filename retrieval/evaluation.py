@@ -29,8 +29,9 @@ def open_dataset(directory: str, *, limit: int = 0, queries: str = "") -> Datase
     return data
 
 
-def build_index(data: Dataset, embedder: Embedder | None, *, dense: str = "flat",
-                progress: Callable[[Iterable], Iterable] = lambda it: it) -> tuple[SearchIndex, float]:
+def build_index(
+    data: Dataset, embedder: Embedder | None, *, dense: str = "flat", progress: Callable[[Iterable], Iterable] = lambda it: it
+) -> tuple[SearchIndex, float]:
     """The dataset's passages indexed; returns the index and the build seconds."""
     passages = corpus_passages(data)
     started = time.perf_counter()
@@ -38,7 +39,7 @@ def build_index(data: Dataset, embedder: Embedder | None, *, dense: str = "flat"
         vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
         batch = 64
         for start in progress(range(0, len(passages), batch)):
-            vectors[start:start + batch] = embedder.embed_documents([p.text for p in passages[start:start + batch]])
+            vectors[start : start + batch] = embedder.embed_documents([p.text for p in passages[start : start + batch]])
         embedder.embed_query("warm up")
     else:
         vectors = np.zeros((len(passages), 1), dtype=np.float32)
@@ -46,8 +47,9 @@ def build_index(data: Dataset, embedder: Embedder | None, *, dense: str = "flat"
     return index, time.perf_counter() - started
 
 
-def build_postgres_index(data: Dataset, embedder: Embedder | None, *, name: str,
-                         progress: Callable[[Iterable], Iterable] = lambda it: it):
+def build_postgres_index(
+    data: Dataset, embedder: Embedder | None, *, name: str, progress: Callable[[Iterable], Iterable] = lambda it: it
+):
     """The dataset's passages in a PostgreSQL collection of their own (``name``), as the
     PostgreSQL backend stores and searches them; drop it with ``.drop()``."""
     from django.db import transaction
@@ -73,8 +75,11 @@ def build_postgres_index(data: Dataset, embedder: Embedder | None, *, name: str,
             part = []
     batches += [part] if part else []
     for part in progress(batches):
-        vectors = (embedder.embed_documents([p.text for p in part]) if embedder is not None
-                   else np.zeros((len(part), 1), dtype=np.float32))
+        vectors = (
+            embedder.embed_documents([p.text for p in part])
+            if embedder is not None
+            else np.zeros((len(part), 1), dtype=np.float32)
+        )
         rows = new_passages(part, vectors)
         with transaction.atomic():
             collection.replace(sorted(rows), rows, dim=dim)
@@ -91,17 +96,27 @@ def score_rankings(data: Dataset, rankings: list[list[str]], latencies_ms: list[
         recall.append(recall_at(ranked, relevant))
         mrr.append(mrr_at(ranked, relevant))
     return {
-        "dataset": data.name, **extra,
-        "ndcg@10": round(float(np.mean(ndcg)), 4), "recall@100": round(float(np.mean(recall)), 4),
+        "dataset": data.name,
+        **extra,
+        "ndcg@10": round(float(np.mean(ndcg)), 4),
+        "recall@100": round(float(np.mean(recall)), 4),
         "mrr@10": round(float(np.mean(mrr)), 4),
         "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2),
         "p95_ms": round(float(np.percentile(latencies_ms, 95)), 2),
-        "docs": len(data.corpus), "queries": len(rankings),
+        "docs": len(data.corpus),
+        "queries": len(rankings),
     }
 
 
-def evaluate(data: Dataset, index: SearchIndex, embedder: Embedder | None, *, method: str = "hybrid",
-             fusion: str = "convex", progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict:
+def evaluate(
+    data: Dataset,
+    index: SearchIndex,
+    embedder: Embedder | None,
+    *,
+    method: str = "hybrid",
+    fusion: str = "convex",
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+) -> dict:
     """Our retriever on every query: latency includes embedding the query, never
     taken from the embedder's query cache (the baselines have none)."""
     from .services import bm25_weights
@@ -117,10 +132,13 @@ def evaluate(data: Dataset, index: SearchIndex, embedder: Embedder | None, *, me
     return score_rankings(data, rankings, latencies, method=method)
 
 
-TABLE_HEADER = (f"{'dataset':<12}{'method':<22}{'nDCG@10':>9}{'R@100':>8}{'MRR@10':>8}"
-                f"{'p50 ms':>8}{'p95 ms':>8}{'docs':>7}{'queries':>9}")
+TABLE_HEADER = (
+    f"{'dataset':<12}{'method':<22}{'nDCG@10':>9}{'R@100':>8}{'MRR@10':>8}{'p50 ms':>8}{'p95 ms':>8}{'docs':>7}{'queries':>9}"
+)
 
 
 def table_row(result: dict) -> str:
-    return (f"{result['dataset']:<12}{result['method']:<22}{result['ndcg@10']:>9.3f}{result['recall@100']:>8.3f}"
-            f"{result['mrr@10']:>8.3f}{result['p50_ms']:>8.1f}{result['p95_ms']:>8.1f}{result['docs']:>7}{result['queries']:>9}")
+    return (
+        f"{result['dataset']:<12}{result['method']:<22}{result['ndcg@10']:>9.3f}{result['recall@100']:>8.3f}"
+        f"{result['mrr@10']:>8.3f}{result['p50_ms']:>8.1f}{result['p95_ms']:>8.1f}{result['docs']:>7}{result['queries']:>9}"
+    )

@@ -90,8 +90,7 @@ _PATTERNS: dict[str, list[str]] = {
     ],
 }
 
-_COMPILED = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
-             for kind, patterns in _PATTERNS.items()}
+_COMPILED = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE) for kind, patterns in _PATTERNS.items()}
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u2060\ufeff]")
 # Questions and queries longer than 4,000 characters are refused anyway; this bounds the
 # work for the ones that are flagged before they are refused.

@@ -6,8 +6,10 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 RETRIEVAL_LATENCY = Histogram(
-    "chatcore_retrieval_latency_seconds", "Hybrid search for a chat question or a document search.",
-    ["kind"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0),
+    "chatcore_retrieval_latency_seconds",
+    "Hybrid search for a chat question or a document search.",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0),
 )
 INDEX_VERSION = Gauge("chatcore_index_version", "Version of the index this process serves from.")
 INDEX_PASSAGES = Gauge("chatcore_index_passages", "Passages (chunks) in the index this process serves from.")
@@ -21,6 +23,4 @@ PROVIDER_ERRORS = Counter("chatcore_provider_errors", "Provider failures while a
 PROVIDER_FALLBACKS = Counter(
     "chatcore_provider_fallbacks", "Answers handed to the offline answerer after a provider failed.", ["provider"]
 )
-STRUCTURED_ANSWERS = Counter(
-    "chatcore_structured_answers", "Answers written from the structured documents, by kind.", ["kind"]
-)
+STRUCTURED_ANSWERS = Counter("chatcore_structured_answers", "Answers written from the structured documents, by kind.", ["kind"])

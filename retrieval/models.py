@@ -58,8 +58,9 @@ class IndexedPassage(models.Model):
     and are removed, with their statistics, by the re-index that follows."""
 
     collection = models.CharField(max_length=64)
-    document = models.ForeignKey("knowledge.Document", on_delete=models.DO_NOTHING, db_constraint=False,
-                                 null=True, related_name="+")
+    document = models.ForeignKey(
+        "knowledge.Document", on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
     key = models.CharField(max_length=64)
     position = models.PositiveIntegerField()
     section = models.CharField(max_length=200, blank=True)
@@ -71,8 +72,9 @@ class IndexedPassage(models.Model):
     dim = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["collection", "key", "position"],
-                                               name="retrieval_passage_unique_position")]
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "key", "position"], name="retrieval_passage_unique_position")
+        ]
 
     def __str__(self) -> str:
         return f"{self.collection}/{self.key}#{self.position}"

@@ -9,10 +9,21 @@ import datetime as dt
 from django.utils import translation
 
 MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "tr": ("Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım",
-           "Aralık"),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "tr": ("Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım", "Aralık"),
 }
 STATUS_WORDS = {
     "en": {"planned": "planned", "active": "active", "on_hold": "on hold", "completed": "completed"},
@@ -146,11 +157,22 @@ def sentence(text: str) -> str:
 
 # ISO 639-1 codes as data often stores languages ("tr", "en"), with their names in both languages.
 LANGUAGES = {
-    "tr": ("Turkish", "Türkçe"), "en": ("English", "İngilizce"), "de": ("German", "Almanca"),
-    "fr": ("French", "Fransızca"), "es": ("Spanish", "İspanyolca"), "it": ("Italian", "İtalyanca"),
-    "ru": ("Russian", "Rusça"), "ar": ("Arabic", "Arapça"), "zh": ("Chinese", "Çince"), "ja": ("Japanese", "Japonca"),
-    "nl": ("Dutch", "Felemenkçe"), "pt": ("Portuguese", "Portekizce"), "el": ("Greek", "Yunanca"),
-    "fa": ("Persian", "Farsça"), "ko": ("Korean", "Korece"), "az": ("Azerbaijani", "Azerbaycan Türkçesi"),
+    "tr": ("Turkish", "Türkçe"),
+    "en": ("English", "İngilizce"),
+    "de": ("German", "Almanca"),
+    "fr": ("French", "Fransızca"),
+    "es": ("Spanish", "İspanyolca"),
+    "it": ("Italian", "İtalyanca"),
+    "ru": ("Russian", "Rusça"),
+    "ar": ("Arabic", "Arapça"),
+    "zh": ("Chinese", "Çince"),
+    "ja": ("Japanese", "Japonca"),
+    "nl": ("Dutch", "Felemenkçe"),
+    "pt": ("Portuguese", "Portekizce"),
+    "el": ("Greek", "Yunanca"),
+    "fa": ("Persian", "Farsça"),
+    "ko": ("Korean", "Korece"),
+    "az": ("Azerbaijani", "Azerbaycan Türkçesi"),
 }
 
 

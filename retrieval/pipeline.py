@@ -74,8 +74,19 @@ def cache_key(*, user: User, question: str, provider: Provider, version: int, so
     and the documents the answer may cite."""
     normalised = " ".join(fold(question).split())
     view = HR if user.is_hr else STAFF
-    material = "\x1f".join([str(user.pk), view, str(getattr(user, "role", "")), user.employee_key or "", normalised,
-                            provider.name, provider.model, str(version), ",".join(s.key for s in sources)])
+    material = "\x1f".join(
+        [
+            str(user.pk),
+            view,
+            str(getattr(user, "role", "")),
+            user.employee_key or "",
+            normalised,
+            provider.name,
+            provider.model,
+            str(version),
+            ",".join(s.key for s in sources),
+        ]
+    )
     return "answer:" + hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -83,8 +94,15 @@ def _words(messages: list[dict]) -> int:
     return sum(len(str(m.get("content", "")).split()) for m in messages)
 
 
-def answer_events(*, user: User, question: str, history: list[dict] | None = None, language: str | None = None,
-                  provider_name: str | None = None, use_cache: bool = True) -> Iterator[Event]:
+def answer_events(
+    *,
+    user: User,
+    question: str,
+    history: list[dict] | None = None,
+    language: str | None = None,
+    provider_name: str | None = None,
+    use_cache: bool = True,
+) -> Iterator[Event]:
     """Stream the answer to ``question`` for ``user``. ``history`` holds the
     conversation's earlier turns, oldest first: ``{"role", "content", "sources"}``
     where ``sources`` are the keys an assistant turn cited."""
@@ -96,15 +114,21 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     # "The policy on pets": what the question says it is about appears in no document. Whatever came
     # before in the conversation, say so, naming it as the question did (a typo shows itself), cite nothing.
     missing = unknown_topic(question, language=language, user=user)
-    exact = None if missing else structured_answer(user=user, question=question, history=history, snapshot=snapshot,
-                                                   language=language, analysis=analysis)
+    exact = (
+        None
+        if missing
+        else structured_answer(
+            user=user, question=question, history=history, snapshot=snapshot, language=language, analysis=analysis
+        )
+    )
     asker_key = getattr(user, "employee_key", "") or ""
     found = None
     if exact is not None and not exact.refusal and wants_procedure(question):
         # "Bilgi güvenliği olayını nasıl bildiririm?": steps of a procedure, not the department of that name.
         sources = retrieve_sources(user=user, question=question, history=history)
-        found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
-                                 asker_key=asker_key, mine=analysis.mine)
+        found = procedure_answer(
+            question=question, language=language, sources=sources, snapshot=snapshot, asker_key=asker_key, mine=analysis.mine
+        )
         if found is not None:
             exact = None
     elif exact is not None and (not exact.refusal or exact.kind == "restricted"):
@@ -115,8 +139,15 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
         # A figure the records do not hold ("7.500 TL'lik alımı kim onaylar?") is a word of its own.
         if len(rest) >= 2 or (rest and measured_number(question)):
             sources = retrieve_sources(user=user, question=question, history=history)
-            found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
-                                     asker_key=asker_key, mine=analysis.mine, needed=rest)
+            found = procedure_answer(
+                question=question,
+                language=language,
+                sources=sources,
+                snapshot=snapshot,
+                asker_key=asker_key,
+                mine=analysis.mine,
+                needed=rest,
+            )
             if found is not None:
                 exact = None
     prepared = exact.text if exact is not None else None
@@ -133,8 +164,9 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
             # The question is about something no document mentions: say so, cite nothing.
             sources = []
         # A procedure found: its steps, a summary or a table row, from its structure.
-        found = procedure_answer(question=question, language=language, sources=sources, snapshot=snapshot,
-                                 asker_key=asker_key, mine=analysis.mine)
+        found = procedure_answer(
+            question=question, language=language, sources=sources, snapshot=snapshot, asker_key=asker_key, mine=analysis.mine
+        )
     provider = get_provider(provider_name)
     if found is not None and (found.kind == "structure" or provider.name == "local"):
         prepared, sources = found.text, [found.source]
@@ -142,22 +174,35 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
     # what the offline answerer says).
     # A generative model may query the records itself, as the asker; what it finds joins ``sources``.
     toolbox = Toolbox(user=user, snapshot=snapshot, sources=sources)
-    options = Options(question=question, language=language, sources=sources, max_tokens=settings.LLM_MAX_TOKENS,
-                      timeout=settings.LLM_TIMEOUT, prepared=prepared, asker=_asker(user, snapshot), tools=toolbox,
-                      owner=user.pk)
-    messages = build_messages(question=question, language=language, sources=sources, history=history,
-                              asker=options.asker, prepared=options.prepared, tools=provider.name != "local")
+    options = Options(
+        question=question,
+        language=language,
+        sources=sources,
+        max_tokens=settings.LLM_MAX_TOKENS,
+        timeout=settings.LLM_TIMEOUT,
+        prepared=prepared,
+        asker=_asker(user, snapshot),
+        tools=toolbox,
+        owner=user.pk,
+    )
+    messages = build_messages(
+        question=question,
+        language=language,
+        sources=sources,
+        history=history,
+        asker=options.asker,
+        prepared=options.prepared,
+        tools=provider.name != "local",
+    )
     # Exact answers cost a millisecond or two and depend on the conversation: never cached.
     key = None
     # A "not found" answer depends on the index version only, so it is cached like a written one.
     if use_cache and exact is None:
-        key = cache_key(user=user, question=question, provider=provider, version=index_version(),
-                        sources=sources)
+        key = cache_key(user=user, question=question, provider=provider, version=index_version(), sources=sources)
         cached = cache.get(key)
         (metrics.ANSWER_CACHE_MISSES if cached is None else metrics.ANSWER_CACHE_HITS).inc()
         if cached is not None:
-            yield Event("meta", {"provider": cached["provider"], "model": cached["model"], "cached": True,
-                                 "sources": sources})
+            yield Event("meta", {"provider": cached["provider"], "model": cached["model"], "cached": True, "sources": sources})
             yield Event("token", {"text": cached["answer"]})
             return
     parts: list[str] = []
@@ -169,16 +214,15 @@ def answer_events(*, user: User, question: str, history: list[dict] | None = Non
             parts, fell_back = [], True
         yield event
     if toolbox.calls:
-        log.info("tool_calls", provider=provider.name, calls=len(toolbox.calls),
-                 failed=sum(not c["ok"] for c in toolbox.calls))
+        log.info("tool_calls", provider=provider.name, calls=len(toolbox.calls), failed=sum(not c["ok"] for c in toolbox.calls))
     # An answer that used the tools cites what they returned: not reusable from the cache.
     if key is not None and not toolbox.calls and not fell_back:
-        cache.set(key, {"answer": "".join(parts), "provider": provider.name, "model": provider.model},
-                  settings.ANSWER_CACHE_SECONDS)
+        cache.set(
+            key, {"answer": "".join(parts), "provider": provider.name, "model": provider.model}, settings.ANSWER_CACHE_SECONDS
+        )
 
 
-def write_answer(*, provider: Provider, messages: list[dict], options: Options, exact: bool = False
-                 ) -> Iterator[Event]:
+def write_answer(*, provider: Provider, messages: list[dict], options: Options, exact: bool = False) -> Iterator[Event]:
     """The provider writes the answer (``meta`` then ``token`` events); when it fails,
     ``LLM_FALLBACK_PROVIDER`` writes it instead after a ``notice`` and a ``reset``.
     Shared by the chat and ``eval_answers``, which brings its own sources."""
@@ -202,8 +246,7 @@ def write_answer(*, provider: Provider, messages: list[dict], options: Options, 
         fallback = get_provider(fallback_name)
         metrics.TOKENS_IN.labels(provider=fallback.name).inc(_words(messages))
         # Interface text: in the reader's language, while the answer follows the question's.
-        notice = _("%(provider)s did not answer; this answer comes from the offline answerer.") % {
-            "provider": provider.name}
+        notice = _("%(provider)s did not answer; this answer comes from the offline answerer.") % {"provider": provider.name}
         yield Event("notice", {"text": notice})
         # A partial answer from the failed provider is replaced, not continued.
         yield Event("reset", {})
@@ -214,15 +257,42 @@ def write_answer(*, provider: Provider, messages: list[dict], options: Options, 
 
 
 # Verb endings and everyday words that say nothing about the topic of a question.
-_VERB_ENDINGS = ("yor", "yorum", "yoruz", "meli", "mali", "meliyim", "maliyim", "mek", "mak", "ebilir", "abilir",
-                 "miyim", "miyiz", "ilir", "ulur", "ecek", "acak", "dir", "tir", "dur", "tur", "ir", "ur", "ar", "er")
-_GENERIC = frozenset("""
+_VERB_ENDINGS = (
+    "yor",
+    "yorum",
+    "yoruz",
+    "meli",
+    "mali",
+    "meliyim",
+    "maliyim",
+    "mek",
+    "mak",
+    "ebilir",
+    "abilir",
+    "miyim",
+    "miyiz",
+    "ilir",
+    "ulur",
+    "ecek",
+    "acak",
+    "dir",
+    "tir",
+    "dur",
+    "tur",
+    "ir",
+    "ur",
+    "ar",
+    "er",
+)
+_GENERIC = frozenset(
+    """
 there has have had our my me mine ask let show offer offers take takes care get got give make need want can may
 must should would could please tell know any some company şirket şirketin şirkette firma
 summarise summarize summary brief bullet bullets point points özetle özetler özet kısaca madde maddeler maddede
 limit limits maximum minimum rate rates amount number deadline duration yearly annual monthly weekly daily
 long often soon stay keep kept take taken put use used happen happens allowed
-""".split())
+""".split()
+)
 
 
 def uncovered(question: str, *, user: User) -> bool:
@@ -235,6 +305,7 @@ def uncovered(question: str, *, user: User) -> bool:
     Measured on XQuAD, where every question is answerable: 4 of 1,190 English (typos,
     rare words) and 0 of 1,190 Turkish questions are refused. A question whose other words do
     occur ("pets in the office") is not caught: that needs meaning, not words."""
+
     def knows(token: str) -> bool:
         return term_known(user=user, token=token)
 
@@ -242,10 +313,12 @@ def uncovered(question: str, *, user: User) -> bool:
     return all(_sentence_uncovered(sentence, knows) for sentence in sentences)
 
 
-_DESCRIBING = frozenset("""
+_DESCRIBING = frozenset(
+    """
 only lone main first last next new old big small large great good best better current former latter same other
 second third whole entire total usual typical general particular specific
-""".split())
+""".split()
+)
 
 NOT_FOUND = {
     "en": "I could not find anything about “{what}” in the company knowledge.",
@@ -260,6 +333,7 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
     head = topic_head(question, language)
     if not head:
         return []
+
     def knows(token: str) -> bool:
         return term_known(user=user, token=token)
 
@@ -293,9 +367,12 @@ def unknown_topic(question: str, *, language: str, user: User) -> list[str]:
     return missing
 
 
-_FILLER = frozenset(tokenize(
-    "must have need should can could would will get do does mean allowed here there gerek gerekir gerekiyor lazım "
-    "olmalı olur nedir var yok company şirket"))
+_FILLER = frozenset(
+    tokenize(
+        "must have need should can could would will get do does mean allowed here there gerek gerekir gerekiyor lazım "
+        "olmalı olur nedir var yok company şirket"
+    )
+)
 
 
 def unexplained_words(analysis) -> list[frozenset[str]]:
@@ -309,8 +386,14 @@ def unexplained_words(analysis) -> list[frozenset[str]]:
     rest = []
     for word in analysis.words:
         folded = word.base
-        if (word.i in spans or folded in FUNCTION_WORDS or len(folded) < 3 or folded.isdigit()
-                or folded in vocabulary or (strip_ending(folded) or folded) in vocabulary):
+        if (
+            word.i in spans
+            or folded in FUNCTION_WORDS
+            or len(folded) < 3
+            or folded.isdigit()
+            or folded in vocabulary
+            or (strip_ending(folded) or folded) in vocabulary
+        ):
             continue
         stems = frozenset(t for t in tokenize(word.text) if not t.startswith("~"))
         if stems and not stems & (_QUESTION_WORDS | _FILLER | FUNCTION_WORDS):
@@ -329,9 +412,15 @@ def _sentence_uncovered(sentence: str, knows) -> bool:
         stems = [t for t in tokens if not t.startswith("~")]
         if not turkish:
             tokens = stems
-        if (len(folded) < 3 or folded in FUNCTION_WORDS or folded in _GENERIC or not stems
-                or set(stems) <= _QUESTION_WORDS or folded.isdigit()
-                or (len(folded) > 5 and folded.endswith(_VERB_ENDINGS))):
+        if (
+            len(folded) < 3
+            or folded in FUNCTION_WORDS
+            or folded in _GENERIC
+            or not stems
+            or set(stems) <= _QUESTION_WORDS
+            or folded.isdigit()
+            or (len(folded) > 5 and folded.endswith(_VERB_ENDINGS))
+        ):
             continue
         topic += 1
         if not any(knows(t) for t in tokens + expand(stems)):

@@ -99,7 +99,7 @@ def parse_markdown(content: str) -> tuple[list[tuple[str, str]], list[Table]]:
             while i < len(lines) and lines[i].strip().startswith("|"):
                 cells = _cells(lines[i])
                 if any(cells):
-                    rows.append((cells + [""] * len(header))[:len(header)])
+                    rows.append((cells + [""] * len(header))[: len(header)])
                 i += 1
             if rows and any(header):
                 tables.append(Table(header, rows, sections[-1][0]))
@@ -133,11 +133,16 @@ def procedure_of(snapshot: Snapshot, record: Record) -> Procedure:
 def read_procedure(record: Record, body: dict) -> Procedure:
     content = str(body.get("content") or "")
     sections, tables = parse_markdown(content)
-    headings = [""] + [m.group(2).strip() for m in map(_HEADING.match, (line.strip() for line in content.splitlines()))
-                       if m]
-    return Procedure(key=record.key, title=record.title, summary=str(body.get("summary") or "").strip(),
-                     steps=_steps(body.get("steps")), sections=sections, tables=tables,
-                     headings=list(dict.fromkeys(headings)))
+    headings = [""] + [m.group(2).strip() for m in map(_HEADING.match, (line.strip() for line in content.splitlines())) if m]
+    return Procedure(
+        key=record.key,
+        title=record.title,
+        summary=str(body.get("summary") or "").strip(),
+        steps=_steps(body.get("steps")),
+        sections=sections,
+        tables=tables,
+        headings=list(dict.fromkeys(headings)),
+    )
 
 
 # --- One language ------------------------------------------------------------------------------
@@ -146,8 +151,10 @@ _HALVES = re.compile(r"\s+/\s+")
 
 
 # Frequent words of rules, beside the text module's hints.
-_ENGLISH_RULE_WORDS = frozenset("""must be are will should can not only per after before within each all any their
-your you up at least most than or no may""".split())
+_ENGLISH_RULE_WORDS = frozenset(
+    """must be are will should can not only per after before within each all any their
+your you up at least most than or no may""".split()
+)
 _TURKISH_RULE_WORDS = frozenset("kadar olarak sonra önce en az fazla geç her veya ancak ise".split()) | {"icin", "gore"}
 
 
@@ -157,8 +164,11 @@ def _lean(text: str) -> int:
     score = 0
     for word in re.findall(r"[\wçğıöşüÇĞİÖŞÜ'’]+", text):
         folded = fold(word)
-        if (folded in _TURKISH_HINTS or folded in _TURKISH_RULE_WORDS
-                or (word[:1].islower() and any(ch in _TURKISH_LETTERS for ch in word))):
+        if (
+            folded in _TURKISH_HINTS
+            or folded in _TURKISH_RULE_WORDS
+            or (word[:1].islower() and any(ch in _TURKISH_LETTERS for ch in word))
+        ):
             score += 1
         elif folded in _ENGLISH_HINTS or folded in _ENGLISH_RULE_WORDS:
             score -= 1
@@ -174,8 +184,10 @@ def in_language(text: str, language: str) -> str:
     leans = [_lean(h) for h in halves]
     plain = [not any(ch in _TURKISH_LETTERS for ch in h) for h in halves]
     # One half Turkish, the other English by its words, or at least free of Turkish letters.
-    if not ((leans[0] > 0 and leans[1] <= 0 and (leans[1] < 0 or plain[1]))
-            or (leans[1] > 0 and leans[0] <= 0 and (leans[0] < 0 or plain[0]))):
+    if not (
+        (leans[0] > 0 and leans[1] <= 0 and (leans[1] < 0 or plain[1]))
+        or (leans[1] > 0 and leans[0] <= 0 and (leans[0] < 0 or plain[0]))
+    ):
         return text
     turkish = halves[0] if leans[0] > 0 else halves[1]
     english = halves[1] if leans[0] > 0 else halves[0]
@@ -187,18 +199,40 @@ def in_language(text: str, language: str) -> str:
 _HOW = re.compile(
     r"\b(nasıl|nasil|adım\w*|adim\w*|süreç\w*|surec\w*|ne yapmalıyım|ne yapmam gerek\w*|"
     r"how (do|can|should|would) (i|we|you)|how to|what are the steps|which steps|steps|step by step|process for|"
-    r"what do i (do|need to do)|what should i do)\b", re.I)
-_SUMMARY = re.compile(r"\b(özetle|özetler|özet|ozet|kısaca|kisaca|summari[sz]e|summary|in brief|overview|"
-                      r"bullet|bullets|madde(ler|de)?)\b", re.I)
+    r"what do i (do|need to do)|what should i do)\b",
+    re.I,
+)
+_SUMMARY = re.compile(
+    r"\b(özetle|özetler|özet|ozet|kısaca|kisaca|summari[sz]e|summary|in brief|overview|"
+    r"bullet|bullets|madde(ler|de)?)\b",
+    re.I,
+)
 _TABLE_WORDS = re.compile(r"\b(tablo|tabloyu|table|tiers?|kademe|limits|limitleri|oranlar|rates)\b", re.I)
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "bir": 1, "iki": 2, "üç": 3, "uc": 3, "dört": 4, "dort": 4, "beş": 5, "bes": 5, "altı": 6,
-                 "yedi": 7, "sekiz": 8}
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "bir": 1,
+    "iki": 2,
+    "üç": 3,
+    "uc": 3,
+    "dört": 4,
+    "dort": 4,
+    "beş": 5,
+    "bes": 5,
+    "altı": 6,
+    "yedi": 7,
+    "sekiz": 8,
+}
 
 
 def bullet_count(question: str) -> int:
-    match = re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(bullet|point|madde|cümle|sentence)", question,
-                      re.I)
+    match = re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(bullet|point|madde|cümle|sentence)", question, re.I)
     if not match:
         return DEFAULT_BULLETS
     word = match.group(1).lower()
@@ -228,7 +262,7 @@ def numbers(text: str) -> list[tuple[float, int]]:
     found = []
     for match in _NUMBER.finditer(text):
         value = parse_number(match.group(1))
-        if _MONTHS.match(text[match.end():]):
+        if _MONTHS.match(text[match.end() :]):
             value /= 12
         found.append((value, match.end()))
     return found
@@ -237,8 +271,11 @@ def numbers(text: str) -> list[tuple[float, int]]:
 _UPPER = re.compile(r"^\W*(\S*\s)?(['’]?[a-zçğıöşü]*\s)?(kadar|up to|or less|ve altı|and below|under|altı)", re.I)
 _UPPER_OPEN = re.compile(r"^\W*(\S*\s)?(['’]?[a-zçğıöşü]*\s)?(az|less|fewer|below|aşağı|altında)", re.I)
 _LOWER_OPEN = re.compile(r"^\W*(\S*\s)?(['’]?[a-zçğıöşü]*\s)?(üzeri|uzeri|fazla|more|above|over|aşan|üstü)", re.I)
-_LOWER = re.compile(r"^\W*(\S*\s)?(['’]?[a-zçğıöşü]*\s)?(\(?dahil\)?\s+)?(ve (daha fazla|üzeri|üstü)|or more|and above|"
-                    r"and over|\+)", re.I)
+_LOWER = re.compile(
+    r"^\W*(\S*\s)?(['’]?[a-zçğıöşü]*\s)?(\(?dahil\)?\s+)?(ve (daha fazla|üzeri|üstü)|or more|and above|"
+    r"and over|\+)",
+    re.I,
+)
 _BEFORE_UPPER = re.compile(r"(up to|less than|fewer than|under|below|at most|en fazla)\s*$", re.I)
 _BEFORE_LOWER = re.compile(r"(more than|above|over|at least|en az|from)\s*$", re.I)
 
@@ -269,16 +306,16 @@ def parse_range(cell: str) -> Range | None:
     if not found:
         return None
     bounds = Range()
-    between = text[found[0][1]:found[1][1]] if len(found) >= 2 else ""
+    between = text[found[0][1] : found[1][1]] if len(found) >= 2 else ""
     if len(found) >= 2 and re.search(r"[-–—]|\bto\b|\bile\b|\bila\b", between):
         bounds.low, bounds.high = found[0][0], found[1][0]
-        after = text[found[1][1]:]
+        after = text[found[1][1] :]
         if _UPPER_OPEN.match(after):
             bounds.high_open = True
         return bounds
     for value, end in found[:2]:
         after = text[end:]
-        before = text[:end - len(re.findall(r"[\d.,]+", text[:end])[-1])]
+        before = text[: end - len(re.findall(r"[\d.,]+", text[:end])[-1])]
         if _BEFORE_UPPER.search(before):
             bounds.high, bounds.high_open = value, bool(re.search(r"(less|fewer|under|below)\s+(than\s*)?$", before))
         elif _BEFORE_LOWER.search(before):
@@ -303,12 +340,12 @@ def parse_range(cell: str) -> Range | None:
 
 # --- Answers ----------------------------------------------------------------------------------
 
+
 def _topic_words(question: str) -> set[str]:
     """The question's words and, through the glossary, the other language's ("ihbar süresi"
     meets "notice period")."""
     # A number's unit ("2 yıllık", "60.000 TL") says what is measured, not what the table is about.
-    tokens = [t for t in tokenize(re.sub(r"\d[\d.,]*\s*\S*", " ", question))
-              if t not in _QUESTION_WORDS and t not in _GENERIC]
+    tokens = [t for t in tokenize(re.sub(r"\d[\d.,]*\s*\S*", " ", question)) if t not in _QUESTION_WORDS and t not in _GENERIC]
     words = {t for t in tokens + expand(tokens) if len(t) > 2 and not t.startswith("~")}
     return words | {w for w in map(_restore_vowel, words) if w}
 
@@ -328,16 +365,22 @@ def _restore_vowel(stem: str) -> str:
 
 
 # Words a table's cells share with any question about amounts and durations: they name no topic.
-_GENERIC = frozenset(tokenize(
-    "kadar üzeri fazla az yıl yıllık ay aylık gün günlük hafta saat tl try eur up to less more than above below "
-    "over under days day weeks week months month years year hours ve ile and or the of for en "
-    "süre süresi sürem süreler period periods duration"))
+_GENERIC = frozenset(
+    tokenize(
+        "kadar üzeri fazla az yıl yıllık ay aylık gün günlük hafta saat tl try eur up to less more than above below "
+        "over under days day weeks week months month years year hours ve ile and or the of for en "
+        "süre süresi sürem süreler period periods duration"
+    )
+)
 
 
 # Words that name a kind of document, not its topic: every procedure's title may hold one.
-_DOCUMENT_WORDS = frozenset(tokenize(
-    "prosedür prosedürü prosedürünü politika politikası süreç süreci sürecini kural kuralları kurallarını "
-    "procedure policy process rules guideline"))
+_DOCUMENT_WORDS = frozenset(
+    tokenize(
+        "prosedür prosedürü prosedürünü politika politikası süreç süreci sürecini kural kuralları kurallarını "
+        "procedure policy process rules guideline"
+    )
+)
 
 
 _TURKISH_UNITS = ("gun", "yil", "saat", "hafta", "dakika", "sure", "kadar", "fazla")
@@ -353,8 +396,9 @@ def _glossary_words(question: str) -> set[str]:
     return {t for t in expand(tokenize(question)) if not t.startswith("~")}
 
 
-def _table_score(table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset(),
-                 about: str = "") -> float:
+def _table_score(
+    table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset(), about: str = ""
+) -> float:
     """How much of the question's topic the table (its section, headers and cells, the
     procedure's title and ``about``, its summary) speaks of: in the question's own words or in
     the other language's the glossary adds (``strong``), whichever says more, so a table with
@@ -391,7 +435,7 @@ def _unit_of(text: str) -> str:
     found = numbers(text.lower())
     if not found:
         return ""
-    after = text[found[0][1]:]
+    after = text[found[0][1] :]
     return next((name for name, pattern in _UNITS if pattern.match(after)), "")
 
 
@@ -408,8 +452,7 @@ def _row_for(table: Table, value: float, unit: str = "") -> list[str] | None:
     return matching[0] if matching else None
 
 
-def _heading_fit(table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset()
-                 ) -> float:
+def _heading_fit(table: Table, words: set[str], title: str = "", strong: frozenset[str] | set[str] = frozenset()) -> float:
     """How much of the question's topic the table's title, section and headers name: what the
     table is about, not what its cells happen to share with the question."""
     return _table_score(Table(table.header, [], table.section), words, title, strong)
@@ -417,15 +460,21 @@ def _heading_fit(table: Table, words: set[str], title: str = "", strong: frozens
 
 def _row_named(table: Table, words: set[str]) -> list[str] | None:
     """The one row whose first cell the question names ("P1", "otel")."""
-    named = [row for row in table.rows
-             if {t for t in tokenize(row[0]) if len(t) > 1 and not t.startswith("~") and t not in _GENERIC} & words]
+    named = [
+        row
+        for row in table.rows
+        if {t for t in tokenize(row[0]) if len(t) > 1 and not t.startswith("~") and t not in _GENERIC} & words
+    ]
     return named[0] if len(named) == 1 else None
 
 
 def _columns_named(table: Table, words: set[str]) -> list[int]:
     """The value columns the question names ("yurt dışı" of Domestic / International)."""
-    overlap = {i: len({t for t in tokenize(head) if len(t) > 1 and not t.startswith("~")} & words)
-               for i, head in enumerate(table.header) if i}
+    overlap = {
+        i: len({t for t in tokenize(head) if len(t) > 1 and not t.startswith("~")} & words)
+        for i, head in enumerate(table.header)
+        if i
+    }
     best = max(overlap.values(), default=0)
     return [i for i, count in overlap.items() if best and count == best]
 
@@ -486,14 +535,19 @@ def _row_sentence(table: Table, row: list[str], language: str, n: int, columns: 
     if written and written != language and (language, written) in _IN_OTHER:
         # A table in the other language: its own words, quoted, and a word on its language.
         cells = [f"{table.header[0]}: “{row[0]}”" if table.header[0] else f"“{row[0]}”"]
-        cells += [f"{table.header[i]}: **{row[i].strip('*')}**" if table.header[i] else f"**{row[i].strip('*')}**"
-                  for i in keep if i < len(row) and row[i]]
-        return _IN_OTHER[(language, written)].replace("“{text}”", "{text}").format(text="; ".join(cells)).replace(
-            "[1]", f"[{n}]")
+        cells += [
+            f"{table.header[i]}: **{row[i].strip('*')}**" if table.header[i] else f"**{row[i].strip('*')}**"
+            for i in keep
+            if i < len(row) and row[i]
+        ]
+        return _IN_OTHER[(language, written)].replace("“{text}”", "{text}").format(text="; ".join(cells)).replace("[1]", f"[{n}]")
 
     first = f"{say(table.header[0])} “{say(row[0])}”" if table.header[0] else f"“{say(row[0])}”"
-    rest = "; ".join(f"{say(table.header[i])}: **{say(row[i]).strip('*')}**" if table.header[i]
-                     else f"**{say(row[i]).strip('*')}**" for i in keep if i < len(row) and row[i])
+    rest = "; ".join(
+        f"{say(table.header[i])}: **{say(row[i]).strip('*')}**" if table.header[i] else f"**{say(row[i]).strip('*')}**"
+        for i in keep
+        if i < len(row) and row[i]
+    )
     if language == "tr":
         return f"{first} için {rest} [{n}]."
     return f"For {first}: {rest} [{n}]."
@@ -517,15 +571,22 @@ def _first_sentences(text: str) -> list[str]:
 
 def steps_answer(procedure: Procedure, language: str, n: int) -> str:
     lead = {"tr": f"{procedure.title}: adımlar [{n}]", "en": f"{procedure.title}: the steps [{n}]"}[language]
-    return lead + "\n\n" + "\n".join(f"{i}. {_sentence(in_language(step, language))}"
-                                     for i, step in enumerate(procedure.steps, 1))
+    return (
+        lead + "\n\n" + "\n".join(f"{i}. {_sentence(in_language(step, language))}" for i, step in enumerate(procedure.steps, 1))
+    )
 
 
 # Lines that say who to ask or what the document is, not what it rules.
-_META = re.compile(r"^\W*(questions|contact|iletişim|iletisim|sorular|sorumlular|responsible|applies to|kapsam\b|"
-                   r"bu prosedür|bu politika|this (procedure|policy|document))", re.I)
-_RULE = re.compile(r"\b(must|required|mandatory|at least|at most|within|up to|only|not allowed|forbidden|"
-                   r"zorunlu|gerekir|gerekli|en az|en geç|en fazla|içinde|yasak|olamaz|kadar)\b", re.I)
+_META = re.compile(
+    r"^\W*(questions|contact|iletişim|iletisim|sorular|sorumlular|responsible|applies to|kapsam\b|"
+    r"bu prosedür|bu politika|this (procedure|policy|document))",
+    re.I,
+)
+_RULE = re.compile(
+    r"\b(must|required|mandatory|at least|at most|within|up to|only|not allowed|forbidden|"
+    r"zorunlu|gerekir|gerekli|en az|en geç|en fazla|içinde|yasak|olamaz|kadar)\b",
+    re.I,
+)
 
 
 def _table_bullet(table: Table, language: str) -> str:
@@ -543,8 +604,12 @@ def _table_bullet(table: Table, language: str) -> str:
 def _worth(unit: Unit, position: int) -> float:
     """How much a sentence tells: a figure or a bold term, a rule, the opening of its section."""
     text = unit.text
-    return ((1.0 if re.search(r"\d|\*\*", text) else 0.0) + (0.3 if _RULE.search(text) else 0.0)
-            + (0.6 if position == 0 else 0.0) - (0.5 if len(text.split()) > 40 else 0.0))
+    return (
+        (1.0 if re.search(r"\d|\*\*", text) else 0.0)
+        + (0.3 if _RULE.search(text) else 0.0)
+        + (0.6 if position == 0 else 0.0)
+        - (0.5 if len(text.split()) > 40 else 0.0)
+    )
 
 
 def summary_answer(procedure: Procedure, language: str, n: int, count: int, question: str = "") -> str:
@@ -553,15 +618,15 @@ def summary_answer(procedure: Procedure, language: str, n: int, count: int, ques
     steps; the summary itself only when the content has too little to say."""
     asked = (_topic_words(question) - _DOCUMENT_WORDS) if question else set()
     texts = dict(procedure.sections)
-    everything = _one_language([u for heading, text in procedure.sections
-                                for u in _section_units(heading, text, language)], language)
+    everything = _one_language(
+        [u for heading, text in procedure.sections for u in _section_units(heading, text, language)], language
+    )
     kept = {id(u) for u in everything}
     sections: list[tuple[float, int, list[str]]] = []
     for order, heading in enumerate(procedure.headings or [h for h, _ in procedure.sections]):
         units = [u for u in _section_units(heading, texts.get(heading, ""), language) if not _META.match(u.text)]
         units = [u for u in units if any(fold(u.text) == fold(k.text) for k in everything if id(k) in kept)]
-        ranked = [u.text for _, _, u in sorted(((-_worth(u, i), i, u) for i, u in enumerate(units)),
-                                               key=lambda item: item[:2])]
+        ranked = [u.text for _, _, u in sorted(((-_worth(u, i), i, u) for i, u in enumerate(units)), key=lambda item: item[:2])]
         tables = [_table_bullet(t, language) for t in procedure.tables if t.section == heading]
         if tables or ranked:
             named = _heading_fit(Table([], [], heading), asked) if asked else 0
@@ -628,8 +693,9 @@ def _years_since(start: str, today: dt.date) -> float | None:
     return (today - began).days / 365.25 if began <= today else None
 
 
-def asker_answer(procedure: Procedure, question: str, language: str, n: int, asker: dict,
-                 today: dt.date | None = None) -> str | None:
+def asker_answer(
+    procedure: Procedure, question: str, language: str, n: int, asker: dict, today: dt.date | None = None
+) -> str | None:
     """A rule the asker's record decides: a table by length of service, applied to the
     asker's start date, saying how the answer follows ("You joined on …"). None when no
     such table or no start date: then the rule is given as it is."""
@@ -638,8 +704,11 @@ def asker_answer(procedure: Procedure, question: str, language: str, n: int, ask
     if years is None:
         return None
     words, strong = _topic_words(question), _glossary_words(question)
-    tables = [t for t in procedure.tables if t.header and _SERVICE.search(t.header[0])
-              and _heading_fit(t, words, procedure.title, strong) >= 1]
+    tables = [
+        t
+        for t in procedure.tables
+        if t.header and _SERVICE.search(t.header[0]) and _heading_fit(t, words, procedure.title, strong) >= 1
+    ]
     tables.sort(key=lambda t: _table_score(t, words, procedure.title, strong), reverse=True)
     for table in tables:
         row = _row_for(table, years)
@@ -652,8 +721,14 @@ def asker_answer(procedure: Procedure, question: str, language: str, n: int, ask
             lead = f"İşe başlama tarihiniz {joined}; {whole} yıllık hizmet."
         else:
             lead = f"You joined on {joined}: {whole} years of service."
-        extra = next((_sentence(line.strip(" -*")) for line in _section_text(procedure, table.section).splitlines()
-                      if _ADDS.search(line) and numbers(line.lower())), None)
+        extra = next(
+            (
+                _sentence(line.strip(" -*"))
+                for line in _section_text(procedure, table.section).splitlines()
+                if _ADDS.search(line) and numbers(line.lower())
+            ),
+            None,
+        )
         extra = re.sub(r"[*]", "", extra) if extra else ""
         total = _total(" ".join(row[1:]), extra, language)
         if extra:
@@ -671,7 +746,7 @@ _UNIT = re.compile(r"(\d+)\s*(gün|iş günü|days?|business days?|hafta|weeks?)
 
 
 def _total(rule: str, extra: str, language: str) -> str:
-    """"20 gün" and "2 gün şirket izni" make "In all: 22 gün" — only for one and the same unit."""
+    """ "20 gün" and "2 gün şirket izni" make "In all: 22 gün" — only for one and the same unit."""
     first, second = _UNIT.search(rule), _UNIT.search(extra)
     if not first or not second or fold(first.group(2)) != fold(second.group(2)):
         return ""
@@ -681,9 +756,17 @@ def _total(rule: str, extra: str, language: str) -> str:
 
 
 # A total is said in the answer's language ("16 days", not "16 gün").
-_UNIT_WORDS = {("gun", "en"): "days", ("is gunu", "en"): "business days", ("hafta", "en"): "weeks",
-               ("days", "tr"): "gün", ("day", "tr"): "gün", ("business days", "tr"): "iş günü",
-               ("business day", "tr"): "iş günü", ("weeks", "tr"): "hafta", ("week", "tr"): "hafta"}
+_UNIT_WORDS = {
+    ("gun", "en"): "days",
+    ("is gunu", "en"): "business days",
+    ("hafta", "en"): "weeks",
+    ("days", "tr"): "gün",
+    ("day", "tr"): "gün",
+    ("business days", "tr"): "iş günü",
+    ("business day", "tr"): "iş günü",
+    ("weeks", "tr"): "hafta",
+    ("week", "tr"): "hafta",
+}
 
 
 def _section_text(procedure: Procedure, title: str) -> str:
@@ -696,8 +779,15 @@ def unit_words(unit: Unit, procedure: Procedure) -> frozenset[str]:
 
 
 def _procedure_words(procedure: Procedure) -> frozenset[str]:
-    text = " ".join([procedure.title, procedure.summary, *procedure.steps, *(t for _, t in procedure.sections),
-                     *(" ".join(t.header + [c for row in t.rows for c in row]) for t in procedure.tables)])
+    text = " ".join(
+        [
+            procedure.title,
+            procedure.summary,
+            *procedure.steps,
+            *(t for _, t in procedure.sections),
+            *(" ".join(t.header + [c for row in t.rows for c in row]) for t in procedure.tables),
+        ]
+    )
     return frozenset(tokenize(text))
 
 
@@ -706,8 +796,9 @@ def _spoken(needed: list[frozenset[str]], tokens: frozenset[str] | set[str], lea
     each in its own stems, a five-letter prefix or the glossary's other language."""
     tokens = frozenset(tokens)
     prefixes = {t[:5] for t in tokens if len(t) >= 5}
-    spoken = sum(1 for own, other in _needed_groups(needed)
-                 if _best(own, tokens, prefixes) == 1.0 or _best(other, tokens, prefixes) == 1.0)
+    spoken = sum(
+        1 for own, other in _needed_groups(needed) if _best(own, tokens, prefixes) == 1.0 or _best(other, tokens, prefixes) == 1.0
+    )
     return spoken >= least and (least < 2 or 2 * spoken >= len(needed))
 
 
@@ -728,9 +819,16 @@ def wants_procedure(question: str) -> bool:
     return bool(_HOW.search(question) or _SUMMARY.search(question))
 
 
-def procedure_answer(*, question: str, language: str, sources: list[Source], snapshot: Snapshot,
-                     asker_key: str = "", mine: bool = False, needed: list[frozenset[str]] | None = None
-                     ) -> ProcedureAnswer | None:
+def procedure_answer(
+    *,
+    question: str,
+    language: str,
+    sources: list[Source],
+    snapshot: Snapshot,
+    asker_key: str = "",
+    mine: bool = False,
+    needed: list[frozenset[str]] | None = None,
+) -> ProcedureAnswer | None:
     """A structured answer from the best retrieved procedure, with that procedure as the one
     source; None when the question is not one these answers serve."""
     candidates = [s for s in sources[:2] if s.doc_type == "procedure"]
@@ -750,8 +848,7 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
             if record is None:
                 return 0
             procedure = procedure_of(snapshot, record)
-            return max((_table_score(t, words, record.title, strong, procedure.summary)
-                        for t in procedure.tables), default=0)
+            return max((_table_score(t, words, record.title, strong, procedure.summary) for t in procedure.tables), default=0)
 
         top = max(candidates, key=table_fit)
     elif len(candidates) > 1:
@@ -793,9 +890,18 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
         for _, _, candidate, other in sorted(found, key=lambda f: f[:2], reverse=True):
             answer = asker_answer(other, question, language, 1, snapshot.shown_body(asker))
             if answer is not None:
-                return ProcedureAnswer(answer, Source(n=1, key=candidate.key, doc_type=candidate.doc_type,
-                                                      title=candidate.title, score=candidate.score,
-                                                      passages=candidate.passages), "structure")
+                return ProcedureAnswer(
+                    answer,
+                    Source(
+                        n=1,
+                        key=candidate.key,
+                        doc_type=candidate.doc_type,
+                        title=candidate.title,
+                        score=candidate.score,
+                        passages=candidate.passages,
+                    ),
+                    "structure",
+                )
     value = _question_value(question)
     if procedure.tables and (value is not None or _TABLE_WORDS.search(question)):
         answer = table_answer(procedure, question, language, 1)
@@ -808,10 +914,20 @@ def procedure_answer(*, question: str, language: str, sources: list[Source], sna
         record = by_key.get(candidate.key)
         if candidate.doc_type != "procedure" or record is None:
             continue
-        found.append((Source(n=1, key=candidate.key, doc_type=candidate.doc_type, title=candidate.title,
-                             score=candidate.score, passages=candidate.passages),
-                      procedure_of(snapshot, record),
-                      rank))
+        found.append(
+            (
+                Source(
+                    n=1,
+                    key=candidate.key,
+                    doc_type=candidate.doc_type,
+                    title=candidate.title,
+                    score=candidate.score,
+                    passages=candidate.passages,
+                ),
+                procedure_of(snapshot, record),
+                rank,
+            )
+        )
     fact = fact_answer(found, question, language, needed)
     return ProcedureAnswer(*fact, "fact") if fact is not None else None
 
@@ -825,9 +941,12 @@ FACT_MIN_SCORE = 0.3
 FACT_RANK_PENALTY = 0.12
 FACT_NUMBER_BONUS = 0.15
 HEADING_WEIGHT = 0.5
-_FACT_QUANTITY = re.compile(r"\b(kaç\w*|kac\w*|ne kadar|ne zaman|saat\s*kaç\w*|ne sıklık\w*|hangi (gün|saat|tarih)\w*|"
-                            r"en (az|fazla|geç)|how (many|much|long|often|soon|quickly|early)|when|what time|"
-                            r"minimum|maximum|limit\w*|deadline|süre\w*|sure\w*|period|within)\b", re.I)
+_FACT_QUANTITY = re.compile(
+    r"\b(kaç\w*|kac\w*|ne kadar|ne zaman|saat\s*kaç\w*|ne sıklık\w*|hangi (gün|saat|tarih)\w*|"
+    r"en (az|fazla|geç)|how (many|much|long|often|soon|quickly|early)|when|what time|"
+    r"minimum|maximum|limit\w*|deadline|süre\w*|sure\w*|period|within)\b",
+    re.I,
+)
 _LABEL = re.compile(r"^\s*\**\s*(TR|EN)\s*:\s*\**\s*", re.I)
 _BULLET = re.compile(r"^(\s*)(?:[-*•]|\d{1,2}[.)])\s+")
 _SPLIT_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-ZÇĞİÖŞÜ0-9\"“(])")
@@ -887,10 +1006,10 @@ def _section_units(heading: str, text: str, language: str) -> list[Unit]:
             continue
         bullet = _BULLET.match(raw)
         indent = len(bullet.group(1)) if bullet else 0
-        line = raw[bullet.end():] if bullet else raw.strip()
+        line = raw[bullet.end() :] if bullet else raw.strip()
         label = _LABEL.match(line)
         tag = label.group(1) if label else ""
-        line = line[label.end():] if label else line
+        line = line[label.end() :] if label else line
         if bullet and indent and parent is not None:
             head_label, head = items[parent]
             joiner = " " if head.endswith(":") else "; "
@@ -906,8 +1025,7 @@ def _section_units(heading: str, text: str, language: str) -> list[Unit]:
         # 2 days per week"); "Deneme süresi 2 aydır." is a fact of its own.
         joined: list[str] = []
         for sentence in sentences:
-            if (joined and len(joined[-1].split()) <= 8 and not joined[-1].endswith(":")
-                    and not re.search(r"\d", joined[-1])):
+            if joined and len(joined[-1].split()) <= 8 and not joined[-1].endswith(":") and not re.search(r"\d", joined[-1]):
                 joined[-1] += " " + sentence
             else:
                 joined.append(sentence)
@@ -940,15 +1058,22 @@ def _fact_units(procedure: Procedure, language: str) -> list[Unit]:
         units.append(Unit(said, frozenset(tokenize(said)), title, kind="step", language=_language_of(said)))
     for heading, text in procedure.sections:
         # The title speaks for every part of the procedure, not for its steps and summary only.
-        units += [Unit(u.text, u.tokens, u.context | title, u.kind, u.language) for u in
-                  _section_units(heading, text, language)]
+        units += [Unit(u.text, u.tokens, u.context | title, u.kind, u.language) for u in _section_units(heading, text, language)]
     for table in procedure.tables:
         about = frozenset(tokenize(" ".join([table.section, *table.header]))) | title
-        units.append(Unit("", about, frozenset(), kind="table", language=_language_of(" ".join(table.header)),
-                          table=table))
+        units.append(Unit("", about, frozenset(), kind="table", language=_language_of(" ".join(table.header)), table=table))
         for row in table.rows:
-            units.append(Unit("", frozenset(tokenize(" ".join(row))), about, kind="row",
-                              language=_language_of(" ".join(row)), table=table, row=row))
+            units.append(
+                Unit(
+                    "",
+                    frozenset(tokenize(" ".join(row))),
+                    about,
+                    kind="row",
+                    language=_language_of(" ".join(row)),
+                    table=table,
+                    row=row,
+                )
+            )
     return _one_language(units, language)
 
 
@@ -974,8 +1099,9 @@ _FOCUS_BEFORE = re.compile(r"(?P<focus>[^\W\d_]{3,})\s+(ne kadar|nedir|ne zaman|
 
 
 def _focus_starts(question: str) -> set[int]:
-    return ({m.start("focus") for m in _FOCUS.finditer(question)}
-            | {m.start("focus") for m in _FOCUS_BEFORE.finditer(question)})
+    return {m.start("focus") for m in _FOCUS.finditer(question)} | {m.start("focus") for m in _FOCUS_BEFORE.finditer(question)}
+
+
 TRANSLATION_WEIGHT = 0.85
 
 
@@ -991,8 +1117,7 @@ def _question_words(question: str) -> list[Group]:
         word = match.group()
         if fold(word) in FUNCTION_WORDS or _AUXILIARY.match(fold(word)):
             continue
-        own = {t for t in tokenize(word) if not t.startswith("~") and t not in _QUESTION_WORDS and not t.isdigit()
-               and len(t) > 1}
+        own = {t for t in tokenize(word) if not t.startswith("~") and t not in _QUESTION_WORDS and not t.isdigit() and len(t) > 1}
         if not own or own & (_FACT_FILLER | _QUESTION_WORDS):
             continue
         if turkish:
@@ -1013,8 +1138,13 @@ def _focus_words(question: str) -> set[str]:
         if match.start() in starts:
             own = {t for t in tokenize(match.group()) if not t.startswith("~")}
             focus |= own | {t for t in expand(sorted(own)) if not t.startswith("~")}
-            focus |= {t for members, words in phrase_translations(tokenize(question)) if own & members
-                      for t in words if not t.startswith("~")}
+            focus |= {
+                t
+                for members, words in phrase_translations(tokenize(question))
+                if own & members
+                for t in words
+                if not t.startswith("~")
+            }
     return focus
 
 
@@ -1056,20 +1186,27 @@ _AUXILIARY = re.compile(r"^(edil|eder|ediyor|etme|etmem|etmeli|yapil|yapiyor|olu
 
 
 # Words of a question that ask for nothing a document says ("must", "gerekir", "do I have to").
-_FACT_FILLER = frozenset(tokenize(
-    "must have need should can could would will shall get gets got do does did mean means allowed allow "
-    "gerek gerekir gerekiyor lazım mı mi mu mü mıdır midir olmalı olmalıdır olur oluyor nedir var yok "
-    "my me our your i we you benim bana ben biz bizim sizin şirket company kadar ne"))
+_FACT_FILLER = frozenset(
+    tokenize(
+        "must have need should can could would will shall get gets got do does did mean means allowed allow "
+        "gerek gerekir gerekiyor lazım mı mi mu mü mıdır midir olmalı olmalıdır olur oluyor nedir var yok "
+        "my me our your i we you benim bana ben biz bizim sizin şirket company kadar ne"
+    )
+)
 
 
 # A summary that says what the procedure covers ("core hours, allowances…", "… kurallarını açıklar")
 # says not what they are: it answers a fact question only when nothing else does. A summary that
 # states a rule ("İzin talebi İK Portalı üzerinden yapılır.") is a fact like any other.
 SUMMARY_WEIGHT = 0.6
-_DESCRIBES = re.compile(r"\b(açıklar|tanımlar|anlatır|düzenler|belirler|içerir|kapsar|describes?|explains?|covers?|"
-                        r"defines?|sets out|outlines?)\b", re.I)
-_EN_VERBS = frozenset("is are was were must will can may should has have be get gets need needs apply applies "
-                      "pay pays paid".split())
+_DESCRIBES = re.compile(
+    r"\b(açıklar|tanımlar|anlatır|düzenler|belirler|içerir|kapsar|describes?|explains?|covers?|"
+    r"defines?|sets out|outlines?)\b",
+    re.I,
+)
+_EN_VERBS = frozenset(
+    "is are was were must will can may should has have be get gets need needs apply applies pay pays paid".split()
+)
 _TR_VERB_END = re.compile(r"(ır|ir|ur|ür|ar|er|dır|dir|dur|dür|tır|tir|tur|tür|maz|mez|malı|meli|yor)$")
 
 
@@ -1084,6 +1221,8 @@ def _descriptive(text: str) -> bool:
         last = words[-1]
         return not _TR_VERB_END.search(last) or last.endswith(("lar", "ler"))
     return not (set(words) & _EN_VERBS)
+
+
 # A row is said with its headers ("Seviye “P2”…; İlk müdahale süresi: 2 saat"): they count nearly in full.
 ROW_HEADER_WEIGHT = 0.8
 # "Core collaboration hours are 10:00–16:00" defines what "During core hours, respond…" only mentions.
@@ -1101,8 +1240,11 @@ ROW_KEY_BONUS = 0.2
 def _names_row(cell: str, groups: list[Group]) -> bool:
     tokens = frozenset(tokenize(cell))
     prefixes = {t[:5] for t in tokens if len(t) >= 5}
-    return any(_best(own, tokens, prefixes) == 1.0 or _best(other, tokens, prefixes) == 1.0
-               for own, other in groups if not any(_generic(t) for t in own))
+    return any(
+        _best(own, tokens, prefixes) == 1.0 or _best(other, tokens, prefixes) == 1.0
+        for own, other in groups
+        if not any(_generic(t) for t in own)
+    )
 
 
 def _fact_score(unit: Unit, groups: list[Group], weights: list[float], total: float) -> tuple[float, set[str]]:
@@ -1141,8 +1283,9 @@ _IN_OTHER = {
 }
 
 
-def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, language: str,
-                needed: list[frozenset[str]] | None = None) -> tuple[str, Source] | None:
+def fact_answer(
+    candidates: list[tuple[Source, Procedure, int]], question: str, language: str, needed: list[frozenset[str]] | None = None
+) -> tuple[str, Source] | None:
     """The sentence, list item, step or table row of the retrieved procedures that answers
     the question — the one with most of its words, the number when a number is asked — and a
     second only when it adds a word asked about and both fit ``FACT_MAX_WORDS``. A table row
@@ -1152,8 +1295,7 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
     groups = _question_words(question)
     if not groups or not candidates:
         return None
-    pool = [(rank, source, procedure, unit) for source, procedure, rank in candidates
-            for unit in fact_units(procedure, language)]
+    pool = [(rank, source, procedure, unit) for source, procedure, rank in candidates for unit in fact_units(procedure, language)]
     if not pool:
         return None
     count = len(pool)
@@ -1188,13 +1330,13 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
     best_score, _, source, procedure, unit, matched = scored[0]
     if best_score < FACT_MIN_SCORE or not matched:
         return None
-    if needed is not None and not (_spoken(needed, _procedure_words(procedure))
-                                   and _spoken(needed, unit_words(scored[0][4], procedure), least=1)):
+    if needed is not None and not (
+        _spoken(needed, _procedure_words(procedure)) and _spoken(needed, unit_words(scored[0][4], procedure), least=1)
+    ):
         return None
     if unit.kind == "table":
         # The table a row of which the question names ("P3"): that row.
-        named = [u for *_, u, m in scored if u.kind == "row" and u.table is unit.table
-                 and {t for t in m if not _generic(t)}]
+        named = [u for *_, u, m in scored if u.kind == "row" and u.table is unit.table and {t for t in m if not _generic(t)}]
         if len(named) == 1:
             unit = named[0]
     words = {t for own, other in groups for t in own | other}
@@ -1207,9 +1349,15 @@ def fact_answer(candidates: list[tuple[Source, Procedure, int]], question: str, 
     for score, _, other_source, _, other, other_matched in scored[1:4]:
         # A second sentence only for what the first leaves unsaid, never the same figure again.
         adds = [g for g in open_groups if (g[0] | g[1]) & other_matched]
-        if (open_groups and adds and other_source.key == source.key and other.kind in ("sentence", "step", "summary")
-                and used + len(other.text.split()) <= FACT_MAX_WORDS and score >= FACT_MIN_SCORE
-                and not figures & {value for value, _ in numbers(other.text.lower())}):
+        if (
+            open_groups
+            and adds
+            and other_source.key == source.key
+            and other.kind in ("sentence", "step", "summary")
+            and used + len(other.text.split()) <= FACT_MAX_WORDS
+            and score >= FACT_MIN_SCORE
+            and not figures & {value for value, _ in numbers(other.text.lower())}
+        ):
             said.append(_sentence(other.text))
             break
     text = _TIGHT_FACT.sub(r"\1", " ".join(said))
@@ -1222,8 +1370,9 @@ def _open_groups(groups: list[Group], unit: Unit) -> list[Group]:
     """The question's topical words (not units such as "gün") that a unit says nothing of,
     neither in its words nor in its heading."""
     tokens, prefixes = unit.evidence
-    return [(own, other) for own, other in groups
-            if not any(_generic(t) for t in own) and not _best(own | other, tokens, prefixes)]
+    return [
+        (own, other) for own, other in groups if not any(_generic(t) for t in own) and not _best(own | other, tokens, prefixes)
+    ]
 
 
 _TIGHT_FACT = re.compile(r"\s+([.,;:!?)])")

@@ -28,7 +28,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _YEAR = re.compile(r"^(19[5-9]\d|20\d\d)$")
 
 # Words that carry no subject: question words, articles, auxiliaries (folded).
-FUNCTION_WORDS = frozenset(fold(w) for w in """
+FUNCTION_WORDS = frozenset(
+    fold(w)
+    for w in """
 a an the and or of to in on at by for with from is are was were be been being it its this that these those as do
 does did has have had what which who whom whose when where why how many much all any every each list show tell
 me give please can could would should will there their them they he she his her him our we you your i my mine
@@ -37,23 +39,41 @@ ve veya ile bir bu şu o da de ki mi mı mu mü için gibi ama ya ne neler nedir
 hangi hangisi hangileri kaç kaçı nasıl neden niçin nerede nereye zaman mıdır midir var yok olan olarak şu an
 şimdi tüm bütün hepsi listele göster söyle bana beni benim ben bize biz sen siz onun ona onu onlar onların peki
 başka diğer ayrıca daha en çok az acaba lütfen hakkında ile
-""".split())
+""".split()
+)
 
 # Words that refer back to something named before. "What", "about" and "also" alone do not:
 # "What is the policy on…?" is no follow-up; "What about KERVAN?" is, as a phrase.
-FOLLOW_UP_WORDS = frozenset(fold(w) for w in """
+FOLLOW_UP_WORDS = frozenset(
+    fold(w)
+    for w in """
 he she his her hers him it its they them their
 o onu onun ona ondan onda onlar onları onların onlara bunun buna bunu bunlar bunların şunun peki
 bunlardan onlardan içlerinden
-""".split())
+""".split()
+)
 FOLLOW_UP_PHRASES = ("what about", "how about", "and what about", "ya peki", "peki ya")
 # "that project", "her project", "onun projesi": the one the conversation is about.
 DEMONSTRATIVES = frozenset(fold(w) for w in "that this those these same his her their its bu şu o aynı onun".split())
 ELSE_WORDS = frozenset(fold(w) for w in "else other others besides başka diğer dışında".split())
 OF_THEM_WORDS = frozenset(fold(w) for w in "them they those these bunlardan onlardan içlerinden bunların onların".split())
 COUNT_PHRASES = ("how many", "number of", "count", "kaç", "sayısı", "kaç tane", "kaç kişi")
-LIST_PHRASES = ("list", "all", "every", "which", "who are", "name the", "show", "listele", "tüm", "bütün", "hangi",
-                "kimler", "hepsi", "sırala")
+LIST_PHRASES = (
+    "list",
+    "all",
+    "every",
+    "which",
+    "who are",
+    "name the",
+    "show",
+    "listele",
+    "tüm",
+    "bütün",
+    "hangi",
+    "kimler",
+    "hepsi",
+    "sırala",
+)
 OR_WORDS = frozenset(fold(w) for w in "or veya yahut".split())
 ASKER_WORDS = frozenset(fold(w) for w in "my me i mine myself im i'm benim ben bana beni bende".split())
 BEFORE_WORDS = frozenset(fold(w) for w in "before until prior önce öncesinde kadar".split())
@@ -61,13 +81,24 @@ AFTER_WORDS = frozenset(fold(w) for w in "after since sonra itibaren beri".split
 MOST_PHRASES = ("the most", "most", "largest", "biggest", "en çok", "en fazla", "en büyük", "en kalabalık")
 FEWEST_PHRASES = ("the fewest", "fewest", "least", "smallest", "en az", "en küçük")
 NEWEST_PHRASES = ("newest", "latest", "most recent", "most recently", "last", "en yeni", "en son", "en genç")
-OLDEST_PHRASES = ("oldest", "earliest", "first", "longest", "longest-serving", "most senior", "en eski", "ilk",
-                  "en uzun", "en kıdemli")
+OLDEST_PHRASES = (
+    "oldest",
+    "earliest",
+    "first",
+    "longest",
+    "longest-serving",
+    "most senior",
+    "en eski",
+    "ilk",
+    "en uzun",
+    "en kıdemli",
+)
 
 # Turkish case and possessive endings a name or value may carry without an apostrophe.
 _NAME_SUFFIX = re.compile(
     r"^(?:n?(?:in|un)|y?(?:e|a|i|u)|[dt](?:e|a)|[dt](?:en|an)|y?l(?:e|a)|s?i|s?u|s?in(?:in|e|de|den|i)?|s?un(?:un|a|da|dan|u)?"
-    r"|ler|lar|leri|lari|lerin|larin|s)$")
+    r"|ler|lar|leri|lari|lerin|larin|s)$"
+)
 # First person possessive ("yöneticim", "projelerimde", "müdürümün") and verb ("çalışıyorum", "aldım").
 _MY_SUFFIX = re.compile(r"^(?:ler|lar)?(?:i|u)?m(?:iz|uz)?(?:i|u|e|a|in|un|de|da|den|dan|le|la)?$")
 _MY_VERB = re.compile(r"(?:yorum|yoruz|[dt][iu]m|[dt][iu]k|(?:i|u)m)$")
@@ -103,7 +134,7 @@ def term_word_matches(word: Word, term_word: str) -> str | None:
     if base == term_word:
         return ""
     if _base_carries(base, term_word):
-        return base[len(term_word):]
+        return base[len(term_word) :]
     return None
 
 
@@ -231,7 +262,7 @@ def term_vocabulary() -> frozenset[str]:
 def _match_gapped(words: list[Word], start: int, phrase: tuple[str, ...]) -> tuple[int, str, int] | None:
     """A term with a gap ("how much * make"): ``*`` stands for up to four words."""
     gap = phrase.index("*")
-    before, after = phrase[:gap], phrase[gap + 1:]
+    before, after = phrase[:gap], phrase[gap + 1 :]
     head = _match_phrase(words, start, before)
     if head is None:
         return None
@@ -260,8 +291,7 @@ def _match_phrase(words: list[Word], start: int, phrase: tuple[str, ...]) -> tup
 
 def _base_carries(base: str, term_word: str) -> bool:
     """Whether a word folded to ``base`` carries ``term_word`` (``term_word_matches``)."""
-    return base == term_word or (len(term_word) >= 3 and base.startswith(term_word)
-                                 and len(base) - len(term_word) <= 6)
+    return base == term_word or (len(term_word) >= 3 and base.startswith(term_word) and len(base) - len(term_word) <= 6)
 
 
 @lru_cache(maxsize=8192)
@@ -331,8 +361,9 @@ class Lexicon:
         if found is None:
             if len(self._names_from) > 50_000:
                 self._names_from.clear()
-            found = self._names_from[key] = [p for p in self.by_length.get(length, []) if p[0][:2] == base[:2]
-                                             or _one_edit(base[:len(p[0])], p[0])]
+            found = self._names_from[key] = [
+                p for p in self.by_length.get(length, []) if p[0][:2] == base[:2] or _one_edit(base[: len(p[0])], p[0])
+            ]
         return found
 
 
@@ -421,16 +452,15 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
                         originals = _WORD.findall(item.replace("'", " "))
                         if spec.kind == STR and len(originals) >= 3:
                             for j in range(len(originals) - 1):
-                                pair = tuple(fold(w) for w in originals[j:j + 2])
+                                pair = tuple(fold(w) for w in originals[j : j + 2])
                                 if not set(pair) & FUNCTION_WORDS:
-                                    entry = (doctype.name, spec.name, " ".join(originals[j:j + 2]), "has")
+                                    entry = (doctype.name, spec.name, " ".join(originals[j : j + 2]), "has")
                                     if entry not in values.setdefault(pair, []):
                                         values[pair].append(entry)
                         # One word of a longer value ("Engineer" of "Senior Software Engineer").
                         for original in _WORD.findall(item.replace("'", " ")):
                             word = fold(original)
-                            if (len(word) < 4 and not (original.isupper() and len(original) >= 2)) \
-                                    or word in FUNCTION_WORDS:
+                            if (len(word) < 4 and not (original.isupper() and len(original) >= 2)) or word in FUNCTION_WORDS:
                                 continue
                             existing = values.setdefault((word,), [])
                             if not any(e[0] == doctype.name and e[1] == spec.name and e[3] == "has" for e in existing):
@@ -446,9 +476,16 @@ def _build_lexicon(snapshot: Snapshot) -> Lexicon:
     for phrase in values:
         if len(phrase) == 1 and len(phrase[0]) >= 4:
             prefixes.setdefault(phrase[0][:4], []).append(phrase[0])
-    return Lexicon(names=names, values=values, longest_name=max((len(p) for p in names), default=1),
-                   longest_value=max((len(p) for p in values), default=1), prefixes=prefixes, acronyms=acronyms,
-                   by_first=by_first, by_length=by_length)
+    return Lexicon(
+        names=names,
+        values=values,
+        longest_name=max((len(p) for p in names), default=1),
+        longest_value=max((len(p) for p in values), default=1),
+        prefixes=prefixes,
+        acronyms=acronyms,
+        by_first=by_first,
+        by_length=by_length,
+    )
 
 
 def _name_word_matches(word: Word, name_word: str) -> int:
@@ -456,7 +493,7 @@ def _name_word_matches(word: Word, name_word: str) -> int:
     base = word.base
     if base == name_word:
         return 2
-    if base.startswith(name_word) and len(name_word) >= 3 and _NAME_SUFFIX.match(base[len(name_word):]):
+    if base.startswith(name_word) and len(name_word) >= 3 and _NAME_SUFFIX.match(base[len(name_word) :]):
         return 2
     # Turkish drops or softens a final consonant before an ending: "Kervanı", "Çınar'ın" are covered above;
     # "Ekibi" for "ekip" is not a name.
@@ -470,12 +507,13 @@ def _one_edit(a: str, b: str) -> bool:
         return False
     if len(a) == len(b):
         diffs = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
-                                   and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+        )
     if len(a) < len(b):
         a, b = b, a
     for i in range(len(a)):
-        if a[:i] + a[i + 1:] == b:
+        if a[:i] + a[i + 1 :] == b:
             return True
     return False
 
@@ -484,7 +522,7 @@ def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str])
     hits: list[NameHit] = []
     for start in range(len(words)):
         for length in range(min(lexicon.longest_name, len(words) - start), 0, -1):
-            window = words[start:start + length]
+            window = words[start : start + length]
             # Candidate phrases are looked up exactly first, then word by word for endings and typos.
             exact = tuple(w.base for w in window)
             candidates = [exact] if exact in lexicon.names else lexicon.names_from(length, window[0].base)
@@ -500,15 +538,19 @@ def _find_names(words: list[Word], lexicon: Lexicon, vocabulary: frozenset[str])
                 entries = lexicon.names[phrase]
                 quality = min(q for _, q in entries) - typos
                 acronym = phrase in lexicon.acronyms  # written in capitals (checked above): the unit's initials
-                if length == 1 and not acronym and not _plausible_single(window[0], phrase[0], entries, vocabulary,
-                                                                        lexicon.values):
+                if (
+                    length == 1
+                    and not acronym
+                    and not _plausible_single(window[0], phrase[0], entries, vocabulary, lexicon.values)
+                ):
                     continue
                 hits.append(NameHit(tuple(r for r, _ in entries), start, start + length, quality))
     return _non_overlapping(hits)
 
 
-def _plausible_single(word: Word, name_word: str, entries: list[tuple[Record, int]], vocabulary,
-                     values: dict | None = None) -> bool:
+def _plausible_single(
+    word: Word, name_word: str, entries: list[tuple[Record, int]], vocabulary, values: dict | None = None
+) -> bool:
     """One word alone names a document only when it is not an ordinary word of the
     question: written with a capital (and not only because it starts the sentence),
     or a project code, or a word no term uses."""
@@ -553,7 +595,7 @@ def _find_values(words: list[Word], lexicon: Lexicon, used: set[int]) -> list[Va
         if start in used:
             continue
         for length in range(min(lexicon.longest_value, len(words) - start), 0, -1):
-            window = words[start:start + length]
+            window = words[start : start + length]
             if any(w.i in used for w in window):
                 continue
             keys = [tuple(w.base for w in window)]
@@ -565,9 +607,13 @@ def _find_values(words: list[Word], lexicon: Lexicon, used: set[int]) -> list[Va
                     keys += [(t,) for t in word_translations(stripped)]
                 # The data's own inflection of the word ("Mühendisi" for "mühendisler").
                 stem = stripped or window[0].base
-                keys += [(w,) for w in lexicon.prefixes.get(stem[:4], [])
-                         if w != stem and len(stem) >= 5 and (w.startswith(stem) and len(w) - len(stem) <= 2
-                                                              or stem.startswith(w) and len(stem) - len(w) <= 2)]
+                keys += [
+                    (w,)
+                    for w in lexicon.prefixes.get(stem[:4], [])
+                    if w != stem
+                    and len(stem) >= 5
+                    and (w.startswith(stem) and len(w) - len(stem) <= 2 or stem.startswith(w) and len(stem) - len(w) <= 2)
+                ]
             for key in keys:
                 for doc_type, field_name, value, op in lexicon.values.get(key, []):
                     if length == 1 and window[0].base in FUNCTION_WORDS:
@@ -612,22 +658,51 @@ class _Span:
 
 def strip_ending(base: str) -> str:
     """A plural or Turkish case ending taken off a word ("engineers", "Ankarada")."""
-    for ending in ("lerin", "larin", "leri", "lari", "ler", "lar", "den", "dan", "ten", "tan", "de", "da", "te",
-                   "ta", "ye", "ya", "es", "s", "e", "a", "i", "u", "yi", "yu"):
+    for ending in (
+        "lerin",
+        "larin",
+        "leri",
+        "lari",
+        "ler",
+        "lar",
+        "den",
+        "dan",
+        "ten",
+        "tan",
+        "de",
+        "da",
+        "te",
+        "ta",
+        "ye",
+        "ya",
+        "es",
+        "s",
+        "e",
+        "a",
+        "i",
+        "u",
+        "yi",
+        "yu",
+    ):
         if base.endswith(ending) and len(base) - len(ending) >= 3:
             return base[: -len(ending)]
     return ""
 
 
-TURKISH_WORDS = frozenset(fold(w) for w in """
+TURKISH_WORDS = frozenset(
+    fold(w)
+    for w in """
 kim kimdir kimler kimin kime kimi hangi hangisi hangileri kaç kaçı nedir neler nerede nereye nasıl neden mı mi mu mü
 var yok ve ile bir bu şu için olan olarak benim bana beni ben bizim peki ya da de ki mu midir mıdır değil gibi
 listele göster söyle tüm bütün hepsi başka diğer ayrıca şu an şimdi bilen çalışan çalışıyor yönetiyor kaçta
-""".split())
-ENGLISH_WORDS = frozenset("""
+""".split()
+)
+ENGLISH_WORDS = frozenset(
+    """
 what who whom whose which how when where why is are was were the a an of in on at to for does do did my me i
 list show tell all any every there their they it its this that and or with from know knows work works lead leads
-""".split())
+""".split()
+)
 
 
 # "who's", "don't", "we're": English, although written with an apostrophe like "Ayşe'nin".
@@ -640,22 +715,27 @@ _TURKISH_ENDING = re.compile(r"(?:[iu]yor(?:um|uz|sun|lar)?|[ea]bilir|m[iu]y[iu]
 # when X holds a word no document has, nothing answers the question.
 _STOP = r"(?=\s+(?:on|in|at|for|of|to|from|with|by|during|when|if|and|or|that|which|who|whose|besides)\b|\s*[?.,!]|$)"
 _HEADS = {
-    "en": tuple(re.compile(p, re.IGNORECASE) for p in (
-        r"\b(?:policy|policies|rules?|guidelines?)\s+(?:on|for|about|regarding)\s+(?:the\s+|our\s+)?(?P<x>[\w\- ]+?)" + _STOP,
-        r"\bis there (?:a|an|any)\s+(?P<x>[\w\- ]+?)" + _STOP,
-        r"\bare there (?:any\s+)?(?P<x>[\w\- ]+?)" + _STOP,
-        r"\bdo(?:es)? (?:we|i|the company|our company) (?:have|get|offer|provide|give|pay for)\s+(?:a |an |any )?"
-        r"(?P<x>[\w\- ]+?)"
-        + _STOP,
-        r"\bcan i (?:bring|get|have|use)\s+(?:a |an |my )?(?P<x>[\w\- ]+?)" + _STOP,
-        r"^what(?:'s| is) the (?P<x>[\w\- ]+?)" + _STOP,
-    )),
-    "tr": tuple(re.compile(p, re.IGNORECASE) for p in (
-        r"(?P<x>[\w]+(?:\s+[\w]+)?)\s+(?:var mı|var mi|mevcut mu|sağlanıyor mu|veriliyor mu|tahsis ediliyor mu|"
-        r"karşılanıyor mu)\b",
-        r"(?P<x>[\w]+)\s+(?:ücreti|fiyatı|politikası|kuralları)\b",
-        r"(?P<x>[\w]+(?:\s+[\w]+)?)\s+getirebilir miyim",
-    )),
+    "en": tuple(
+        re.compile(p, re.IGNORECASE)
+        for p in (
+            r"\b(?:policy|policies|rules?|guidelines?)\s+(?:on|for|about|regarding)\s+(?:the\s+|our\s+)?(?P<x>[\w\- ]+?)" + _STOP,
+            r"\bis there (?:a|an|any)\s+(?P<x>[\w\- ]+?)" + _STOP,
+            r"\bare there (?:any\s+)?(?P<x>[\w\- ]+?)" + _STOP,
+            r"\bdo(?:es)? (?:we|i|the company|our company) (?:have|get|offer|provide|give|pay for)\s+(?:a |an |any )?"
+            r"(?P<x>[\w\- ]+?)" + _STOP,
+            r"\bcan i (?:bring|get|have|use)\s+(?:a |an |my )?(?P<x>[\w\- ]+?)" + _STOP,
+            r"^what(?:'s| is) the (?P<x>[\w\- ]+?)" + _STOP,
+        )
+    ),
+    "tr": tuple(
+        re.compile(p, re.IGNORECASE)
+        for p in (
+            r"(?P<x>[\w]+(?:\s+[\w]+)?)\s+(?:var mı|var mi|mevcut mu|sağlanıyor mu|veriliyor mu|tahsis ediliyor mu|"
+            r"karşılanıyor mu)\b",
+            r"(?P<x>[\w]+)\s+(?:ücreti|fiyatı|politikası|kuralları)\b",
+            r"(?P<x>[\w]+(?:\s+[\w]+)?)\s+getirebilir miyim",
+        )
+    ),
 }
 
 
@@ -675,8 +755,12 @@ _NOT_VERB = re.compile(r"(?:m[ea]yen|m[ea]yenler|m[ea]z|m[iu]yor)$")  # "bilmeye
 
 
 # Words that mean "not" a value the data holds: "external clients" are those whose client is not "Internal".
-ANTONYMS = {"external": ("internal", "dahili", "ic"), "harici": ("internal", "dahili", "ic"),
-            "dis": ("internal", "dahili", "ic"), "outside": ("internal",)}
+ANTONYMS = {
+    "external": ("internal", "dahili", "ic"),
+    "harici": ("internal", "dahili", "ic"),
+    "dis": ("internal", "dahili", "ic"),
+    "outside": ("internal",),
+}
 
 
 def _antonyms(words: list[Word], lexicon: Lexicon, used: set[int]) -> list[ValueHit]:
@@ -694,11 +778,14 @@ def _antonyms(words: list[Word], lexicon: Lexicon, used: set[int]) -> list[Value
 def _negated(hit: ValueHit, words: list[Word]) -> ValueHit:
     """A value the question excludes: "not" or "except" a word or two before it, "dışında",
     "hariç", "olmayan" right after it, or a negative verb after it ("Python bilmeyenler")."""
-    window = words[max(0, hit.start - 3):hit.start]
+    window = words[max(0, hit.start - 3) : hit.start]
     before = {w.base for w in window} | {w.base + "'" + w.suffix for w in window if w.suffix}
-    after = words[hit.end:hit.end + 2]
-    negated = bool(before & _NOT_BEFORE) or any(_NOT_AFTER.match(w.base) for w in after) or any(
-        _NOT_VERB.search(w.base) and len(w.base) > 4 for w in after[:1])
+    after = words[hit.end : hit.end + 2]
+    negated = (
+        bool(before & _NOT_BEFORE)
+        or any(_NOT_AFTER.match(w.base) for w in after)
+        or any(_NOT_VERB.search(w.base) and len(w.base) > 4 for w in after[:1])
+    )
     if not negated:
         return hit
     return ValueHit(hit.doc_type, hit.field, hit.value, hit.op, hit.start, hit.end, True)
@@ -708,8 +795,7 @@ def _language(question: str, words: list[Word], names: set[int]) -> str:
     """The question's language, judged without the names and values in it: "What
     is Ayşe Yılmaz's salary?" is English although the name has Turkish letters."""
     rest = [w for w in words if w.i not in names]
-    if any(ch in "çğışöüÇĞİŞÖÜ" for w in rest for ch in w.text) or any(
-            w.suffix and w.suffix not in _CONTRACTIONS for w in rest):
+    if any(ch in "çğışöüÇĞİŞÖÜ" for w in rest for ch in w.text) or any(w.suffix and w.suffix not in _CONTRACTIONS for w in rest):
         return "tr"
     tr = sum(w.base in TURKISH_WORDS or bool(_TURKISH_ENDING.search(w.base)) for w in rest)
     en = sum(w.base in ENGLISH_WORDS for w in rest)
@@ -740,9 +826,13 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     # the name next to it is; it asks for nothing.
     labels = set()
     for t in analysis.terms:
-        if not t.field and any(t.doc_type in {r.doc_type for r in h.records} and t.start in (h.end, h.end + 1)
-                               or t.end == h.start and t.doc_type in {r.doc_type for r in h.records}
-                               for h in analysis.names):
+        if not t.field and any(
+            t.doc_type in {r.doc_type for r in h.records}
+            and t.start in (h.end, h.end + 1)
+            or t.end == h.start
+            and t.doc_type in {r.doc_type for r in h.records}
+            for h in analysis.names
+        ):
             labels |= set(range(t.start, t.end))
     analysis.terms = [t for t in analysis.terms if not set(range(t.start, t.end)) <= labels or not labels]
     # "that project", "bu proje", "o departman": the one the conversation is about, not a list of them.
@@ -752,16 +842,22 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     analysis.terms = [t for t in analysis.terms if (t.start, t.end) not in spans]
     analysis.terms = [
         TermHit(t.doc_type, t.field, True, t.start, t.end, t.score, t.mine)
-        if not t.reverse and t.field and words[t.end - 1].base in ("to", "for") and t.end < len(words) else t
-        for t in analysis.terms]
+        if not t.reverse and t.field and words[t.end - 1].base in ("to", "for") and t.end < len(words)
+        else t
+        for t in analysis.terms
+    ]
     dative_ends = [h.end for h in analysis.names if re.fullmatch(r"y?[ea]", words[h.end - 1].suffix or "-")]
     # "Peki ona kimler bağlı?", "Bana kimler bağlı?": a pronoun in the dative does the same.
     dative_ends += [w.i + 1 for w in words if w.base in ("ona", "buna", "suna", "kendisine", "bana", "size")]
     analysis.terms = [
         TermHit(t.doc_type, t.field, True, t.start, t.end, t.score, t.mine, t.theirs)
-        if not t.reverse and t.field and words[t.start].base.startswith("bagl")
-        and any(0 <= t.start - end <= 2 for end in dative_ends) else t
-        for t in analysis.terms]
+        if not t.reverse
+        and t.field
+        and words[t.start].base.startswith("bagl")
+        and any(0 <= t.start - end <= 2 for end in dative_ends)
+        else t
+        for t in analysis.terms
+    ]
     phrases = _find_phrase_values(words, lexicon, named)
     if phrases:
         # "genel müdürü", "team leads": a value of several words is what the question names; the
@@ -772,8 +868,9 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     used = named | labels | {i for t in analysis.terms for i in range(t.start, t.end)}
     used |= {i for v in phrases for i in range(v.start, v.end)}
     when = bool({w.base for w in words} & {"when", "zaman", "ne zaman", "tarih", "tarihinde"})
-    dated = {i for t in analysis.terms if t.field and DOC_TYPES[t.doc_type].field(t.field).kind == DATE
-             for i in range(t.start, t.end)}
+    dated = {
+        i for t in analysis.terms if t.field and DOC_TYPES[t.doc_type].field(t.field).kind == DATE for i in range(t.start, t.end)
+    }
     for doc_type, field_name, choice, start, end in choices:
         if when and set(range(start, end)) & dated:
             continue  # "Ne zaman bitti?": the end date is asked for, not the projects that are done
@@ -787,8 +884,8 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     bases = [w.base for w in words]
     for i, base in enumerate(bases):
         if _YEAR.match(base):
-            before = set(bases[max(0, i - 2):i]) | set(bases[i + 1:i + 3]) | {words[i].suffix}
-            suffix_after = words[i].suffix.endswith(("den", "dan", "ten", "tan")) and set(bases[i + 1:i + 3]) & AFTER_WORDS
+            before = set(bases[max(0, i - 2) : i]) | set(bases[i + 1 : i + 3]) | {words[i].suffix}
+            suffix_after = words[i].suffix.endswith(("den", "dan", "ten", "tan")) and set(bases[i + 1 : i + 3]) & AFTER_WORDS
             op = "year"
             if before & BEFORE_WORDS:
                 op = "before"
@@ -802,20 +899,40 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
     analysis.count = _has_phrase(words, COUNT_PHRASES)
     analysis.list_words = _has_phrase(words, LIST_PHRASES)
     analysis.listing = analysis.list_words or any(
-        w.base.endswith(("ler", "lar")) or w.base.endswith("s") for t in analysis.type_terms() for w in words[t.start:t.end])
+        w.base.endswith(("ler", "lar")) or w.base.endswith("s") for t in analysis.type_terms() for w in words[t.start : t.end]
+    )
     analysis.who = bool({"who", "whom", "kim", "kimdir", "kimler", "kimin", "kime", "kimi", "anyone", "someone"} & set(bases))
     analysis.else_ = bool(set(bases) & ELSE_WORDS)
     analysis.of_them = bool(set(bases) & OF_THEM_WORDS)
     analysis.any_of = bool(set(bases) & OR_WORDS)
     analysis.every = _has_phrase(words, ("all", "every", "list", "tüm", "bütün", "hepsi", "listele", "sırala"))
-    analysis.most = ("most" if _has_phrase(words, MOST_PHRASES) and not _has_phrase(words, ("most recent", "most recently"))
-                     else "fewest" if _has_phrase(words, FEWEST_PHRASES) else "")
+    analysis.most = (
+        "most"
+        if _has_phrase(words, MOST_PHRASES) and not _has_phrase(words, ("most recent", "most recently"))
+        else "fewest"
+        if _has_phrase(words, FEWEST_PHRASES)
+        else ""
+    )
     analysis.newest = _has_phrase(words, NEWEST_PHRASES)
     analysis.oldest = _has_phrase(words, OLDEST_PHRASES) and not analysis.newest
-    analysis.pronoun = bool(set(bases) & FOLLOW_UP_WORDS) or _has_phrase(words, FOLLOW_UP_PHRASES) or (
-        any(t.theirs for t in analysis.terms) and not analysis.values)  # "genel müdürü" is a compound, not "his manager"
+    analysis.pronoun = (
+        bool(set(bases) & FOLLOW_UP_WORDS)
+        or _has_phrase(words, FOLLOW_UP_PHRASES)
+        or (any(t.theirs for t in analysis.terms) and not analysis.values)
+    )  # "genel müdürü" is a compound, not "his manager"
     return analysis
 
 
-__all__ = ["Analysis", "FUNCTION_WORDS", "NameHit", "TermHit", "ValueHit", "Word", "analyse", "split_words",
-           "strip_ending", "term_vocabulary", "topic_head"]
+__all__ = [
+    "Analysis",
+    "FUNCTION_WORDS",
+    "NameHit",
+    "TermHit",
+    "ValueHit",
+    "Word",
+    "analyse",
+    "split_words",
+    "strip_ending",
+    "term_vocabulary",
+    "topic_head",
+]

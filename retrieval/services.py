@@ -57,14 +57,14 @@ def _search(*, user: User, query: str, k: int, doc_type: str = "", method: str =
     visible = documents_visible_to(user=user)
     if doc_type:
         visible = visible.filter(doc_type=doc_type)
-    found = get_backend().search(view=HR if user.is_hr else STAFF, visible=visible, query=query, k=k, owner=user.pk,
-                                 method=method)
+    found = get_backend().search(
+        view=HR if user.is_hr else STAFF, visible=visible, query=query, k=k, owner=user.pk, method=method
+    )
     return found, visible, query
 
 
 @RETRIEVAL_LATENCY.labels(kind="search").time()
-def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "",
-                     method: str = "hybrid") -> list[SearchResult]:
+def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "", method: str = "hybrid") -> list[SearchResult]:
     """Documents for ``query`` that ``user`` may see, best first. Employees are
     searched in the staff view only (no sensitive field is ever in it); HR and
     admins in the HR view. ``method``: ``hybrid`` (what every page and the API use), or
@@ -76,20 +76,29 @@ def search_documents(*, user: User, query: str, k: int = 10, doc_type: str = "",
     # Typing a document's key (E001, PR003) opens that document first.
     # By the key's unique index (keys are written as given, usually upper case: "e001" finds E001);
     # a case-insensitive comparison would read every document.
-    exact = (visible.filter(key__in={query, query.upper(), query.lower()}).values_list("key", "doc_type", "title")
-             .first() if len(query) <= KEY_LENGTH else None)
+    exact = (
+        visible.filter(key__in={query, query.upper(), query.lower()}).values_list("key", "doc_type", "title").first()
+        if len(query) <= KEY_LENGTH
+        else None
+    )
     if exact is not None:
         key, doc_type, title = exact
         hits = [h for h in hits if h.doc_id != key][: k - 1]
-        results.append(SearchResult(key=key, doc_type=doc_type, title=title, score=1.0, snippet="",
-                                    url=reverse("document", args=[key])))
+        results.append(
+            SearchResult(key=key, doc_type=doc_type, title=title, score=1.0, snippet="", url=reverse("document", args=[key]))
+        )
     for hit in hits:
         meta = found.documents.get(hit.doc_id, {})
-        results.append(SearchResult(
-            key=hit.doc_id, doc_type=meta.get("doc_type", ""), title=meta.get("title", hit.doc_id),
-            score=round(hit.score, 4), snippet=_snippet(hit.passage.text),
-            url=reverse("document", args=[hit.doc_id]),
-        ))
+        results.append(
+            SearchResult(
+                key=hit.doc_id,
+                doc_type=meta.get("doc_type", ""),
+                title=meta.get("title", hit.doc_id),
+                score=round(hit.score, 4),
+                snippet=_snippet(hit.passage.text),
+                url=reverse("document", args=[hit.doc_id]),
+            )
+        )
     return results
 
 
@@ -130,10 +139,16 @@ def sources_from_hits(hits: list, documents: dict[str, dict]) -> list[Source]:
     sources = []
     for n, hit in enumerate(hits, 1):
         meta = documents.get(hit.doc_id, {})
-        sources.append(Source(
-            n=n, key=hit.doc_id, doc_type=meta.get("doc_type", ""), title=meta.get("title", hit.doc_id),
-            score=round(hit.score, 4), passages=tuple(p.text for _, p in hit.passages[:3]),
-        ))
+        sources.append(
+            Source(
+                n=n,
+                key=hit.doc_id,
+                doc_type=meta.get("doc_type", ""),
+                title=meta.get("title", hit.doc_id),
+                score=round(hit.score, 4),
+                passages=tuple(p.text for _, p in hit.passages[:3]),
+            )
+        )
     return sources
 
 
@@ -207,6 +222,23 @@ def ensure_index() -> IndexSummary:
     return _summary(get_backend().ensure_ready())
 
 
-__all__ = ["DEFAULT_BM25_WEIGHT", "IndexSummary", "QueryError", "SearchResult", "bm25_weights", "current_index",
-           "ensure_index", "index_merge", "index_rebuild", "index_stats", "index_update", "index_version", "query_embedder",
-           "reset_process_cache", "retrieve_sources", "search_documents", "term_known", "wait_for_loader"]
+__all__ = [
+    "DEFAULT_BM25_WEIGHT",
+    "IndexSummary",
+    "QueryError",
+    "SearchResult",
+    "bm25_weights",
+    "current_index",
+    "ensure_index",
+    "index_merge",
+    "index_rebuild",
+    "index_stats",
+    "index_update",
+    "index_version",
+    "query_embedder",
+    "reset_process_cache",
+    "retrieve_sources",
+    "search_documents",
+    "term_known",
+    "wait_for_loader",
+]

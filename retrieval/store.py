@@ -82,21 +82,27 @@ class CompanyIndex:
         return known
 
 
-def compose(main: CompanyIndex, version: int, changed: dict[str, int], delta: dict[str, SearchIndex],
-            documents: dict[str, dict]) -> CompanyIndex:
+def compose(
+    main: CompanyIndex, version: int, changed: dict[str, int], delta: dict[str, SearchIndex], documents: dict[str, dict]
+) -> CompanyIndex:
     """The delta version ``version`` of ``main``: ``documents`` are the changed documents that exist."""
     meta = {key: value for key, value in main.documents.items() if key not in changed}
     meta.update(documents)
     views = {view: SegmentedIndex(main.views[view], delta[view], changed) for view in main.views}
-    return CompanyIndex(version, main.embedder, main.dim, views, meta, main=main, changed=dict(changed),
-                        delta=delta)
+    return CompanyIndex(version, main.embedder, main.dim, views, meta, main=main, changed=dict(changed), delta=delta)
 
 
 def _passages_for(document: Document, view: str, names: dict[str, str]) -> list[Passage]:
     # ``names`` holds only the documents of this view: a link to any other resolves to
     # nothing, so the staff index never holds the name (or key) of an HR-only document.
-    chunks = chunk_document(key=document.key, doc_type=document.doc_type, title=document.title,
-                            body=document.body, view=view, resolve=lambda k: names.get(k, ""))
+    chunks = chunk_document(
+        key=document.key,
+        doc_type=document.doc_type,
+        title=document.title,
+        body=document.body,
+        view=view,
+        resolve=lambda k: names.get(k, ""),
+    )
     return [Passage(c.key, c.text, {"section": c.section}) for c in chunks]
 
 
@@ -119,12 +125,13 @@ def _chunk(documents, names) -> dict[str, list[Passage]]:
     return per_view
 
 
-def _embed(embedder: Embedder, texts: list[str], known: dict[str, np.ndarray],
-           progress: Callable[[int, int], None] | None = None) -> None:
+def _embed(
+    embedder: Embedder, texts: list[str], known: dict[str, np.ndarray], progress: Callable[[int, int], None] | None = None
+) -> None:
     texts = sorted(set(texts) - set(known))
     batch = 64
     for start in range(0, len(texts), batch):
-        part = texts[start:start + batch]
+        part = texts[start : start + batch]
         for text, vector in zip(part, embedder.embed_documents(part), strict=True):
             known[text] = vector
         if progress:
@@ -135,8 +142,14 @@ def _meta(documents) -> dict[str, dict]:
     return {d.key: {"doc_type": d.doc_type, "title": d.title, "visibility": d.visibility} for d in documents}
 
 
-def build(*, embedder: Embedder, version: int, reuse: CompanyIndex | None = None, dense: str = "flat",
-          progress: Callable[[int, int], None] | None = None) -> CompanyIndex:
+def build(
+    *,
+    embedder: Embedder,
+    version: int,
+    reuse: CompanyIndex | None = None,
+    dense: str = "flat",
+    progress: Callable[[int, int], None] | None = None,
+) -> CompanyIndex:
     """Chunk and embed every document into a full index. Vectors of unchanged passages are taken
     from ``reuse``, so a one-document change embeds only that document."""
     documents = list(Document.objects.only("key", "doc_type", "title", "body", "visibility").order_by("key"))
@@ -157,13 +170,21 @@ def build(*, embedder: Embedder, version: int, reuse: CompanyIndex | None = None
     return CompanyIndex(version, embedder.name, embedder.dim, views, _meta(documents))
 
 
-def _segment(passages: list[Passage], known: dict[str, np.ndarray], dim: int, dense: str,
-             tokens_of: dict[str, list[str]], language_of: dict[str, int]) -> SearchIndex:
+def _segment(
+    passages: list[Passage],
+    known: dict[str, np.ndarray],
+    dim: int,
+    dense: str,
+    tokens_of: dict[str, list[str]],
+    language_of: dict[str, int],
+) -> SearchIndex:
     vectors = np.stack([known[p.text] for p in passages]) if passages else np.zeros((0, dim), np.float32)
     tokens = [tokens_of[p.text] if p.text in tokens_of else tokenize(p.text) for p in passages]
     languages = np.fromiter(
-        (language_of[p.text] if p.text in language_of else LANGUAGES.index(passage_language(p.text))
-         for p in passages), dtype=np.int8, count=len(passages))
+        (language_of[p.text] if p.text in language_of else LANGUAGES.index(passage_language(p.text)) for p in passages),
+        dtype=np.int8,
+        count=len(passages),
+    )
     return SearchIndex(passages, vectors, tokens, dense=dense, languages=languages)
 
 
@@ -175,8 +196,9 @@ def build_delta(*, embedder: Embedder, version: int, current: CompanyIndex, keys
     changed.update(dict.fromkeys(keys, version))
     # Titles of every document, for links; bodies of the changed ones only.
     names = _names(Document.objects.only("key", "title", "visibility"))
-    documents = list(Document.objects.filter(key__in=list(changed))
-                     .only("key", "doc_type", "title", "body", "visibility").order_by("key"))
+    documents = list(
+        Document.objects.filter(key__in=list(changed)).only("key", "doc_type", "title", "body", "visibility").order_by("key")
+    )
     per_view = _chunk(documents, names)
     known = current.vectors_by_text(changed) if current.embedder == embedder.name else {}
     _embed(embedder, [p.text for view in VIEWS for p in per_view[view]], known)
@@ -214,8 +236,10 @@ def write(index: CompanyIndex, root: Path) -> tuple[Path, str]:
         segments = index.delta if is_delta else index.views
         for view, segment in segments.items():
             if is_delta:  # a few passages, with their tokens rather than a BM25 index
-                rows = [{"doc_id": p.doc_id, "text": p.text, "meta": p.meta, "tokens": tokens}
-                        for p, tokens in zip(segment.rows, segment.tokens, strict=True)]
+                rows = [
+                    {"doc_id": p.doc_id, "text": p.text, "meta": p.meta, "tokens": tokens}
+                    for p, tokens in zip(segment.rows, segment.tokens, strict=True)
+                ]
                 (tmp / f"{view}.passages.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
                 files.append(tmp / f"{view}.passages.json")
             else:
@@ -231,8 +255,9 @@ def write(index: CompanyIndex, root: Path) -> tuple[Path, str]:
             if not is_delta and segment._faiss is not None:
                 faiss.write_index(segment._faiss, str(tmp / f"{view}.faiss"))
                 files.append(tmp / f"{view}.faiss")
-        documents = {key: index.documents[key] for key in index.changed if key in index.documents} \
-            if is_delta else index.documents
+        documents = (
+            {key: index.documents[key] for key in index.changed if key in index.documents} if is_delta else index.documents
+        )
         (tmp / "documents.json").write_text(json.dumps(documents, ensure_ascii=False), encoding="utf-8")
         files.append(tmp / "documents.json")
     except BaseException:
@@ -249,11 +274,15 @@ def save(index: CompanyIndex, root: Path, *, point: bool = True, written: tuple[
     is_delta = index.main is not None
     try:
         manifest = {
-            "format": FORMAT, "version": index.version, "embedder": index.embedder, "dim": index.dim,
+            "format": FORMAT,
+            "version": index.version,
+            "embedder": index.embedder,
+            "dim": index.dim,
             "chunks": {view: len(v) for view, v in index.views.items()},
             "dense_index": next(iter(index.full.views.values())).dense_kind if index.views else "flat",
             "avgdl": {view: v.avgdl for view, v in index.full.views.items()},
-            "checksum": checksum, "built_at": timezone.now().isoformat(),
+            "checksum": checksum,
+            "built_at": timezone.now().isoformat(),
         }
         if is_delta:
             manifest.update({"kind": "delta", "base": index.base, "changed": index.changed})
@@ -288,16 +317,22 @@ def _save_table(rows, directory: Path, view: str) -> list[Path]:
     np.save(directory / f"{view}.offsets.npy", table.offsets)
     np.save(directory / f"{view}.docs.npy", table.docs)
     np.save(directory / f"{view}.meta.npy", table.meta)
-    (directory / f"{view}.keys.json").write_text(json.dumps({"keys": table.keys, "metas": table.metas},
-                                                            ensure_ascii=False), encoding="utf-8")
+    (directory / f"{view}.keys.json").write_text(
+        json.dumps({"keys": table.keys, "metas": table.metas}, ensure_ascii=False), encoding="utf-8"
+    )
     return [directory / f"{view}.{part}" for part in TABLE_PARTS]
 
 
 def _load_table(directory: Path, view: str) -> PassageTable:
     names = json.loads((directory / f"{view}.keys.json").read_text(encoding="utf-8"))
-    return PassageTable(list(names["keys"]), np.load(directory / f"{view}.docs.npy"),
-                        np.load(directory / f"{view}.offsets.npy"), (directory / f"{view}.texts.bin").read_bytes(),
-                        list(names["metas"]), np.load(directory / f"{view}.meta.npy"))
+    return PassageTable(
+        list(names["keys"]),
+        np.load(directory / f"{view}.docs.npy"),
+        np.load(directory / f"{view}.offsets.npy"),
+        (directory / f"{view}.texts.bin").read_bytes(),
+        list(names["metas"]),
+        np.load(directory / f"{view}.meta.npy"),
+    )
 
 
 def _prune(root: Path, keep: set[int], extra: int = 2) -> None:
@@ -354,10 +389,10 @@ def load(root: Path, version: int, *, embedder: Embedder, serving: CompanyIndex 
                 raise IndexUnavailable(f"{directory}: its base v{base} is itself a delta")
     try:
         parts = ("passages.json",) if is_delta else TABLE_PARTS
-        files = [directory / f"{view}.{part}" for view in VIEWS
-                 for part in (*parts, "vectors.npy", "languages.npy")]
-        files += [path for view in VIEWS if (directory / f"{view}.bm25").is_dir()
-                  for path in (directory / f"{view}.bm25").iterdir()]
+        files = [directory / f"{view}.{part}" for view in VIEWS for part in (*parts, "vectors.npy", "languages.npy")]
+        files += [
+            path for view in VIEWS if (directory / f"{view}.bm25").is_dir() for path in (directory / f"{view}.bm25").iterdir()
+        ]
         files += [directory / f"{view}.faiss" for view in VIEWS if (directory / f"{view}.faiss").exists()]
         files.append(directory / "documents.json")
         if _checksum(files) != manifest.get("checksum"):
@@ -373,13 +408,19 @@ def load(root: Path, version: int, *, embedder: Embedder, serving: CompanyIndex 
                 continue
             passages = _load_table(directory, view)
             bm25_dir = directory / f"{view}.bm25"
-            bm25 = (bm25s.BM25.load(str(bm25_dir), mmap=True, show_progress=False, verbosity=0)
-                    if bm25_dir.is_dir() else None)
+            bm25 = bm25s.BM25.load(str(bm25_dir), mmap=True, show_progress=False, verbosity=0) if bm25_dir.is_dir() else None
             faiss_path = directory / f"{view}.faiss"
             stored = faiss.read_index(str(faiss_path)) if faiss_path.exists() else None
-            views[view] = SearchIndex(passages, vectors, [] if bm25 is None else None,
-                                      dense=manifest.get("dense_index", "flat"), faiss_index=stored,
-                                      languages=languages, bm25=bm25, avgdl=float(manifest["avgdl"][view]))
+            views[view] = SearchIndex(
+                passages,
+                vectors,
+                [] if bm25 is None else None,
+                dense=manifest.get("dense_index", "flat"),
+                faiss_index=stored,
+                languages=languages,
+                bm25=bm25,
+                avgdl=float(manifest["avgdl"][view]),
+            )
         documents = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
         if is_delta:
             changed = {str(key): int(at) for key, at in manifest["changed"].items()}
@@ -396,5 +437,18 @@ def current_version_on_disk(root: Path) -> int | None:
         return None
 
 
-__all__ = ["HR", "STAFF", "CompanyIndex", "IndexUnavailable", "build", "build_delta", "compose",
-           "current_version_on_disk", "load", "read_manifest", "save", "versions", "write"]
+__all__ = [
+    "HR",
+    "STAFF",
+    "CompanyIndex",
+    "IndexUnavailable",
+    "build",
+    "build_delta",
+    "compose",
+    "current_version_on_disk",
+    "load",
+    "read_manifest",
+    "save",
+    "versions",
+    "write",
+]

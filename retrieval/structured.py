@@ -136,9 +136,15 @@ class _Link:
 # --- Entry -----------------------------------------------------------------------
 
 
-def structured_answer(*, user: User, question: str, history: list[dict] | None = None,
-                      snapshot: Snapshot | None = None, language: str | None = None,
-                      analysis: Analysis | None = None) -> StructuredAnswer | None:
+def structured_answer(
+    *,
+    user: User,
+    question: str,
+    history: list[dict] | None = None,
+    snapshot: Snapshot | None = None,
+    language: str | None = None,
+    analysis: Analysis | None = None,
+) -> StructuredAnswer | None:
     snapshot = snapshot or knowledge_snapshot(user=user)
     analysis = analysis or analyse(question, snapshot)
     if language:
@@ -184,9 +190,15 @@ class _Answerer:
         relevant = []
         entity_types = {r.doc_type for r in a.entities} | {r.doc_type for h in a.ambiguous for r in h.records}
         for hit in asked:
-            if (hit.doc_type in entity_types or a.mine or hit.doc_type in {t.doc_type for t in a.type_terms()}
-                    or hit.doc_type in {v.doc_type for v in a.values} or numbers(a.question)
-                    or (hit.doc_type == "employee" and a.who) or (not entity_types and self._recent_types() & {hit.doc_type})):
+            if (
+                hit.doc_type in entity_types
+                or a.mine
+                or hit.doc_type in {t.doc_type for t in a.type_terms()}
+                or hit.doc_type in {v.doc_type for v in a.values}
+                or numbers(a.question)
+                or (hit.doc_type == "employee" and a.who)
+                or (not entity_types and self._recent_types() & {hit.doc_type})
+            ):
                 relevant.append(hit)
         if not relevant:
             return None
@@ -196,8 +208,9 @@ class _Answerer:
             if name not in names:
                 names.append(name)
         what = join_words(names, self.lang)
-        text = TEXTS["restricted"][self.lang].format(what=what if self.lang == "tr" else what.capitalize() + " information"
-                                                    if len(names) == 1 else what)
+        text = TEXTS["restricted"][self.lang].format(
+            what=what if self.lang == "tr" else what.capitalize() + " information" if len(names) == 1 else what
+        )
         return StructuredAnswer(sentence(text), [], "restricted", refusal=True)
 
     def _recent_types(self) -> set[str]:
@@ -214,8 +227,9 @@ class _Answerer:
         unknown_parts = [s for s in subjects if self._is_part_of_unknown_name(a, s)]
         if unknown_parts and len(unknown_parts) == len(subjects):
             name = self._unknown_full_name(a, unknown_parts[0])
-            return StructuredAnswer(sentence(TEXTS["not_found"][self.lang].format(what=f"“{name}”")), [], "not_found",
-                                    refusal=True)
+            return StructuredAnswer(
+                sentence(TEXTS["not_found"][self.lang].format(what=f"“{name}”")), [], "not_found", refusal=True
+            )
         subjects = [s for s in subjects if s not in unknown_parts]
         if a.ambiguous and not subjects:
             resolved = self._disambiguate(a)
@@ -242,11 +256,15 @@ class _Answerer:
         return []
 
     def _about_people(self, a: Analysis) -> bool:
-        return any(t.doc_type == "employee" or get_doctype(t.doc_type).field(t.field) and
-                   get_doctype(t.doc_type).field(t.field).target == "employee" for t in a.field_terms()) or bool(a.type_terms())
+        return any(
+            t.doc_type == "employee"
+            or get_doctype(t.doc_type).field(t.field)
+            and get_doctype(t.doc_type).field(t.field).target == "employee"
+            for t in a.field_terms()
+        ) or bool(a.type_terms())
 
     def _is_part_of_unknown_name(self, a: Analysis, record: Record) -> bool:
-        """"Mehmet Öztürk" is nobody here even though an "Öztürk" works here: a single
+        """ "Mehmet Öztürk" is nobody here even though an "Öztürk" works here: a single
         name part next to another capitalised word that names nothing."""
         if record.doc_type != "employee":
             return False
@@ -275,8 +293,16 @@ class _Answerer:
         "Mehmet Öztürk's manager"): say it is not there, rather than guess."""
         used = {i for h in a.names for i in range(h.start, h.end)} | {i for t in a.terms for i in range(t.start, t.end)}
         used |= {i for v in a.values for i in range(v.start, v.end)}
-        capitals = [w for w in a.words if w.i not in used and w.capital and len(w.base) >= 2
-                    and w.base not in FUNCTION_WORDS and not w.base.isdigit() and (w.i > 0 or w.suffix)]
+        capitals = [
+            w
+            for w in a.words
+            if w.i not in used
+            and w.capital
+            and len(w.base) >= 2
+            and w.base not in FUNCTION_WORDS
+            and not w.base.isdigit()
+            and (w.i > 0 or w.suffix)
+        ]
         if not capitals:
             return None
         types = a.type_terms()
@@ -285,13 +311,13 @@ class _Answerer:
             if near:
                 name = " ".join(w.text for w in near)
                 what = f"“{name}”"
-                return StructuredAnswer(sentence(TEXTS["not_found"][self.lang].format(what=what)), [], "not_found",
-                                        refusal=True)
+                return StructuredAnswer(sentence(TEXTS["not_found"][self.lang].format(what=what)), [], "not_found", refusal=True)
         people_terms = [t for t in a.field_terms() if t.doc_type == "employee" and not t.reverse]
         if people_terms and len(capitals) >= 2 and capitals[1].i == capitals[0].i + 1:
             name = f"{capitals[0].text} {capitals[1].text}"
-            return StructuredAnswer(sentence(TEXTS["not_found"][self.lang].format(what=f"“{name}”")), [], "not_found",
-                                    refusal=True)
+            return StructuredAnswer(
+                sentence(TEXTS["not_found"][self.lang].format(what=f"“{name}”")), [], "not_found", refusal=True
+            )
         return None
 
     def _disambiguate(self, a: Analysis) -> list[Record] | StructuredAnswer:
@@ -299,13 +325,14 @@ class _Answerer:
         types = {t.doc_type for t in a.type_terms()}
         fields = {(t.doc_type, t.field) for t in a.field_terms()}
         narrowed = [r for r in hit.records if r.doc_type in types] or [
-            r for r in hit.records if any(dt == r.doc_type for dt, _ in fields)]
+            r for r in hit.records if any(dt == r.doc_type for dt, _ in fields)
+        ]
         if len(narrowed) == 1:
             return narrowed
         candidates = narrowed or list(hit.records)
         citations = _Citations()
         options = [self._item(r, citations, place=True) for r in candidates[:10]]
-        name = " ".join(w.text for w in a.words[hit.start:hit.end])
+        name = " ".join(w.text for w in a.words[hit.start : hit.end])
         text = TEXTS["ambiguous"][self.lang].format(name=name, options=join_words(options, self.lang))
         return StructuredAnswer(text, citations.records, "ambiguous")
 
@@ -337,8 +364,11 @@ class _Answerer:
             return None
         if len(types) > 1:
             # "Who leads it?": a project or a department; ask without guessing which.
-            text = "Hangisini kastediyorsunuz? Lütfen adını yazın." if self.lang == "tr" else \
-                "Which one do you mean? Please name it."
+            text = (
+                "Hangisini kastediyorsunuz? Lütfen adını yazın."
+                if self.lang == "tr"
+                else "Which one do you mean? Please name it."
+            )
             return StructuredAnswer(text, [], "which", refusal=True)
         what = label(get_doctype(types[0]).label, self.lang).lower()
         return StructuredAnswer(TEXTS["which"][self.lang].format(what=what), [], "which", refusal=True)
@@ -439,8 +469,15 @@ class _Answerer:
                 return t.doc_type
         votes: dict[str, int] = {}
         named_fields = {(t.doc_type, t.field) for t in a.field_terms()}
-        values = [v for v in a.values if not (v.op == "has" and get_doctype(v.doc_type).field(v.field).kind == LIST
-                                              and (v.doc_type, v.field) not in named_fields)]
+        values = [
+            v
+            for v in a.values
+            if not (
+                v.op == "has"
+                and get_doctype(v.doc_type).field(v.field).kind == LIST
+                and (v.doc_type, v.field) not in named_fields
+            )
+        ]
         for v in values:
             votes[v.doc_type] = votes.get(v.doc_type, 0) + 2
         for t in a.field_terms():
@@ -461,11 +498,12 @@ class _Answerer:
         return None
 
     def _labels_a_name(self, a: Analysis, term: TermHit) -> bool:
-        """"the ATLAS project", "KERVAN projesi", "the Sales department": the type word
+        """ "the ATLAS project", "KERVAN projesi", "the Sales department": the type word
         only says what the name next to it is."""
         for hit in a.names:
             if any(r.doc_type == term.doc_type for r in hit.records) and (
-                    term.start == hit.end or term.end == hit.start or term.start == hit.end + 1):
+                term.start == hit.end or term.end == hit.start or term.start == hit.end + 1
+            ):
                 return True
         return False
 
@@ -479,13 +517,14 @@ class _Answerer:
         for t in sorted(a.field_terms(), key=lambda t: t.start):
             if t.doc_type == record.doc_type and not t.reverse:
                 spec = schema.field(t.field)
-                if spec not in found and not any(o.start <= t.start < o.end and o.score > t.score
-                                                 for o in a.field_terms() if o.doc_type == record.doc_type):
+                if spec not in found and not any(
+                    o.start <= t.start < o.end and o.score > t.score for o in a.field_terms() if o.doc_type == record.doc_type
+                ):
                     found.append(spec)
         return found
 
     def _membership(self, a: Analysis, one: Record, other: Record) -> StructuredAnswer | None:
-        """"Is Ayşe on the KERVAN team?", "Ayşe Yazılım biriminde mi?": whether one document
+        """ "Is Ayşe on the KERVAN team?", "Ayşe Yazılım biriminde mi?": whether one document
         links to the other, yes or no, with the link's record cited."""
         lang = self.lang
         asked = {(t.doc_type, t.field) for t in a.field_terms()}
@@ -511,20 +550,32 @@ class _Answerer:
         many = spec.kind == REFS
         if held.key in linked_keys(holder, spec.name):
             if lang == "tr":
-                text = (f"Evet: {held_name}, {holder_name} kaydında {shown_label} arasında yer alıyor {cites}." if many
-                        else f"Evet: {held_name}, {holder_name} kaydında {shown_label} olarak geçiyor {cites}.")
+                text = (
+                    f"Evet: {held_name}, {holder_name} kaydında {shown_label} arasında yer alıyor {cites}."
+                    if many
+                    else f"Evet: {held_name}, {holder_name} kaydında {shown_label} olarak geçiyor {cites}."
+                )
             else:
-                text = (f"Yes: {held_name} is among the {shown_label} of {holder_name} {cites}." if many
-                        else f"Yes: {held_name} is the {shown_label} of {holder_name} {cites}.")
+                text = (
+                    f"Yes: {held_name} is among the {shown_label} of {holder_name} {cites}."
+                    if many
+                    else f"Yes: {held_name} is the {shown_label} of {holder_name} {cites}."
+                )
         elif spec.kind == REF and self.by_key.get(holder.body.get(spec.name) or ""):
             actual = self.by_key[holder.body[spec.name]]
             cites += citations.cite(actual)
             actual_name = name_of(actual, lang, self.by_key)
-            text = (f"Hayır: {holder_name} kaydında {shown_label} {actual_name} {cites}." if lang == "tr"
-                    else f"No: the {shown_label} of {holder_name} is {actual_name} {cites}.")
+            text = (
+                f"Hayır: {holder_name} kaydında {shown_label} {actual_name} {cites}."
+                if lang == "tr"
+                else f"No: the {shown_label} of {holder_name} is {actual_name} {cites}."
+            )
         else:
-            text = (f"Hayır: {held_name}, {holder_name} kaydında {shown_label} arasında yer almıyor {cites}."
-                    if lang == "tr" else f"No: {held_name} is not among the {shown_label} of {holder_name} {cites}.")
+            text = (
+                f"Hayır: {held_name}, {holder_name} kaydında {shown_label} arasında yer almıyor {cites}."
+                if lang == "tr"
+                else f"No: {held_name} is not among the {shown_label} of {holder_name} {cites}."
+            )
         return StructuredAnswer(text, citations.records, "lookup")
 
     def _forward_field(self, a: Analysis, record: Record) -> tuple[Field, int] | None:
@@ -545,8 +596,10 @@ class _Answerer:
         for spec in schema.link_fields:
             if target and spec.target != target:
                 continue
-            score = max([t.score for t in a.field_terms()
-                         if t.doc_type == record.doc_type and t.field == spec.name and not t.reverse] or [0])
+            score = max(
+                [t.score for t in a.field_terms() if t.doc_type == record.doc_type and t.field == spec.name and not t.reverse]
+                or [0]
+            )
             options.append((_Link(spec.target, spec.name, True), score))
         for other in DOC_TYPES.values():
             if target and other.name != target:
@@ -554,8 +607,14 @@ class _Answerer:
             for spec in other.link_fields:
                 if spec.target != record.doc_type:
                     continue
-                score = max([t.score for t in a.field_terms() if t.doc_type == other.name and t.field == spec.name
-                             and (t.reverse or other.name != record.doc_type)] or [0])
+                score = max(
+                    [
+                        t.score
+                        for t in a.field_terms()
+                        if t.doc_type == other.name and t.field == spec.name and (t.reverse or other.name != record.doc_type)
+                    ]
+                    or [0]
+                )
                 options.append((_Link(other.name, spec.name, False), score))
         if not options:
             return None
@@ -581,8 +640,7 @@ class _Answerer:
             # "Which department is Can Demir in, and who is his manager?": each part in turn.
             citations = _Citations()
             me = getattr(self.user, "employee_key", "") or ""
-            text = " ".join(self._state(record, spec, citations, to_asker=a.mine and record.key == me)
-                            for spec in fields[:3])
+            text = " ".join(self._state(record, spec, citations, to_asker=a.mine and record.key == me) for spec in fields[:3])
             return StructuredAnswer(text, citations.records, "lookup")
         forward = self._forward_field(a, record)
         link = self._link(a, record, target if target != record.doc_type else None)
@@ -614,11 +672,10 @@ class _Answerer:
         return self._related(a, subjects, links, chosen)
 
     def _people_field(self, record: Record) -> Field | None:
-        return next((f for f in get_doctype(record.doc_type).link_fields
-                     if f.kind == REFS and f.target == "employee"), None)
+        return next((f for f in get_doctype(record.doc_type).link_fields if f.kind == REFS and f.target == "employee"), None)
 
     def _reuse_intent(self, a: Analysis, subjects: list[Record]) -> StructuredAnswer | None:
-        """"What about KERVAN?" after "Who leads ATLAS?": the same question about a new subject."""
+        """ "What about KERVAN?" after "Who leads ATLAS?": the same question about a new subject."""
         if not self.history or a.content_words() > 1 or self.depth:
             return None
         for i in range(len(self.history) - 1, -1, -1):
@@ -643,19 +700,20 @@ class _Answerer:
         sentences = []
         me = getattr(self.user, "employee_key", "") or ""
         for record in subjects[:5]:
-            sentences.append(self._state(record, spec, citations, exclude=self._excluded(a),
-                                         to_asker=a.mine and record.key == me))
+            sentences.append(
+                self._state(record, spec, citations, exclude=self._excluded(a), to_asker=a.mine and record.key == me)
+            )
         kind = "list" if spec.kind == REFS else "lookup"
-        return StructuredAnswer(" ".join(sentences), citations.records, kind,
-                                intent=("lookup", subjects[0].doc_type, spec.name))
+        return StructuredAnswer(" ".join(sentences), citations.records, kind, intent=("lookup", subjects[0].doc_type, spec.name))
 
     def _excluded(self, a: Analysis) -> set[str]:
         if not a.else_:
             return set()
         return {r.key for r in self._previous_cited()}
 
-    def _state(self, record: Record, spec: Field, citations: _Citations, exclude: set[str] = frozenset(),
-               to_asker: bool = False) -> str:
+    def _state(
+        self, record: Record, spec: Field, citations: _Citations, exclude: set[str] = frozenset(), to_asker: bool = False
+    ) -> str:
         """One field of one document in a sentence; said to the asker ("Your manager
         is…", "Yöneticiniz…") when the document is the asker's own."""
         lang = self.lang
@@ -665,20 +723,30 @@ class _Answerer:
         shown_label = field_label(spec, lang).lower()
         if value in (None, "", []):
             return TEXTS["empty_field"][lang].format(what=shown_label, subject=subject, cite=cite).rstrip() + (
-                "" if TEXTS["empty_field"][lang].endswith(".") else ".")
+                "" if TEXTS["empty_field"][lang].endswith(".") else "."
+            )
         if spec.kind == REFS:
             every = [k for k in linked_keys(record, spec.name) if k != record.key]
             keys = [k for k in every if k not in exclude]
             members = [self.by_key[k] for k in keys if k in self.by_key]
-            return self._list_text(members, citations, header=self._header(
-                members, subject=subject, spec=spec, cite=cite, others=len(keys) < len(every)))
+            return self._list_text(
+                members,
+                citations,
+                header=self._header(members, subject=subject, spec=spec, cite=cite, others=len(keys) < len(every)),
+            )
         if spec.kind == REF:
             target = self.by_key.get(value)
             if target is None:
                 # A link to a document this asker may not see: neither its name nor its key.
-                return sentence(TEXTS["hidden"][lang].format(label=shown_label, subject=subject, cite=cite,
-                                                             subject_of=en_possessive(subject),
-                                                             subject_gen=tr_suffix(subject, "in")))
+                return sentence(
+                    TEXTS["hidden"][lang].format(
+                        label=shown_label,
+                        subject=subject,
+                        cite=cite,
+                        subject_of=en_possessive(subject),
+                        subject_gen=tr_suffix(subject, "in"),
+                    )
+                )
             else:
                 shown = name_of(target, lang, self.by_key)
                 cites = cite + citations.cite(target)
@@ -690,9 +758,15 @@ class _Answerer:
             template = "{your_label} {value}" if lang == "tr" else "Your {label} is {value}"
         elif not template:
             template = "{subject} için {label}: {value}" if lang == "tr" else "{subject_of} {label} is {value}"
-        text = template.format(your_label=tr_your(field_label(spec, "tr")), subject=subject, value=shown,
-                               label=shown_label, subject_of=en_possessive(subject),
-                               subject_gen=tr_suffix(subject, "in"), value_loc=tr_suffix(shown, "de"))
+        text = template.format(
+            your_label=tr_your(field_label(spec, "tr")),
+            subject=subject,
+            value=shown,
+            label=shown_label,
+            subject_of=en_possessive(subject),
+            subject_gen=tr_suffix(subject, "in"),
+            value_loc=tr_suffix(shown, "de"),
+        )
         return sentence(f"{text} {cites}")
 
     def _header(self, members: list[Record], *, subject: str, spec: Field, cite: str, others: bool = False) -> str:
@@ -717,8 +791,13 @@ class _Answerer:
         """Documents of ``target`` linked to the subjects: a list, or a lookup when
         the subject's own single link is asked for ("Ayşe's department")."""
         record = subjects[0]
-        if len(links) == 1 and links[0].forward and get_doctype(record.doc_type).field(links[0].field).kind == REF \
-                and not a.count and not a.values:
+        if (
+            len(links) == 1
+            and links[0].forward
+            and get_doctype(record.doc_type).field(links[0].field).kind == REF
+            and not a.count
+            and not a.values
+        ):
             return self._lookup(a, subjects, get_doctype(record.doc_type).field(links[0].field))
         keys: set[str] = set()
         phrases = []
@@ -727,12 +806,25 @@ class _Answerer:
             if link.forward:
                 keys |= set(linked_keys(record, link.field))
             else:
-                keys |= {r.key for r in find_documents(user=self.user, doc_type=target, snapshot=self.snapshot,
-                                                       where=[Condition(link.field, "links", record.key)]).records}
+                keys |= {
+                    r.key
+                    for r in find_documents(
+                        user=self.user,
+                        doc_type=target,
+                        snapshot=self.snapshot,
+                        where=[Condition(link.field, "links", record.key)],
+                    ).records
+                }
         subject_name = name_of(record, self.lang, self.by_key)
         # Several links at once ("Ayşe's projects": led or joined) are named by the membership one.
-        main = next((x for x in links if get_doctype(x.doc_type if not x.forward else record.doc_type)
-                     .field(x.field).kind == REFS), None) if len(links) > 1 else links[0]
+        main = (
+            next(
+                (x for x in links if get_doctype(x.doc_type if not x.forward else record.doc_type).field(x.field).kind == REFS),
+                None,
+            )
+            if len(links) > 1
+            else links[0]
+        )
         if main is None:
             # "Who in the Data & AI department…": its people, named by their own link to it, not by its head.
             main = next((x for x in links if not x.forward), links[0])
@@ -781,8 +873,9 @@ class _Answerer:
                     conditions.append(Condition(name, "has", alternatives_of(value)))
                 if NOUN in spec.filter_says:
                     # "engineers who know Kafka": the words of the question that matched the title name the people.
-                    self.noun = " ".join(dict.fromkeys(question_words(a, v) for v in a.values
-                                                       if v.doc_type == doc_type and v.field == name))
+                    self.noun = " ".join(
+                        dict.fromkeys(question_words(a, v) for v in a.values if v.doc_type == doc_type and v.field == name)
+                    )
                 else:
                     phrases.append(filter_phrase(spec, join_words(shown, self.lang), self.lang))
             else:
@@ -790,8 +883,9 @@ class _Answerer:
                 conditions.append(Condition(name, op if spec.kind != CHOICE else "eq", alternatives))
                 joiner = " veya " if self.lang == "tr" else " or "
                 if NOUN in spec.filter_says:
-                    self.noun = " ".join(dict.fromkeys(question_words(a, v) for v in a.values
-                                                       if v.doc_type == doc_type and v.field == name))
+                    self.noun = " ".join(
+                        dict.fromkeys(question_words(a, v) for v in a.values if v.doc_type == doc_type and v.field == name)
+                    )
                     continue
                 phrase = filter_phrase(spec, joiner.join(shown), self.lang)
                 if spec.filter_says[0] == "{value}":
@@ -805,22 +899,27 @@ class _Answerer:
             op = "eq" if spec.kind == CHOICE else ("has" if spec.kind == LIST or v.op == "has" else v.op)
             conditions.append(Condition(v.field, op, alternatives_of(v.value), negate=True))
             shown = value_words(spec, v.value, self.lang)
-            phrases.append(f"{shown} hariç" if self.lang == "tr"
-                           else f"except those {filter_phrase(spec, shown, self.lang)}")
+            phrases.append(f"{shown} hariç" if self.lang == "tr" else f"except those {filter_phrase(spec, shown, self.lang)}")
         date_field = self._date_field(a, schema)
         if a.years and date_field:
             for year, op in a.years:
                 conditions.append(Condition(date_field.name, op, year))
-                words = {"en": {"year": f"in {year}", "before": f"before {year}", "after": f"since {year}"},
-                         "tr": {"year": f"{year} yılında", "before": f"{year} öncesinde", "after": f"{year} ve sonrasında"}}
+                words = {
+                    "en": {"year": f"in {year}", "before": f"before {year}", "after": f"since {year}"},
+                    "tr": {"year": f"{year} yılında", "before": f"{year} öncesinde", "after": f"{year} ve sonrasında"},
+                }
                 phrases.append(filter_phrase(date_field, words[self.lang][op], self.lang))
         for number_field, op, amount in self._comparisons(a, schema):
             conditions.append(Condition(number_field.name, op, amount))
             more = {"en": {"gt": "more than", "lt": "less than"}, "tr": {"gt": "fazla", "lt": "az"}}[self.lang][op]
             shown_label = field_label(number_field, self.lang).lower()
-            phrases.append(f"with {shown_label} {more} {number(amount, 'en')}" if self.lang == "en"
-                           else f"{shown_label} {number(amount, 'tr')} üzerinde olan" if op == "gt"
-                           else f"{shown_label} {number(amount, 'tr')} altında olan")
+            phrases.append(
+                f"with {shown_label} {more} {number(amount, 'en')}"
+                if self.lang == "en"
+                else f"{shown_label} {number(amount, 'tr')} üzerinde olan"
+                if op == "gt"
+                else f"{shown_label} {number(amount, 'tr')} altında olan"
+            )
         return conditions, phrases
 
     def _date_field(self, a: Analysis, schema: DocType) -> Field | None:
@@ -834,8 +933,9 @@ class _Answerer:
         amounts = numbers(a.question)
         if not amounts:
             return []
-        fields = [schema.field(t.field) for t in a.field_terms()
-                  if t.doc_type == schema.name and schema.field(t.field).kind == NUMBER]
+        fields = [
+            schema.field(t.field) for t in a.field_terms() if t.doc_type == schema.name and schema.field(t.field).kind == NUMBER
+        ]
         if not fields:
             return []
         folded = " ".join(w.base for w in a.words)
@@ -863,7 +963,7 @@ class _Answerer:
         return self._result(a, target, conditions, keys=keys, phrases=phrases, ordering=ordering)
 
     def _most(self, a: Analysis, target: str) -> StructuredAnswer | None:
-        """"Which department has the most employees?", "Who leads the most projects?", "Which
+        """ "Which department has the most employees?", "Who leads the most projects?", "Which
         project has the most members?": for each document of the ranked type, count the
         documents linked to it (or the items of its own list field), and name the top ones."""
         others = [t.doc_type for t in a.type_terms() if not self._labels_a_name(a, t)]
@@ -871,16 +971,18 @@ class _Answerer:
         if a.who and ranked != "employee":
             ranked = "employee"  # "Who leads the most projects?": people are ranked
         counted = [d for d in others if d != ranked]
-        own = [get_doctype(ranked).field(t.field) for t in a.field_terms()
-               if t.doc_type == ranked and not t.reverse and get_doctype(ranked).field(t.field).kind == REFS]
+        own = [
+            get_doctype(ranked).field(t.field)
+            for t in a.field_terms()
+            if t.doc_type == ranked and not t.reverse and get_doctype(ranked).field(t.field).kind == REFS
+        ]
         counts: dict[str, int] = {}
         if own and not counted:
             spec, other = own[0], own[0].target or ranked
             for record in self.snapshot.of_type(ranked):
                 counts[record.key] = len([k for k in linked_keys(record, spec.name) if k in self.by_key])
         else:
-            reverse = [t for t in a.field_terms() if t.reverse
-                       and get_doctype(t.doc_type).field(t.field).target == ranked]
+            reverse = [t for t in a.field_terms() if t.reverse and get_doctype(t.doc_type).field(t.field).target == ranked]
             other = (counted or [t.doc_type for t in reverse] or [None])[0]
             if other is None:
                 return None
@@ -922,16 +1024,31 @@ class _Answerer:
             return ""
         return ("-" if a.newest else "") + date_field.name
 
-    def _result(self, a: Analysis, target: str, conditions: list[Condition], *, keys: set[str] | None,
-                phrases: list[str], ordering: str = "", subject: Record | None = None) -> StructuredAnswer:
+    def _result(
+        self,
+        a: Analysis,
+        target: str,
+        conditions: list[Condition],
+        *,
+        keys: set[str] | None,
+        phrases: list[str],
+        ordering: str = "",
+        subject: Record | None = None,
+    ) -> StructuredAnswer:
         try:
-            result = find_documents(user=self.user, doc_type=target, where=conditions, keys=keys,
-                                    exclude=self._excluded(a), order_by=ordering, snapshot=self.snapshot)
+            result = find_documents(
+                user=self.user,
+                doc_type=target,
+                where=conditions,
+                keys=keys,
+                exclude=self._excluded(a),
+                order_by=ordering,
+                snapshot=self.snapshot,
+            )
         except SensitiveFieldError as exc:
             names = join_words([field_label(get_doctype(target).field(f), self.lang) for f in exc.fields], self.lang)
             what = names if self.lang == "tr" else names.capitalize() + " information"
-            return StructuredAnswer(sentence(TEXTS["restricted"][self.lang].format(what=what)), [], "restricted",
-                                    refusal=True)
+            return StructuredAnswer(sentence(TEXTS["restricted"][self.lang].format(what=what)), [], "restricted", refusal=True)
         except QueryError:
             return None
         records = result.records
@@ -993,7 +1110,7 @@ class _Answerer:
         text = self._list_text(shown, citations, header=sentence(header).rstrip(".") + ":")
         if n > len(shown):
             rest = n - len(shown)
-            text += (f"\n\n…ve {rest} kayıt daha." if self.lang == "tr" else f"\n\n…and {rest} more.")
+            text += f"\n\n…ve {rest} kayıt daha." if self.lang == "tr" else f"\n\n…and {rest} more."
         return StructuredAnswer(text, citations.records, "count" if a.count else "list")
 
     def _none(self, noun: str, phrase: str) -> str:
@@ -1042,8 +1159,11 @@ class _Answerer:
         if record.doc_type == "employee":
             department, place = linked("department_id"), body.get("location") or ""
             if lang == "tr":
-                text = f"{name}, {department} biriminde {body.get('title', '')} olarak çalışıyor" if department else \
-                    f"{name}, {body.get('title', '')} olarak çalışıyor"
+                text = (
+                    f"{name}, {department} biriminde {body.get('title', '')} olarak çalışıyor"
+                    if department
+                    else f"{name}, {body.get('title', '')} olarak çalışıyor"
+                )
                 text += f"; {tr_suffix(place, 'de')} bulunuyor" if place else ""
             else:
                 text = f"{name} is {body.get('title', '')}" + (f" in {department}" if department else "")
@@ -1073,7 +1193,6 @@ class _Answerer:
 
 
 __all__ = ["StructuredAnswer", "structured_answer"]
-
 
 
 def _values_of(condition: Condition) -> list:

@@ -49,6 +49,8 @@ def join_filters(phrases: list[str]) -> str:
             out += " and"
         out += (" " if out else "") + phrase
     return out
+
+
 _YES_NO_OPENERS = frozenset("is are was were does do did has have can".split())
 _YES_NO_PARTICLES = frozenset("mi mı mu mü midir mıdır mudur müdür miyim misin".split())
 
@@ -63,7 +65,7 @@ def yes_no(a: Analysis) -> bool:
 def question_words(a: Analysis, hit) -> str:
     """The words the question used for a value ("team leads", "engineers"); Turkish keeps
     the singular after a number, so a plural ending is taken off."""
-    words = a.words[hit.start:hit.end]
+    words = a.words[hit.start : hit.end]
     # Lower case, except words written with capitals inside ("DevOps", "QA").
     text = " ".join(w.text if any(c.isupper() for c in w.text[1:]) else w.text.lower() for w in words)
     if a.language == "tr" and words and words[-1].base.endswith(("ler", "lar")):
@@ -103,16 +105,17 @@ def value_words(spec: Field, value, language: str) -> str:
     if spec.kind == NUMBER and isinstance(value, (int, float)):
         return number(value, language)
     if spec.kind in (LIST, STEPS) and isinstance(value, list):
-        return join_words([language_name(v, language) or str(v) if len(str(v)) == 2 else str(v) for v in value],
-                          language)
+        return join_words([language_name(v, language) or str(v) if len(str(v)) == 2 else str(v) for v in value], language)
     if isinstance(value, str) and len(value) == 2 and language_name(value, language):
         return language_name(value, language)
     return str(value)
 
 
 # The asker, as a filter names them ("reporting to you", "size bağlı", "sizin yer aldığınız").
-YOU = {"en": {"value": "you", "value_loc": "you", "value_gen": "your", "value_dat": "you"},
-       "tr": {"value": "siz", "value_loc": "sizde", "value_gen": "sizin", "value_dat": "size"}}
+YOU = {
+    "en": {"value": "you", "value_loc": "you", "value_gen": "your", "value_dat": "you"},
+    "tr": {"value": "siz", "value_loc": "sizde", "value_gen": "sizin", "value_dat": "size"},
+}
 
 
 def filter_phrase(spec: Field, value: str, language: str, *, you: bool = False) -> str:
@@ -126,9 +129,13 @@ def filter_phrase(spec: Field, value: str, language: str, *, you: bool = False) 
             # The participle agrees with "siz": "yer aldığı" → "yer aldığınız".
             text = re.sub(r"([dt][ıiuü]ğ)([ıiuü])\b", lambda m: m.group(1) + m.group(2) + "n" + m.group(2) + "z", text)
         return text
-    return template.format(value=value, label=shown_label, value_loc=tr_suffix(value, "de") if value else value,
-                           value_gen=tr_suffix(value, "in") if value else value,
-                           value_dat=tr_suffix(value, "e") if value else value)
+    return template.format(
+        value=value,
+        label=shown_label,
+        value_loc=tr_suffix(value, "de") if value else value,
+        value_gen=tr_suffix(value, "in") if value else value,
+        value_dat=tr_suffix(value, "e") if value else value,
+    )
 
 
 def owner_phrase(record: Record, spec: Field, subject: str, language: str) -> str:
@@ -139,5 +146,16 @@ def owner_phrase(record: Record, spec: Field, subject: str, language: str) -> st
     return f"listed as {shown_label} of {subject}"
 
 
-__all__ = ["NOUN", "alternatives_of", "filter_phrase", "join_filters", "name_of", "noun_for", "numbers",
-           "owner_phrase", "question_words", "value_words", "yes_no"]
+__all__ = [
+    "NOUN",
+    "alternatives_of",
+    "filter_phrase",
+    "join_filters",
+    "name_of",
+    "noun_for",
+    "numbers",
+    "owner_phrase",
+    "question_words",
+    "value_words",
+    "yes_no",
+]

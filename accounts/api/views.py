@@ -18,8 +18,10 @@ from ..services import TokenRefused, jwt_login, jwt_logout, jwt_rotate
 from .serializers import JWTPairSerializer, RefreshRequestSerializer, TokenRequestSerializer, TokenResponseSerializer
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
-LOGIN_REFUSED = OpenApiResponse(description="Too many sign-ins from this address (`throttled`) or failed ones "
-                                            "for this username (`login_locked`); see `Retry-After`")
+LOGIN_REFUSED = OpenApiResponse(
+    description="Too many sign-ins from this address (`throttled`) or failed ones "
+    "for this username (`login_locked`); see `Retry-After`"
+)
 
 
 def _sign_in(answer):
@@ -33,9 +35,12 @@ def _sign_in(answer):
         view = api_view(["POST"])(view)
         return extend_schema(
             request=TokenRequestSerializer,
-            responses={200: answer, 400: OpenApiResponse(description="Malformed request"),
-                       401: OpenApiResponse(description="Wrong username or password"),
-                       429: LOGIN_REFUSED},
+            responses={
+                200: answer,
+                400: OpenApiResponse(description="Malformed request"),
+                401: OpenApiResponse(description="Wrong username or password"),
+                429: LOGIN_REFUSED,
+            },
             auth=[],
         )(view)
 
@@ -70,9 +75,7 @@ def token_obtain(request: Request) -> Response:
 
 
 def _refused(exc: TokenRefused) -> Response:
-    return error_response(
-        code=exc.code, message=exc.message, status_code=status.HTTP_401_UNAUTHORIZED, headers=BEARER_CHALLENGE
-    )
+    return error_response(code=exc.code, message=exc.message, status_code=status.HTTP_401_UNAUTHORIZED, headers=BEARER_CHALLENGE)
 
 
 @_sign_in(answer=JWTPairSerializer)
@@ -87,9 +90,13 @@ def jwt_obtain(request: Request) -> Response:
 
 @extend_schema(
     request=RefreshRequestSerializer,
-    responses={200: JWTPairSerializer, 400: OpenApiResponse(description="Malformed request"),
-               401: OpenApiResponse(description="Invalid, expired, revoked or reused refresh token "
-                                                "(`token_not_valid`, `token_revoked`, `token_reused`)")},
+    responses={
+        200: JWTPairSerializer,
+        400: OpenApiResponse(description="Malformed request"),
+        401: OpenApiResponse(
+            description="Invalid, expired, revoked or reused refresh token (`token_not_valid`, `token_revoked`, `token_reused`)"
+        ),
+    },
     auth=[],
 )
 @api_view(["POST"])
@@ -108,8 +115,11 @@ def jwt_refresh(request: Request) -> Response:
 
 @extend_schema(
     request=RefreshRequestSerializer,
-    responses={204: OpenApiResponse(description="Signed out"), 400: OpenApiResponse(description="Malformed request"),
-               401: OpenApiResponse(description="Not authenticated, or not a refresh token of yours")},
+    responses={
+        204: OpenApiResponse(description="Signed out"),
+        400: OpenApiResponse(description="Malformed request"),
+        401: OpenApiResponse(description="Not authenticated, or not a refresh token of yours"),
+    },
 )
 @api_view(["POST"])
 def api_logout(request: Request) -> Response:

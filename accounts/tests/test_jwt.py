@@ -18,8 +18,7 @@ PROTECTED = "/api/documents/"
 
 
 def obtain(client, username="alice", password=PASSWORD, **extra):
-    return client.post("/api/auth/jwt/", {"username": username, "password": password},
-                       content_type="application/json", **extra)
+    return client.post("/api/auth/jwt/", {"username": username, "password": password}, content_type="application/json", **extra)
 
 
 def refresh(client, token, **extra):
@@ -233,8 +232,9 @@ def test_a_deactivated_user_is_refused_at_once(client, alice):
 
 def test_logout_revokes_the_refresh_and_access_tokens_at_once(client, alice):
     tokens = obtain(client).json()
-    response = client.post("/api/auth/logout/", {"refresh": tokens["refresh"]}, content_type="application/json",
-                           **bearer(tokens["access"]))
+    response = client.post(
+        "/api/auth/logout/", {"refresh": tokens["refresh"]}, content_type="application/json", **bearer(tokens["access"])
+    )
     assert response.status_code == 204
     session = LoginSession.objects.get(user=alice)
     assert session.revoked_at is not None
@@ -245,8 +245,9 @@ def test_logout_revokes_the_refresh_and_access_tokens_at_once(client, alice):
 def test_logout_with_a_rotated_refresh_token_ends_its_family(client, alice):
     first = obtain(client).json()
     second = refresh(client, first["refresh"]).json()
-    response = client.post("/api/auth/logout/", {"refresh": first["refresh"]}, content_type="application/json",
-                           **bearer(second["access"]))
+    response = client.post(
+        "/api/auth/logout/", {"refresh": first["refresh"]}, content_type="application/json", **bearer(second["access"])
+    )
     assert response.status_code == 204
     assert_refused(refresh(client, second["refresh"]), "token_revoked")
 
@@ -263,8 +264,9 @@ def test_logout_needs_credentials_and_a_refresh_token(client, alice):
 def test_logout_with_someone_elses_refresh_token_changes_nothing(client, alice, stranger):
     mine = obtain(client).json()
     theirs = obtain(client, username="charlie").json()
-    response = client.post("/api/auth/logout/", {"refresh": theirs["refresh"]}, content_type="application/json",
-                           **bearer(mine["access"]))
+    response = client.post(
+        "/api/auth/logout/", {"refresh": theirs["refresh"]}, content_type="application/json", **bearer(mine["access"])
+    )
     assert_refused(response, "token_not_valid")
     assert LoginSession.objects.get(user=stranger).revoked_at is None
     assert get_with(client, theirs["access"]).status_code == 200
@@ -303,7 +305,8 @@ def test_of_two_processes_touching_at_once_only_one_writes(alice):
 
 @pytest.mark.parametrize("path", ["/api/auth/token/", "/api/auth/jwt/"])
 def test_a_login_body_with_an_unknown_field_is_refused(client, alice, path):
-    response = client.post(path, {"username": alice.username, "password": PASSWORD, "remember": True},
-                           content_type="application/json")
+    response = client.post(
+        path, {"username": alice.username, "password": PASSWORD, "remember": True}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"remember": ["Unknown field."]}

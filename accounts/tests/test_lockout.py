@@ -23,8 +23,9 @@ def _roomy_ip_limit(settings):
 
 
 def token(client, username="alice", password="wrong", ip=ATTACKER_IP):
-    return client.post("/api/auth/token/", {"username": username, "password": password},
-                       content_type="application/json", REMOTE_ADDR=ip)
+    return client.post(
+        "/api/auth/token/", {"username": username, "password": password}, content_type="application/json", REMOTE_ADDR=ip
+    )
 
 
 def sign_in(client, username="alice", password="wrong", ip=ATTACKER_IP):
@@ -148,6 +149,7 @@ def test_unknown_usernames_lock_the_same_way(client, db):
 
 def test_the_jwt_endpoint_refuses_a_locked_username(client, alice):
     fail(client, 5)
-    response = client.post("/api/auth/jwt/", {"username": "alice", "password": PASSWORD},
-                           content_type="application/json", REMOTE_ADDR=ATTACKER_IP)
+    response = client.post(
+        "/api/auth/jwt/", {"username": "alice", "password": PASSWORD}, content_type="application/json", REMOTE_ADDR=ATTACKER_IP
+    )
     assert_locked(response)

@@ -50,10 +50,12 @@ class SignedIn:
 
 def signed_in_everywhere(username: str) -> SignedIn:
     browser = sign_in(username, user_agent="Safari/18")
-    pair = Client().post("/api/auth/jwt/", {"username": username, "password": PASSWORD},
-                         content_type="application/json").json()
-    token = Client().post("/api/auth/token/", {"username": username, "password": PASSWORD},
-                          content_type="application/json").json()["token"]
+    pair = Client().post("/api/auth/jwt/", {"username": username, "password": PASSWORD}, content_type="application/json").json()
+    token = (
+        Client()
+        .post("/api/auth/token/", {"username": username, "password": PASSWORD}, content_type="application/json")
+        .json()["token"]
+    )
     signed_in = SignedIn(browser, browser.session.session_key, pair["access"], pair["refresh"], token)
     assert_all_work(signed_in)
     return signed_in
@@ -93,8 +95,9 @@ def test_an_admin_changing_a_users_password_ends_all_their_sign_ins(admin_user, 
     theirs = signed_in_everywhere("alice")
     admin = sign_in("root")
     with caplog.at_level(logging.INFO):
-        response = admin.post(f"/admin/accounts/user/{alice.pk}/password/",
-                              {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}, follow=True)
+        response = admin.post(
+            f"/admin/accounts/user/{alice.pk}/password/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}, follow=True
+        )
     assert response.status_code == 200
     assert "2 sign-ins of alice were ended. The API token of alice was deleted." in response.content.decode()
     assert_all_ended(theirs)
@@ -114,9 +117,15 @@ def test_changing_my_own_password_ends_my_other_sign_ins_but_not_this_one(admin_
     elsewhere = signed_in_everywhere("root")
     here = sign_in("root")
     with caplog.at_level(logging.INFO):
-        response = here.post("/admin/password_change/", {
-            "old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD,
-        }, follow=True)
+        response = here.post(
+            "/admin/password_change/",
+            {
+                "old_password": PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+            follow=True,
+        )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Your 2 other sign-ins were ended." in html and "Your API token was deleted" in html
@@ -133,8 +142,9 @@ def test_changing_my_own_password_ends_my_other_sign_ins_but_not_this_one(admin_
 def test_changing_my_own_password_in_the_user_admin_keeps_this_sign_in_too(admin_user):
     elsewhere = signed_in_everywhere("root")
     here = sign_in("root")
-    response = here.post(f"/admin/accounts/user/{admin_user.pk}/password/",
-                         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    response = here.post(
+        f"/admin/accounts/user/{admin_user.pk}/password/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
     assert response.status_code == 302
     assert_all_ended(elsewhere)
     assert here.get("/admin/").status_code == 200
@@ -198,8 +208,7 @@ def test_re_running_seed_users_ends_nothing(db, tmp_path, monkeypatch):
 def migrated(db) -> User:
     salt = "00112233445566778899aabbccddeeff"
     digest = hashlib.pbkdf2_hmac("sha256", b"eski-Sifre1", bytes.fromhex(salt), 100_000).hex()
-    return user_create(username="legacy", encoded_password=LegacyPBKDF2SHA256Hasher.from_legacy(salt_hex=salt,
-                                                                                                 hash_hex=digest))
+    return user_create(username="legacy", encoded_password=LegacyPBKDF2SHA256Hasher.from_legacy(salt_hex=salt, hash_hex=digest))
 
 
 def test_a_migrated_users_first_sign_in_re_hashes_without_ending_anything(migrated, caplog):
@@ -224,8 +233,7 @@ def test_a_migrated_users_first_sign_in_re_hashes_without_ending_anything(migrat
 
 def test_a_migrated_users_first_api_sign_in_re_hashes_without_ending_anything(migrated):
     earlier = jwt_login(user=migrated, request=RequestFactory().post("/"))
-    response = Client().post("/api/auth/jwt/", {"username": "legacy", "password": "eski-Sifre1"},
-                             content_type="application/json")
+    response = Client().post("/api/auth/jwt/", {"username": "legacy", "password": "eski-Sifre1"}, content_type="application/json")
     assert response.status_code == 200
     assert not User.objects.get(pk=migrated.pk).password.startswith("legacy_pbkdf2_sha256$")
     assert api_status(f"Bearer {earlier['access']}") == 200

@@ -247,11 +247,17 @@ def test_processes_share_one_count_through_redis(client, alice, settings):
     client.force_login(alice)
     for _ in range(30):
         assert client.get(API).status_code == 200
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatcore.settings.local", "DEBUG": "false",
-           "CACHE_KEY_PREFIX": django_settings.CACHES["default"]["KEY_PREFIX"], "RATELIMIT_USER": "60/m",
-           "LOG_LEVEL": "warning"}
-    result = subprocess.run([sys.executable, "-c", SECOND_PROCESS, str(alice.pk)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatcore.settings.local",
+        "DEBUG": "false",
+        "CACHE_KEY_PREFIX": django_settings.CACHES["default"]["KEY_PREFIX"],
+        "RATELIMIT_USER": "60/m",
+        "LOG_LEVEL": "warning",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SECOND_PROCESS, str(alice.pk)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     # The other process saw this one's 30 requests: 30 more fit, then the bucket is full.
     assert result.stdout.strip().splitlines()[-1] == "30"
@@ -260,7 +266,13 @@ def test_processes_share_one_count_through_redis(client, alice, settings):
 
 def test_a_malformed_rate_fails_at_start():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, env={**env, "RATELIMIT_USER": "sixty a minute"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "RATELIMIT_USER": "sixty a minute"},
+    )
     assert result.returncode != 0
     assert "RATELIMIT_USER='sixty a minute' is not a rate such as 60/m" in result.stderr

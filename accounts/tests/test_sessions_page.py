@@ -28,8 +28,12 @@ def session_of(browser: Client) -> LoginSession:
 
 
 def jwt_sign_in(username="alice") -> dict:
-    response = Client().post("/api/auth/jwt/", {"username": username, "password": PASSWORD},
-                             content_type="application/json", HTTP_USER_AGENT="curl/8.5")
+    response = Client().post(
+        "/api/auth/jwt/",
+        {"username": username, "password": PASSWORD},
+        content_type="application/json",
+        HTTP_USER_AGENT="curl/8.5",
+    )
     return response.json()
 
 
@@ -49,8 +53,7 @@ def test_it_lists_my_sign_ins_and_marks_this_device(browser, alice, stranger):
     sign_in("charlie", user_agent="StrangerBrowser/1")
     jwt_sign_in()
     LoginSession.objects.create(user=alice, kind="web", user_agent="Revoked/1", revoked_at=timezone.now())
-    LoginSession.objects.create(user=alice, kind="jwt", user_agent="Expired/1",
-                                expires_at=timezone.now() - timedelta(days=1))
+    LoginSession.objects.create(user=alice, kind="jwt", user_agent="Expired/1", expires_at=timezone.now() - timedelta(days=1))
     html = browser.get("/sessions/").content.decode()
     assert "Firefox/140" in html and "10.0.0.1" in html and "curl/8.5" in html and "API (JWT)" in html
     assert html.count("This device") == 1
@@ -97,8 +100,7 @@ def test_revoking_a_jwt_sign_in_rejects_its_access_token_at_once(browser, alice)
     browser.post(f"/sessions/{jwt_session.pk}/revoke/", headers=HTMX)
     response = api.get(PROTECTED)
     assert response.status_code == 401 and response.json()["error"]["code"] == "token_revoked"
-    refreshed = Client().post("/api/auth/jwt/refresh/", {"refresh": tokens["refresh"]},
-                              content_type="application/json")
+    refreshed = Client().post("/api/auth/jwt/refresh/", {"refresh": tokens["refresh"]}, content_type="application/json")
     assert refreshed.status_code == 401
 
 

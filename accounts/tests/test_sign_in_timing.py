@@ -68,8 +68,9 @@ def page_sign_in(client: Client, username: str) -> int:
 
 
 def api_sign_in(client: Client, username: str) -> int:
-    return client.post("/api/auth/jwt/", {"username": username, "password": "wrong-guess"},
-                       content_type="application/json").status_code
+    return client.post(
+        "/api/auth/jwt/", {"username": username, "password": "wrong-guess"}, content_type="application/json"
+    ).status_code
 
 
 @dataclass
@@ -107,8 +108,7 @@ def time_sign_ins(sign_in, usernames: dict[str, str], *, expect: tuple[int, ...]
 
 
 def assert_indistinguishable(timing: Timing) -> None:
-    shown = ", ".join(f"{kind} {timing.seconds[kind] * 1000:.1f} ms ({timing.relative[kind]:.2f})"
-                      for kind in timing.seconds)
+    shown = ", ".join(f"{kind} {timing.seconds[kind] * 1000:.1f} ms ({timing.relative[kind]:.2f})" for kind in timing.seconds)
     print(f"median sign-in time (relative to its round): {shown}")
     assert max(timing.relative.values()) / min(timing.relative.values()) <= MAX_RATIO, shown
 

@@ -40,8 +40,7 @@ from .chat_slow import TARGET_USERS as SLOW_TARGET_USERS
 from .chat_slow import run_slow
 from .kit import HTTP_SECONDS, Server, bench_index, create_users, database_url, remove_users, run_bench
 
-HELP = ("Time to first token and cached answers over real WebSockets: N users at once against a "
-        "daphne the bench starts.")
+HELP = "Time to first token and cached answers over real WebSockets: N users at once against a daphne the bench starts."
 
 TARGET_USERS = 10
 TARGET_TTFT_P50_MS = 150
@@ -156,41 +155,90 @@ MESSAGE_ID = re.compile(r'id="feedback-(\d+)"')
 
 
 def add_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--users", type=int, default=None,
-                        help=f"Concurrent users, each on its own WebSocket (default {TARGET_USERS}; "
-                             f"{SLOW_TARGET_USERS} with --provider openai and its slow model).")
-    parser.add_argument("--questions", type=int, default=4,
-                        help=f"Questions per user, asked one after another (at most {len(QUESTIONS)}; beyond "
-                             f"{len(QUESTIONS)} asks per pass users repeat each other's questions).")
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=None,
+        help=f"Concurrent users, each on its own WebSocket (default {TARGET_USERS}; "
+        f"{SLOW_TARGET_USERS} with --provider openai and its slow model).",
+    )
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=4,
+        help=f"Questions per user, asked one after another (at most {len(QUESTIONS)}; beyond "
+        f"{len(QUESTIONS)} asks per pass users repeat each other's questions).",
+    )
     parser.add_argument("--provider", default="local", help="LLM_PROVIDER for the server (default: the offline one).")
-    parser.add_argument("--dataset", default="",
-                        help="A company directory (like sample_company/) loaded into a temporary database and "
-                             "index; default: the configured ones.")
-    parser.add_argument("--first-token-ms", type=float, default=800.0,
-                        help="--provider openai: the bench's slow model's time to the first token.")
+    parser.add_argument(
+        "--dataset",
+        default="",
+        help="A company directory (like sample_company/) loaded into a temporary database and "
+        "index; default: the configured ones.",
+    )
+    parser.add_argument(
+        "--first-token-ms", type=float, default=800.0, help="--provider openai: the bench's slow model's time to the first token."
+    )
     parser.add_argument("--tokens-per-s", type=float, default=25.0, help="--provider openai: its pace after that.")
     parser.add_argument("--model-tokens", type=int, default=60, help="--provider openai: tokens in each answer.")
-    parser.add_argument("--sockets", type=int, default=100,
-                        help="--provider openai: sockets one user asks on at once (all but the per-user limit are "
-                             "told to wait).")
+    parser.add_argument(
+        "--sockets",
+        type=int,
+        default=100,
+        help="--provider openai: sockets one user asks on at once (all but the per-user limit are told to wait).",
+    )
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
 
-def run(command: BaseCommand, *, users: int | None, questions: int, provider: str, dataset: str, as_json: bool,
-        first_token_ms: float = 800.0, tokens_per_s: float = 25.0, model_tokens: int = 60, sockets: int = 100,
-        **options) -> None:
+def run(
+    command: BaseCommand,
+    *,
+    users: int | None,
+    questions: int,
+    provider: str,
+    dataset: str,
+    as_json: bool,
+    first_token_ms: float = 800.0,
+    tokens_per_s: float = 25.0,
+    model_tokens: int = 60,
+    sockets: int = 100,
+    **options,
+) -> None:
     if provider == "openai" and not os.environ.get("OPENAI_BASE_URL"):
         # Against the bench's own slow OpenAI-compatible model: answers at once on one process.
         users = SLOW_TARGET_USERS if users is None else users
         if users < 1 or first_token_ms < 0 or tokens_per_s <= 0 or model_tokens < 1 or sockets < 1:
             raise CommandError("--users, --sockets, --tokens-per-s and --model-tokens must be positive.")
-        run_bench(command, dataset=dataset, as_json=as_json,
-                  bench=["chat", "--users", str(users), "--provider", provider, "--first-token-ms", str(first_token_ms),
-                         "--tokens-per-s", str(tokens_per_s), "--model-tokens", str(model_tokens),
-                         "--sockets", str(sockets)],
-                  here=lambda: run_slow(command, users=users, sockets=sockets, first_token_ms=first_token_ms,
-                                        tokens_per_s=tokens_per_s, model_tokens=model_tokens,
-                                        questions=QUESTIONS + REPHRASED, as_json=as_json))
+        run_bench(
+            command,
+            dataset=dataset,
+            as_json=as_json,
+            bench=[
+                "chat",
+                "--users",
+                str(users),
+                "--provider",
+                provider,
+                "--first-token-ms",
+                str(first_token_ms),
+                "--tokens-per-s",
+                str(tokens_per_s),
+                "--model-tokens",
+                str(model_tokens),
+                "--sockets",
+                str(sockets),
+            ],
+            here=lambda: run_slow(
+                command,
+                users=users,
+                sockets=sockets,
+                first_token_ms=first_token_ms,
+                tokens_per_s=tokens_per_s,
+                model_tokens=model_tokens,
+                questions=QUESTIONS + REPHRASED,
+                as_json=as_json,
+            ),
+        )
         return
     users = TARGET_USERS if users is None else users
     if users < 1:
@@ -201,9 +249,13 @@ def run(command: BaseCommand, *, users: int | None, questions: int, provider: st
         import websockets  # noqa: F401
     except ImportError:
         raise CommandError("bench chat needs the websockets package: pip install -r requirements-dev.txt") from None
-    run_bench(command, dataset=dataset, as_json=as_json,
-              bench=["chat", "--users", str(users), "--questions", str(questions), "--provider", provider],
-              here=lambda: ChatBench(command, quiet=as_json).run(users=users, questions=questions, provider=provider))
+    run_bench(
+        command,
+        dataset=dataset,
+        as_json=as_json,
+        bench=["chat", "--users", str(users), "--questions", str(questions), "--provider", provider],
+        here=lambda: ChatBench(command, quiet=as_json).run(users=users, questions=questions, provider=provider),
+    )
 
 
 @dataclass
@@ -252,26 +304,40 @@ class ChatBench:
 
     def run(self, *, users: int, questions: int, provider: str) -> None:
         index = bench_index()
-        plans = [[[asked[(u * questions + j) % len(asked)] for j in range(questions)] for u in range(users)]
-                 for asked in (QUESTIONS, REPHRASED)]
+        plans = [
+            [[asked[(u * questions + j) % len(asked)] for j in range(questions)] for u in range(users)]
+            for asked in (QUESTIONS, REPHRASED)
+        ]
         password = secrets.token_urlsafe(16)
         sessions: list[str] = []
         with tempfile.TemporaryDirectory(prefix="chatcore-bench-") as workdir:
             try:
                 accounts = create_users(USERNAME_PREFIX, FULL_NAME, 2 * users, password)
-                env = {**os.environ, "DATABASE_URL": database_url(), "INDEX_DIR": str(settings.INDEX_DIR),
-                       "LLM_PROVIDER": provider, **UNLIMITED}
+                env = {
+                    **os.environ,
+                    "DATABASE_URL": database_url(),
+                    "INDEX_DIR": str(settings.INDEX_DIR),
+                    "LLM_PROVIDER": provider,
+                    **UNLIMITED,
+                }
                 with Server(env=env, log=Path(workdir) / "daphne.log") as server:
                     self.say(f"daphne is up on {server.url}; signing in {2 * users} bench users…")
                     sessions = [server.login(user.username, password) for user in accounts]
-                    self.say(f"{users} user(s) at once × {questions} question(s), four times: "
-                             + ", ".join(p.label for p in PASSES) + "…")
+                    self.say(
+                        f"{users} user(s) at once × {questions} question(s), four times: "
+                        + ", ".join(p.label for p in PASSES)
+                        + "…"
+                    )
                     answers, seconds = asyncio.run(self._measure(server, [sessions[:users], sessions[users:]], plans))
                     failed = any(a.error for found in answers.values() for a in found)
                     log_tail = server.log_tail(40) if failed else ""
                     ids = [a.message_id for found in answers.values() for a in found if a.message_id]
-                    stored = {m["id"]: m for m in Message.objects.filter(id__in=ids).values(
-                        "id", "latency_ms", "cached", "incomplete", "provider", "model")}
+                    stored = {
+                        m["id"]: m
+                        for m in Message.objects.filter(id__in=ids).values(
+                            "id", "latency_ms", "cached", "incomplete", "provider", "model"
+                        )
+                    }
             finally:
                 remove_users(USERNAME_PREFIX, FULL_NAME, sessions)
         result, rows = _summarise(answers, seconds, stored, users=users, questions=questions)
@@ -299,20 +365,23 @@ class ChatBench:
     def _table(self, r: dict, rows: dict, *, index) -> None:
         cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
         out = self.stdout.write
-        out(f"bench chat: {r['users']} user(s) at once, {r['questions']} question(s) each, back to back; "
+        out(
+            f"bench chat: {r['users']} user(s) at once, {r['questions']} question(s) each, back to back; "
             f"provider {r['provider'] or '-'}; {connection.vendor}; index v{index.version} "
-            f"({index.chunk_count} passages); {cache}")
+            f"({index.chunk_count} passages); {cache}"
+        )
         out("")
         out(f"{'':<44}{'answers':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
         for p in PASSES:
-            for n, (metric, name) in enumerate([("ttft", "first token"), ("total", "whole answer"),
-                                                ("server", "server time")]):
+            for n, (metric, name) in enumerate([("ttft", "first token"), ("total", "whole answer"), ("server", "server time")]):
                 row = rows[p.key][metric]
                 label = f"{p.label if n == 0 else '':<30}{name}"
                 out(f"{label:<44}{row['n']:>8}" + "".join(_ms(row[q]) for q in ("p50", "p95", "max")))
         out("")
-        out(f"fresh answers/s: {r['answers_per_s']} (server just started), {r['warm_answers_per_s']} (warmed up)"
-            f"   errors: {r['errors']}   cache misses: {r['cache_misses']}")
+        out(
+            f"fresh answers/s: {r['answers_per_s']} (server just started), {r['warm_answers_per_s']} (warmed up)"
+            f"   errors: {r['errors']}   cache misses: {r['cache_misses']}"
+        )
         out("first token and whole answer: seen by the client; server time: the answer's latency_ms")
         out("")
         if r["users"] != TARGET_USERS:
@@ -329,12 +398,17 @@ def _ms(value: float | None) -> str:
 def _stats(values: list[float]) -> dict:
     if not values:
         return {"n": 0, "p50": None, "p95": None, "max": None}
-    return {"n": len(values), "p50": round(float(np.percentile(values, 50)), 1),
-            "p95": round(float(np.percentile(values, 95)), 1), "max": round(float(max(values)), 1)}
+    return {
+        "n": len(values),
+        "p50": round(float(np.percentile(values, 50)), 1),
+        "p95": round(float(np.percentile(values, 95)), 1),
+        "max": round(float(max(values)), 1),
+    }
 
 
-def _summarise(answers: dict[str, list[Answer]], seconds: dict[str, float], stored: dict[int, dict], *,
-               users: int, questions: int) -> tuple[dict, dict]:
+def _summarise(
+    answers: dict[str, list[Answer]], seconds: dict[str, float], stored: dict[int, dict], *, users: int, questions: int
+) -> tuple[dict, dict]:
     """The JSON line's fields, and the table's rows. A cached pass counts only the
     answers that really came from the cache; the others are cache misses."""
     rows, misses, providers = {}, 0, set()
@@ -353,27 +427,38 @@ def _summarise(answers: dict[str, list[Answer]], seconds: dict[str, float], stor
         counted = [a for a in done if stored[a.message_id]["cached"]] if p.cached else done
         misses += len(done) - len(counted)
         providers |= {stored[a.message_id]["provider"] for a in counted}
-        rows[p.key] = {"ttft": _stats([a.ttft_ms for a in counted]), "total": _stats([a.total_ms for a in counted]),
-                       "server": _stats([stored[a.message_id]["latency_ms"] for a in counted])}
+        rows[p.key] = {
+            "ttft": _stats([a.ttft_ms for a in counted]),
+            "total": _stats([a.total_ms for a in counted]),
+            "server": _stats([stored[a.message_id]["latency_ms"] for a in counted]),
+        }
     fresh, warm, cached, alone = (rows[p.key] for p in PASSES)
     result = {
-        "users": users, "questions": questions, "provider": ",".join(sorted(providers)),
+        "users": users,
+        "questions": questions,
+        "provider": ",".join(sorted(providers)),
         "answers": fresh["ttft"]["n"],
-        "ttft_p50_ms": fresh["ttft"]["p50"], "ttft_p95_ms": fresh["ttft"]["p95"], "ttft_max_ms": fresh["ttft"]["max"],
-        "total_p50_ms": fresh["total"]["p50"], "total_p95_ms": fresh["total"]["p95"],
+        "ttft_p50_ms": fresh["ttft"]["p50"],
+        "ttft_p95_ms": fresh["ttft"]["p95"],
+        "ttft_max_ms": fresh["ttft"]["max"],
+        "total_p50_ms": fresh["total"]["p50"],
+        "total_p95_ms": fresh["total"]["p95"],
         "server_p50_ms": fresh["server"]["p50"],
         "answers_per_s": _rate(fresh["ttft"]["n"], seconds["fresh"]),
-        "warm_ttft_p50_ms": warm["ttft"]["p50"], "warm_ttft_p95_ms": warm["ttft"]["p95"],
-        "warm_total_p50_ms": warm["total"]["p50"], "warm_server_p50_ms": warm["server"]["p50"],
+        "warm_ttft_p50_ms": warm["ttft"]["p50"],
+        "warm_ttft_p95_ms": warm["ttft"]["p95"],
+        "warm_total_p50_ms": warm["total"]["p50"],
+        "warm_server_p50_ms": warm["server"]["p50"],
         "warm_answers_per_s": _rate(warm["ttft"]["n"], seconds["warm"]),
-        "cached_server_p50_ms": cached["server"]["p50"], "cached_server_p95_ms": cached["server"]["p95"],
+        "cached_server_p50_ms": cached["server"]["p50"],
+        "cached_server_p95_ms": cached["server"]["p95"],
         "cached_client_p50_ms": cached["total"]["p50"],
-        "cached_alone_server_p50_ms": alone["server"]["p50"], "cached_alone_client_p50_ms": alone["total"]["p50"],
+        "cached_alone_server_p50_ms": alone["server"]["p50"],
+        "cached_alone_client_p50_ms": alone["total"]["p50"],
         "cache_misses": misses,
         "errors": sum(1 for found in answers.values() for a in found if a.error),
     }
-    result["targets_met"] = {field[:-3]: result[field] is not None and result[field] <= limit
-                             for field, limit, _ in TARGETS}
+    result["targets_met"] = {field[:-3]: result[field] is not None and result[field] <= limit for field, limit, _ in TARGETS}
     return result, rows
 
 
@@ -395,8 +480,12 @@ async def _ask_all(server: Server, session: str, questions: list[str]) -> list[A
             if ws is None:
                 try:
                     ws = await connect(
-                        f"{server.ws_url}/ws/chat/new/", origin=server.url, proxy=None, open_timeout=HTTP_SECONDS,
-                        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"})
+                        f"{server.ws_url}/ws/chat/new/",
+                        origin=server.url,
+                        proxy=None,
+                        open_timeout=HTTP_SECONDS,
+                        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"},
+                    )
                 except Exception as exc:  # refused, rejected handshake, timeout: all count as errors
                     answers.append(Answer(question, error=f"WebSocket not opened: {exc}"))
                     continue

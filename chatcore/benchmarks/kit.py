@@ -46,9 +46,16 @@ ACCESS_LINE = re.compile(r'\S+ - - \[[^]]*\] "')
 
 # On Linux the server asks to be sent SIGTERM when the bench dies, so not even a
 # `kill -9` of the bench leaves it running.
-DAPHNE = ([sys.executable, "-c", "import ctypes, signal; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
-           "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()"]
-          if sys.platform.startswith("linux") else [sys.executable, "-m", "daphne"])
+DAPHNE = (
+    [
+        sys.executable,
+        "-c",
+        "import ctypes, signal; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
+        "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()",
+    ]
+    if sys.platform.startswith("linux")
+    else [sys.executable, "-m", "daphne"]
+)
 
 
 # What the servers of a benchmark run with, whatever the environment says: as in production,
@@ -72,7 +79,11 @@ class Server:
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - a fixed command line: this Python's daphne
             [*DAPHNE, *SERVER_ARGS, "-b", "127.0.0.1", "-p", str(port), "chatcore.asgi:application"],
-            cwd=settings.BASE_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         try:
             self._wait_until_ready()
@@ -160,8 +171,10 @@ def create_users(prefix: str, full_name: str, count: int, password: str) -> list
     remove_users(prefix, full_name, [])
     # Hashed once for all of them: the hasher is slow on purpose.
     encoded = make_password(password)
-    return [user_create(username=f"{prefix}{n:02d}", role=Role.EMPLOYEE, encoded_password=encoded,
-                        full_name=full_name) for n in range(1, count + 1)]
+    return [
+        user_create(username=f"{prefix}{n:02d}", role=Role.EMPLOYEE, encoded_password=encoded, full_name=full_name)
+        for n in range(1, count + 1)
+    ]
 
 
 def remove_users(prefix: str, full_name: str, session_keys: list[str]) -> None:
@@ -198,11 +211,15 @@ def bench_index():
     try:
         documents = Document.objects.exists()
     except DatabaseError as exc:
-        raise CommandError(f"The database is not set up ({exc}): run `make setup` (or `manage.py migrate` "
-                           "and `manage.py load_company sample_company`) first.") from None
+        raise CommandError(
+            f"The database is not set up ({exc}): run `make setup` (or `manage.py migrate` "
+            "and `manage.py load_company sample_company`) first."
+        ) from None
     if not documents:
-        raise CommandError("The database has no company documents: run `make setup` (or `manage.py "
-                           "load_company sample_company`), or use --dataset sample_company.")
+        raise CommandError(
+            "The database has no company documents: run `make setup` (or `manage.py "
+            "load_company sample_company`), or use --dataset sample_company."
+        )
     try:
         # Builds it when this machine lacks it, as the server would on its first question.
         return ensure_index()
@@ -210,8 +227,7 @@ def bench_index():
         raise CommandError(f"The search index is not usable: {exc}") from None
 
 
-def run_bench(command: BaseCommand, *, dataset: str, bench: list[str], as_json: bool,
-              here: Callable[[], None]) -> None:
+def run_bench(command: BaseCommand, *, dataset: str, bench: list[str], as_json: bool, here: Callable[[], None]) -> None:
     """Run a benchmark here (``here``), or with ``--dataset`` in a process on a
     throwaway copy; either way ``kill`` cleans up."""
     with stop_on_sigterm():
@@ -231,19 +247,35 @@ def run_on_dataset(command: BaseCommand, directory: str, *, bench: list[str], as
         raise CommandError(f"{directory} is not a directory.")
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
     with tempfile.TemporaryDirectory(prefix="chatcore-bench-data-") as workdir:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{urllib.parse.quote(str(Path(workdir) / 'bench.sqlite3'))}",
-               "INDEX_DIR": str(Path(workdir) / "index"), "CELERY_TASK_ALWAYS_EAGER": "true"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{urllib.parse.quote(str(Path(workdir) / 'bench.sqlite3'))}",
+            "INDEX_DIR": str(Path(workdir) / "index"),
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+        }
         if not as_json:
             command.stderr.write(f"Loading {directory} into a temporary database and index…")
         # With eager tasks the import builds the index as it commits.
         for step in (["migrate", "--no-input"], ["load_company", str(Path(directory).resolve())]):
-            done = subprocess.run([*manage, *step, "--verbosity", "0"], cwd=settings.BASE_DIR, env=env,  # noqa: S603
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            done = subprocess.run(  # noqa: S603 - a fixed command line: this Python's manage.py
+                [*manage, *step, "--verbosity", "0"],
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+            )
             if done.returncode:
                 raise CommandError(f"{' '.join(step)} failed:\n{done.stderr.strip()[-2000:]}")
         # Progress and errors go straight to the terminal; the table and JSON line through this command.
-        child = subprocess.Popen([*manage, "bench", *bench, *(["--json"] if as_json else [])], cwd=settings.BASE_DIR, env=env,  # noqa: S603
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(  # noqa: S603 - a fixed command line: this Python's manage.py
+            [*manage, "bench", *bench, *(["--json"] if as_json else [])],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             out, _ = child.communicate()
         except BaseException as exc:

@@ -44,8 +44,10 @@ from knowledge.models import Document
 from .chat import QUESTIONS, REPHRASED
 from .kit import Server, bench_index, create_users, database_url, remove_users, run_bench
 
-HELP = ("Throughput under load: N API users (chat, conversation lists, search) against two daphne "
-        "processes the bench starts, plus one client over the sign-in rate limit.")
+HELP = (
+    "Throughput under load: N API users (chat, conversation lists, search) against two daphne "
+    "processes the bench starts, plus one client over the sign-in rate limit."
+)
 
 TARGET_USERS = 50
 TARGET_SECONDS = 60
@@ -90,17 +92,24 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--users", type=int, default=TARGET_USERS, help="Concurrent API users.")
     parser.add_argument("--seconds", type=float, default=TARGET_SECONDS, help="How long the load runs.")
     parser.add_argument("--provider", default="local", help="LLM_PROVIDER for the servers (default: the offline one).")
-    parser.add_argument("--mix", default=_mix_text(MIX),
-                        help="What the users send, by weight: chat, list and search (default: %(default)s); "
-                             "e.g. list=100 for conversation lists only.")
-    parser.add_argument("--dataset", default="",
-                        help="A company directory (like sample_company/) loaded into a temporary SQLite database "
-                             "and index; default: the configured ones.")
+    parser.add_argument(
+        "--mix",
+        default=_mix_text(MIX),
+        help="What the users send, by weight: chat, list and search (default: %(default)s); "
+        "e.g. list=100 for conversation lists only.",
+    )
+    parser.add_argument(
+        "--dataset",
+        default="",
+        help="A company directory (like sample_company/) loaded into a temporary SQLite database "
+        "and index; default: the configured ones.",
+    )
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
 
 
-def run(command: BaseCommand, *, users: int, seconds: float, provider: str, mix: str, dataset: str, as_json: bool,
-        **options) -> None:
+def run(
+    command: BaseCommand, *, users: int, seconds: float, provider: str, mix: str, dataset: str, as_json: bool, **options
+) -> None:
     if not 1 <= users <= 500:
         raise CommandError("--users must be between 1 and 500.")
     if not 1 <= seconds <= 600:
@@ -110,11 +119,13 @@ def run(command: BaseCommand, *, users: int, seconds: float, provider: str, mix:
         import aiohttp  # noqa: F401
     except ImportError:
         raise CommandError("bench load needs the aiohttp package: pip install -r requirements.txt") from None
-    run_bench(command, dataset=dataset, as_json=as_json,
-              bench=["load", "--users", str(users), "--seconds", str(seconds), "--provider", provider,
-                     "--mix", _mix_text(weights)],
-              here=lambda: LoadBench(command, quiet=as_json, mix=weights).run(users=users, seconds=seconds,
-                                                                               provider=provider))
+    run_bench(
+        command,
+        dataset=dataset,
+        as_json=as_json,
+        bench=["load", "--users", str(users), "--seconds", str(seconds), "--provider", provider, "--mix", _mix_text(weights)],
+        here=lambda: LoadBench(command, quiet=as_json, mix=weights).run(users=users, seconds=seconds, provider=provider),
+    )
 
 
 def parse_mix(text: str) -> dict[str, int]:
@@ -123,8 +134,10 @@ def parse_mix(text: str) -> dict[str, int]:
     for part in text.split(","):
         kind, sep, weight = part.strip().partition("=")
         if not sep or kind not in MIX or kind in weights or not weight.strip().isdigit():
-            raise CommandError(f"--mix {text!r}: give kind=weight pairs separated by commas, "
-                               f"each kind once, of {', '.join(MIX)}; weights are whole numbers.")
+            raise CommandError(
+                f"--mix {text!r}: give kind=weight pairs separated by commas, "
+                f"each kind once, of {', '.join(MIX)}; weights are whole numbers."
+            )
         weights[kind] = int(weight)
     if not any(weights.values()):
         raise CommandError(f"--mix {text!r}: at least one weight must be above 0.")
@@ -175,8 +188,10 @@ class LoadBench:
         # What the servers will use: they read their settings from the environment given them.
         redis = bool(os.environ.get("REDIS_URL", "").strip())
         if not redis:
-            self.say("REDIS_URL is not set: each daphne process keeps its own rate-limit counts and answer cache "
-                     "(the abusive client gets 20 sign-ins a minute from each process, not 20 in all).")
+            self.say(
+                "REDIS_URL is not set: each daphne process keeps its own rate-limit counts and answer cache "
+                "(the abusive client gets 20 sign-ins a minute from each process, not 20 in all)."
+            )
         password = secrets.token_urlsafe(16)
         locked = 0
         with tempfile.TemporaryDirectory(prefix="chatcore-bench-load-") as workdir:
@@ -184,13 +199,21 @@ class LoadBench:
                 accounts = create_users(USERNAME_PREFIX, FULL_NAME, users + 1, password)
                 tokens = [Token.objects.create(user=user).key for user in accounts[:users]]
                 abuser = accounts[users].username
-                env = {**os.environ, "DATABASE_URL": database_url(), "INDEX_DIR": str(settings.INDEX_DIR),
-                       "LLM_PROVIDER": provider, **SERVER_LIMITS}
+                env = {
+                    **os.environ,
+                    "DATABASE_URL": database_url(),
+                    "INDEX_DIR": str(settings.INDEX_DIR),
+                    "LLM_PROVIDER": provider,
+                    **SERVER_LIMITS,
+                }
                 with contextlib.ExitStack() as stack:
-                    servers = [stack.enter_context(Server(env=env, log=Path(workdir) / f"daphne-{n}.log"))
-                               for n in range(SERVERS)]
-                    self.say(f"daphne is up on {', '.join(s.url for s in servers)}; {users} user(s) for {seconds:g} s, "
-                             f"one abusive client signing in {ABUSIVE_PER_SECOND} times a second…")
+                    servers = [
+                        stack.enter_context(Server(env=env, log=Path(workdir) / f"daphne-{n}.log")) for n in range(SERVERS)
+                    ]
+                    self.say(
+                        f"daphne is up on {', '.join(s.url for s in servers)}; {users} user(s) for {seconds:g} s, "
+                        f"one abusive client signing in {ABUSIVE_PER_SECOND} times a second…"
+                    )
                     tally, elapsed = asyncio.run(self._load(servers, tokens, (abuser, password), pool, seconds))
                     logs = [s.log_path.read_text(encoding="utf-8", errors="replace") for s in servers]
                     locked = sum(log.count("database is locked") for log in logs)
@@ -201,22 +224,36 @@ class LoadBench:
         result, rows = _summarise(tally, elapsed)
         load = os.getloadavg()
         if not self.quiet:
-            _print_table(self.stdout.write, result, rows, users=users, seconds=seconds, elapsed=elapsed, index=index,
-                         redis=redis, pool=len(pool), load=load, cached=tally.cached_answers, locked=locked,
-                         mix=self.mix)
+            _print_table(
+                self.stdout.write,
+                result,
+                rows,
+                users=users,
+                seconds=seconds,
+                elapsed=elapsed,
+                index=index,
+                redis=redis,
+                pool=len(pool),
+                load=load,
+                cached=tally.cached_answers,
+                locked=locked,
+                mix=self.mix,
+            )
         for what, count in sorted(tally.error_samples.items(), key=lambda kv: -kv[1])[:8]:
             self.stderr.write(f"error ×{count}: {what}")
         if locked:
             self.stderr.write(
                 f"SQLite said 'database is locked' {locked} time(s): two processes writing to one SQLite file "
                 "wait for each other. Run the bench on PostgreSQL (DATABASE_URL=postgres://…) for numbers "
-                "that mean something.")
+                "that mean something."
+            )
         if log_tail:
             self.stderr.write(f"The servers' logs ended with:\n{log_tail}")
         self.stdout.write(json.dumps(result))
 
-    async def _load(self, servers: list[Server], tokens: list[str], abuser: tuple[str, str], pool: list[str],
-                    seconds: float) -> tuple[Tally, float]:
+    async def _load(
+        self, servers: list[Server], tokens: list[str], abuser: tuple[str, str], pool: list[str], seconds: float
+    ) -> tuple[Tally, float]:
         import aiohttp
 
         urls = [s.url for s in servers]
@@ -228,15 +265,20 @@ class LoadBench:
         # its own connection to each server), loopback only: no proxy from the environment.
         client = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
-            timeout=aiohttp.ClientTimeout(total=REQUEST_SECONDS), trust_env=False)
+            timeout=aiohttp.ClientTimeout(total=REQUEST_SECONDS),
+            trust_env=False,
+        )
         async with client:
             await self._warm_up(client, urls, tokens[0])
             started = time.perf_counter()
             deadline = started + seconds
             await asyncio.gather(
-                *(self._user(client, urls, n, token, questions, random.Random(n), tally, deadline)
-                  for n, token in enumerate(tokens)),
-                self._abuse(client, urls, abuser, tally, deadline))
+                *(
+                    self._user(client, urls, n, token, questions, random.Random(n), tally, deadline)
+                    for n, token in enumerate(tokens)
+                ),
+                self._abuse(client, urls, abuser, tally, deadline),
+            )
             return tally, time.perf_counter() - started
 
     async def _warm_up(self, client, urls: list[str], token: str) -> None:
@@ -244,20 +286,22 @@ class LoadBench:
         headers = {"Authorization": f"Token {token}"}
         for url in urls:
             for method, path, options in (
-                    ("POST", "/api/chat/", {"json": {"message": "Şirketin departmanları hangileri?",
-                                                     "conversation": None}}),
-                    ("GET", "/api/documents/", {"params": {"q": "izin", "limit": 5}})):
+                ("POST", "/api/chat/", {"json": {"message": "Şirketin departmanları hangileri?", "conversation": None}}),
+                ("GET", "/api/documents/", {"params": {"q": "izin", "limit": 5}}),
+            ):
                 try:
                     async with client.request(method, url + path, headers=headers, **options) as response:
                         status, body = response.status, await response.read()
                 except Exception as exc:
                     raise CommandError(f"The warm-up request to {url} failed: {exc!r}") from None
                 if not 200 <= status < 300:
-                    raise CommandError(f"The warm-up request to {url} failed: HTTP {status} "
-                                       f"{body[:300].decode(errors='replace')}")
+                    raise CommandError(
+                        f"The warm-up request to {url} failed: HTTP {status} {body[:300].decode(errors='replace')}"
+                    )
 
-    async def _user(self, client, urls: list[str], n: int, token: str, questions: Questions, rng: random.Random,
-                    tally: Tally, deadline: float) -> None:
+    async def _user(
+        self, client, urls: list[str], n: int, token: str, questions: Questions, rng: random.Random, tally: Tally, deadline: float
+    ) -> None:
         headers = {"Authorization": f"Token {token}"}
         kinds, weights = list(self.mix), list(self.mix.values())
         conversation, asked_in_it, openers = None, 0, []
@@ -275,13 +319,15 @@ class LoadBench:
                 question = rng.choice(openers) if repeat else questions.next()
                 if conversation is None and not repeat:
                     openers.append(question)
-                request = client.post(f"{url}/api/chat/", headers=headers,
-                                      json={"message": question, "conversation": conversation})
+                request = client.post(
+                    f"{url}/api/chat/", headers=headers, json={"message": question, "conversation": conversation}
+                )
             elif kind == "list":
                 request = client.get(f"{url}/api/conversations/", headers=headers)
             else:
-                request = client.get(f"{url}/api/documents/", headers=headers,
-                                     params={"q": rng.choice(questions.pool), "limit": 5})
+                request = client.get(
+                    f"{url}/api/documents/", headers=headers, params={"q": rng.choice(questions.pool), "limit": 5}
+                )
             response = await _timed(request, kind, tally)
             if response is None:
                 continue
@@ -303,9 +349,9 @@ class LoadBench:
 
         async def attempt(url: str) -> None:
             async with in_flight:
-                response = await _timed(client.post(f"{url}/api/auth/token/",
-                                                    json={"username": username, "password": password}),
-                                        "abusive", tally)
+                response = await _timed(
+                    client.post(f"{url}/api/auth/token/", json={"username": username, "password": password}), "abusive", tally
+                )
             if response is not None and not 200 <= response[0] < 300:
                 status, body = response
                 tally.latencies["abusive"].pop()
@@ -357,16 +403,27 @@ def _percentiles(values: list[float]) -> dict:
 def _summarise(tally: Tally, elapsed: float) -> tuple[dict, dict]:
     """The JSON line (rates and percentiles over the normal users' answered requests;
     the abusive client is only in ``rate_limited`` and its own table row) and the table's rows."""
-    rows = {kind: {**_percentiles(tally.latencies[kind]), "errors": tally.errors[kind],
-                   "rps": round(len(tally.latencies[kind]) / elapsed, 1)} for kind in KINDS}
+    rows = {
+        kind: {
+            **_percentiles(tally.latencies[kind]),
+            "errors": tally.errors[kind],
+            "rps": round(len(tally.latencies[kind]) / elapsed, 1),
+        }
+        for kind in KINDS
+    }
     rows["abusive"]["rate_limited"] = tally.rate_limited
     rows["abusive"]["rps"] = round((len(tally.latencies["abusive"]) + tally.rate_limited) / elapsed, 1)
     normal = [ms for kind in ("chat", "list", "search") for ms in tally.latencies[kind]]
     overall = _percentiles(normal)
     result = {
-        "rps": round(len(normal) / elapsed, 1), "chat_rps": rows["chat"]["rps"], "list_rps": rows["list"]["rps"],
-        "p50_ms": overall["p50"], "p95_ms": overall["p95"], "p99_ms": overall["p99"],
-        "errors": sum(tally.errors.values()), "rate_limited": tally.rate_limited,
+        "rps": round(len(normal) / elapsed, 1),
+        "chat_rps": rows["chat"]["rps"],
+        "list_rps": rows["list"]["rps"],
+        "p50_ms": overall["p50"],
+        "p95_ms": overall["p95"],
+        "p99_ms": overall["p99"],
+        "errors": sum(tally.errors.values()),
+        "rate_limited": tally.rate_limited,
     }
     rows["all"] = {**overall, "errors": sum(tally.errors[k] for k in ("chat", "list", "search")), "rps": result["rps"]}
     return result, rows
@@ -390,29 +447,54 @@ def _table_rows(rows: dict) -> list[str]:
     lines = [f"{'':<10}{'answered':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"]
     for kind in ("chat", "list", "search", "all", "abusive"):
         row = rows[kind]
-        lines.append(f"{kind:<10}{row['n']:>9}{row['rps']:>8.1f}" + "".join(_ms(row[q]) for q in ("p50", "p95", "p99"))
-                     + f"{row['errors']:>8}")
+        lines.append(
+            f"{kind:<10}{row['n']:>9}{row['rps']:>8.1f}"
+            + "".join(_ms(row[q]) for q in ("p50", "p95", "p99"))
+            + f"{row['errors']:>8}"
+        )
     return lines
 
 
-def _print_table(out, r: dict, rows: dict, *, users: int, seconds: float, elapsed: float, index, redis: bool, pool: int,
-           load: tuple[float, float, float], cached: int, locked: int, mix: dict[str, int]) -> None:
+def _print_table(
+    out,
+    r: dict,
+    rows: dict,
+    *,
+    users: int,
+    seconds: float,
+    elapsed: float,
+    index,
+    redis: bool,
+    pool: int,
+    load: tuple[float, float, float],
+    cached: int,
+    locked: int,
+    mix: dict[str, int],
+) -> None:
     cache = "Redis (shared by both processes)" if redis else "no REDIS_URL: each process counts and caches on its own"
-    out(f"bench load: {users} user(s) for {seconds:g} s ({elapsed:.1f} s with the last answers) against "
-        f"{SERVERS} daphne processes; {connection.vendor}; index v{index.version} ({index.chunk_count} passages); {cache}")
+    out(
+        f"bench load: {users} user(s) for {seconds:g} s ({elapsed:.1f} s with the last answers) against "
+        f"{SERVERS} daphne processes; {connection.vendor}; index v{index.version} ({index.chunk_count} passages); {cache}"
+    )
     total = sum(mix.values())
     out("mix: " + ", ".join(f"{kind} {weight / total:.0%}" for kind, weight in mix.items()))
-    out(f"limits: RATELIMIT_USER raised to {SERVER_LIMITS['RATELIMIT_USER']} for the bench users; the abusive client "
-        f"signs in {ABUSIVE_PER_SECOND}/s against RATELIMIT_LOGIN_IP {SERVER_LIMITS['RATELIMIT_LOGIN_IP']}")
+    out(
+        f"limits: RATELIMIT_USER raised to {SERVER_LIMITS['RATELIMIT_USER']} for the bench users; the abusive client "
+        f"signs in {ABUSIVE_PER_SECOND}/s against RATELIMIT_LOGIN_IP {SERVER_LIMITS['RATELIMIT_LOGIN_IP']}"
+    )
     out("")
     for line in _table_rows(rows):
         out(line)
     out("")
     chats = rows["chat"]["n"]
-    out(f"chat answers from the cache: {cached} of {chats} ({pool} distinct questions, {REPEAT_SHARE:.0%} repeats)   "
-        f"abusive: {rows['abusive']['n']} signed in, {r['rate_limited']} refused with 429 (expected)")
-    out(f"load average (1, 5, 15 min) at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPU(s); "
-        "the load generator runs on the same machine")
+    out(
+        f"chat answers from the cache: {cached} of {chats} ({pool} distinct questions, {REPEAT_SHARE:.0%} repeats)   "
+        f"abusive: {rows['abusive']['n']} signed in, {r['rate_limited']} refused with 429 (expected)"
+    )
+    out(
+        f"load average (1, 5, 15 min) at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPU(s); "
+        "the load generator runs on the same machine"
+    )
     if locked:
         out(f"SQLite 'database is locked': {locked} time(s) in the servers' logs — use PostgreSQL for this bench")
     out("")
@@ -420,4 +502,3 @@ def _print_table(out, r: dict, rows: dict, *, users: int, seconds: float, elapse
         out(f"(the targets are set for {TARGET_USERS} users, {TARGET_SECONDS} s)")
     for label, met in targets(r, rows):
         out(f"target  {label:<50}{'met' if met else 'MISSED'}")
-

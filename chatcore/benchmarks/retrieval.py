@@ -40,33 +40,63 @@ def _langchain():
 
 
 def add_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--dataset", action="append", default=[],
-                        help="BEIR directory (repeatable; default ../shared/eval/xquad-tr and xquad-en).")
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        help="BEIR directory (repeatable; default ../shared/eval/xquad-tr and xquad-en).",
+    )
     parser.add_argument("--limit", type=int, default=0, help="Only the first N queries of each dataset.")
     parser.add_argument("--scale", type=int, default=100_000, help="Passages in the synthetic scale row (0: skip).")
     parser.add_argument("--no-langchain", action="store_true", help="Skip the LangChain rows.")
-    parser.add_argument("--embedder", action="append", default=[],
-                        help="Also time this EMBEDDERS entry (repeatable); the configured one is always timed.")
+    parser.add_argument(
+        "--embedder",
+        action="append",
+        default=[],
+        help="Also time this EMBEDDERS entry (repeatable); the configured one is always timed.",
+    )
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print only the JSON line.")
     scale = parser.add_argument_group(
-        "scale", "--documents N: the configured search backend with a synthetic company of N documents, in a "
-                 "scratch database (see chatcore/benchmarks/retrieval_scale.py); the other options above are then ignored")
+        "scale",
+        "--documents N: the configured search backend with a synthetic company of N documents, in a "
+        "scratch database (see chatcore/benchmarks/retrieval_scale.py); the other options above are then ignored",
+    )
     scale.add_argument("--documents", type=int, default=0, metavar="N")
     scale.add_argument("--seed", type=int, default=7, help="The synthetic company's seed.")
     scale.add_argument("--edits", type=int, default=20, help="Edits timed until searchable from another process.")
     scale.add_argument("--queries", type=int, default=40, help="Questions of each kind, asked as employee and HR.")
-    scale.add_argument("--real-vectors", action="store_true",
-                       help="Embed with the configured model instead of synthetic vectors (slow; quality runs).")
+    scale.add_argument(
+        "--real-vectors",
+        action="store_true",
+        help="Embed with the configured model instead of synthetic vectors (slow; quality runs).",
+    )
     scale.add_argument("--keep", action="store_true", help="Keep the scratch database and index (prints where).")
 
 
-def run(command: BaseCommand, *, documents: int = 0, seed: int = 7, edits: int = 20, queries: int = 40,
-        real_vectors: bool = False, keep: bool = False, **options) -> None:
+def run(
+    command: BaseCommand,
+    *,
+    documents: int = 0,
+    seed: int = 7,
+    edits: int = 20,
+    queries: int = 40,
+    real_vectors: bool = False,
+    keep: bool = False,
+    **options,
+) -> None:
     if documents:
         from .retrieval_scale import run as run_scale
 
-        run_scale(command, documents=documents, seed=seed, edits=edits, queries=queries, real_vectors=real_vectors,
-                  as_json=options["as_json"], keep=keep)
+        run_scale(
+            command,
+            documents=documents,
+            seed=seed,
+            edits=edits,
+            queries=queries,
+            real_vectors=real_vectors,
+            as_json=options["as_json"],
+            keep=keep,
+        )
         return
     RetrievalBench(command).run(**options)
 
@@ -75,8 +105,17 @@ class RetrievalBench:
     def __init__(self, command: BaseCommand) -> None:
         self.stdout, self.stderr = command.stdout, command.stderr
 
-    def run(self, *, dataset: list[str], limit: int, scale: int, no_langchain: bool, as_json: bool,
-            embedder: list[str] | None = None, **options) -> None:
+    def run(
+        self,
+        *,
+        dataset: list[str],
+        limit: int,
+        scale: int,
+        no_langchain: bool,
+        as_json: bool,
+        embedder: list[str] | None = None,
+        **options,
+    ) -> None:
         self.quiet = as_json
         datasets = dataset or [str(Path(settings.BASE_DIR).parent / "shared" / "eval" / d) for d in DEFAULT_DATASETS]
         rows, scale_rows = [], []
@@ -95,8 +134,10 @@ class RetrievalBench:
         if not as_json:
             self.stdout.write(f"{'embedder':<34}{'load s':>8}{'RSS MiB':>9}{'query p50':>11}{'p95 ms':>8}{'passages/s':>12}")
             for row in embedder_rows:
-                self.stdout.write(f"{row['embedder']:<34}{row['load_s']:>8.1f}{row['rss_mib']:>9.0f}"
-                                  f"{row['query_p50_ms']:>11.1f}{row['query_p95_ms']:>8.1f}{row['passages_per_s']:>12.1f}")
+                self.stdout.write(
+                    f"{row['embedder']:<34}{row['load_s']:>8.1f}{row['rss_mib']:>9.0f}"
+                    f"{row['query_p50_ms']:>11.1f}{row['query_p95_ms']:>8.1f}{row['passages_per_s']:>12.1f}"
+                )
             self.stdout.write("")
             self.stdout.write(TABLE_HEADER + f"{'build s':>9}")
             for row in rows:
@@ -105,8 +146,10 @@ class RetrievalBench:
                 self.stdout.write("")
                 self.stdout.write(f"{'scale':<22}{'passages':>10}{'build s':>9}{'RSS MiB':>9}{'p50 ms':>8}{'p95 ms':>8}")
                 for row in scale_rows:
-                    self.stdout.write(f"{row['method']:<22}{row['passages']:>10}{row['build_s']:>9.1f}"
-                                      f"{row['rss_mib']:>9.0f}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}")
+                    self.stdout.write(
+                        f"{row['method']:<22}{row['passages']:>10}{row['build_s']:>9.1f}"
+                        f"{row['rss_mib']:>9.0f}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}"
+                    )
         self.stdout.write(json.dumps({"embedders": embedder_rows, "retrieval": rows, "scale": scale_rows}))
 
     def _bar(self, desc: str):
@@ -136,13 +179,17 @@ class RetrievalBench:
         embedder.embed_documents(texts[:32])
         started = time.perf_counter()
         for start in self._bar(f"{name}: passages")(range(0, len(texts), 32)):
-            embedder.embed_documents(texts[start:start + 32])
+            embedder.embed_documents(texts[start : start + 32])
         per_s = len(texts) / (time.perf_counter() - started)
-        return {"embedder": embedder.name, "load_s": round(load_s, 2),
-                "rss_mib": round((process.memory_info().rss - rss_before) / 2**20),
-                "query_p50_ms": round(float(np.percentile(latencies, 50)), 2),
-                "query_p95_ms": round(float(np.percentile(latencies, 95)), 2),
-                "passages_per_s": round(per_s, 1), "passage_words": round(float(np.mean([len(t.split()) for t in texts])))}
+        return {
+            "embedder": embedder.name,
+            "load_s": round(load_s, 2),
+            "rss_mib": round((process.memory_info().rss - rss_before) / 2**20),
+            "query_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "query_p95_ms": round(float(np.percentile(latencies, 95)), 2),
+            "passages_per_s": round(per_s, 1),
+            "passage_words": round(float(np.mean([len(t.split()) for t in texts]))),
+        }
 
     def _ours(self, data) -> dict:
         embedder = get_embedder()
@@ -158,8 +205,9 @@ class RetrievalBench:
         passages = corpus_passages(data)
         docs = [Document(page_content=p.text, metadata={"doc_id": p.doc_id}) for p in passages]
         started = time.perf_counter()
-        embeddings = HuggingFaceEmbeddings(model_name=str(get_model_path()), model_kwargs={"device": "cpu"},
-                                           encode_kwargs={"normalize_embeddings": True})
+        embeddings = HuggingFaceEmbeddings(
+            model_name=str(get_model_path()), model_kwargs={"device": "cpu"}, encode_kwargs={"normalize_embeddings": True}
+        )
         bm25 = BM25Retriever.from_documents(docs)
         bm25.k = 100
         dense = FAISS.from_documents(docs, embeddings).as_retriever(search_kwargs={"k": 100})
@@ -205,6 +253,11 @@ class RetrievalBench:
             latencies.append((time.perf_counter() - t0) * 1000)
         del index
         gc.collect()
-        return {"method": f"scale {kind}", "passages": n, "build_s": round(build_s, 1), "rss_mib": round(rss),
-                "p50_ms": round(float(np.percentile(latencies, 50)), 2),
-                "p95_ms": round(float(np.percentile(latencies, 95)), 2)}
+        return {
+            "method": f"scale {kind}",
+            "passages": n,
+            "build_s": round(build_s, 1),
+            "rss_mib": round(rss),
+            "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+        }

@@ -49,8 +49,14 @@ class Child:
 
     def __init__(self, role: str, env: dict) -> None:
         self.process = subprocess.Popen(  # noqa: S603 — our own interpreter and module
-            [sys.executable, "-c", CHILD, role], cwd=settings.BASE_DIR, env=env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, bufsize=1)
+            [sys.executable, "-c", CHILD, role],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
 
     def ask(self, message: dict) -> dict:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -93,9 +99,14 @@ class ScratchDatabase:
         import psycopg
 
         default = settings.DATABASES["default"]
-        with psycopg.connect(dbname=default["NAME"], user=default.get("USER") or None,
-                             password=default.get("PASSWORD") or None, host=default.get("HOST") or None,
-                             port=default.get("PORT") or None, autocommit=True) as conn:
+        with psycopg.connect(
+            dbname=default["NAME"],
+            user=default.get("USER") or None,
+            password=default.get("PASSWORD") or None,
+            host=default.get("HOST") or None,
+            port=default.get("PORT") or None,
+            autocommit=True,
+        ) as conn:
             conn.execute(sql)
 
     def create(self) -> None:
@@ -112,35 +123,68 @@ class ScratchDatabase:
             import psycopg
 
             with psycopg.connect(self.url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-                return int(conn.execute(
-                    "SELECT pg_total_relation_size('retrieval_indexedpassage') + "
-                    "pg_total_relation_size('retrieval_indexposting') + "
-                    "pg_total_relation_size('retrieval_indexterm')").fetchone()[0])
+                return int(
+                    conn.execute(
+                        "SELECT pg_total_relation_size('retrieval_indexedpassage') + "
+                        "pg_total_relation_size('retrieval_indexposting') + "
+                        "pg_total_relation_size('retrieval_indexterm')"
+                    ).fetchone()[0]
+                )
         return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
 
 
-def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries: int, real_vectors: bool,
-        as_json: bool, keep: bool = False, **options) -> None:
+def run(
+    command: BaseCommand,
+    *,
+    documents: int,
+    seed: int,
+    edits: int,
+    queries: int,
+    real_vectors: bool,
+    as_json: bool,
+    keep: bool = False,
+    **options,
+) -> None:
     if documents < 10:
         raise CommandError("--documents needs at least 10 documents.")
     backend = settings.RETRIEVAL_BACKEND.rsplit(".", 1)[-1]
     workdir = Path(tempfile.mkdtemp(prefix="chatcore-bench-scale-"))
     database = ScratchDatabase(workdir)
     say = (lambda text: None) if as_json else (lambda text: command.stderr.write(text))
-    env = {**os.environ, "DATABASE_URL": database.url, "INDEX_DIR": str(workdir / "index"),
-           "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND, "CELERY_TASK_ALWAYS_EAGER": "true",
-           "EMBEDDING_PROVIDER": settings.EMBEDDING_PROVIDER if real_vectors else "synthetic",
-           "BENCH_REAL_EMBEDDER": settings.EMBEDDING_PROVIDER, "DJANGO_LOG_LEVEL": "WARNING", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.url,
+        "INDEX_DIR": str(workdir / "index"),
+        "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND,
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "EMBEDDING_PROVIDER": settings.EMBEDDING_PROVIDER if real_vectors else "synthetic",
+        "BENCH_REAL_EMBEDDER": settings.EMBEDDING_PROVIDER,
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("DATABASE_REPLICA_URL", None)
     writer = probe = None
     try:
         database.create()
-        say(f"Scratch {'PostgreSQL database ' + database.name if database.postgres else 'SQLite database'}; "
+        say(
+            f"Scratch {'PostgreSQL database ' + database.name if database.postgres else 'SQLite database'}; "
             f"{documents} synthetic documents (seed {seed}), {'real' if real_vectors else 'synthetic'} vectors, "
-            f"{backend}.")
-        migrate = subprocess.run([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate",  # noqa: S603
-                                  "--no-input", "--verbosity", "0"], cwd=settings.BASE_DIR, env=env,
-                                 capture_output=True, text=True)
+            f"{backend}."
+        )
+        migrate = subprocess.run(  # noqa: S603 - a fixed command line: this Python's manage.py
+            [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                "migrate",
+                "--no-input",
+                "--verbosity",
+                "0",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if migrate.returncode:
             raise CommandError(f"migrate failed:\n{migrate.stderr.strip()[-2000:]}")
         writer = Child("writer", env)
@@ -173,14 +217,21 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
         rss = probe.ask({"do": "rss"})
         merged = writer.ask({"do": "merges"})
         result = {
-            "bench": "retrieval-scale", "backend": backend, "database": "postgresql" if database.postgres else "sqlite",
-            "documents": loaded["documents"], "passages": built["passages"], "seed": seed,
-            "vectors": "real" if real_vectors else "synthetic", "embedder": built["embedder"],
+            "bench": "retrieval-scale",
+            "backend": backend,
+            "database": "postgresql" if database.postgres else "sqlite",
+            "documents": loaded["documents"],
+            "passages": built["passages"],
+            "seed": seed,
+            "vectors": "real" if real_vectors else "synthetic",
+            "embedder": built["embedder"],
             "load_s": round(loaded["seconds"], 1),
             "rebuild_s": round(built["seconds"], 1),
             "rebuild_documents_per_s": round(loaded["documents"] / built["seconds"], 1),
             "rebuild_passages_per_s": round(built["passages"] / built["seconds"], 1),
-            "edits": edits, "edit_probe": probe_method, "edit_to_searchable_p50_s": _percentile(delays, 50),
+            "edits": edits,
+            "edit_probe": probe_method,
+            "edit_to_searchable_p50_s": _percentile(delays, 50),
             "edit_to_searchable_max_s": round(max(delays), 3) if delays else 0.0,
             # The writer's save, commit and re-index, before anyone can search for it.
             "edit_saved_and_reindexed_p50_s": _percentile(reindexed, 50),
@@ -203,8 +254,9 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
             if child is not None:
                 child.close()
         if keep:
-            command.stderr.write(f"Kept: DATABASE_URL={database.url} INDEX_DIR={workdir / 'index'} "
-                                 f"EMBEDDING_PROVIDER={env['EMBEDDING_PROVIDER']}")
+            command.stderr.write(
+                f"Kept: DATABASE_URL={database.url} INDEX_DIR={workdir / 'index'} EMBEDDING_PROVIDER={env['EMBEDDING_PROVIDER']}"
+            )
         else:
             try:
                 database.drop()
@@ -214,16 +266,24 @@ def run(command: BaseCommand, *, documents: int, seed: int, edits: int, queries:
 
 def _table(command: BaseCommand, r: dict) -> None:
     write = command.stdout.write
-    write(f"{r['backend']} on {r['database']}: {r['documents']} documents, {r['passages']} passages "
-          f"({r['vectors']} vectors, {r['embedder']})")
-    write(f"  rebuild: {r['rebuild_s']} s ({r['rebuild_documents_per_s']} documents/s, "
-          f"{r['rebuild_passages_per_s']} passages/s); disk {r['disk_mib']} MiB")
-    write(f"  edit → searchable from another process: p50 {r['edit_to_searchable_p50_s']} s, "
-          f"max {r['edit_to_searchable_max_s']} s over {r['edits']} edits; slowest search meanwhile "
-          f"{r['slowest_search_during_edits_ms']} ms"
-          + (f" ({r['merges_during_edits']} merges of the delta meanwhile)" if r["merges_during_edits"] else ""))
-    write(f"  web process: RSS {r['web_process_rss_mib']} MiB, ready in {r['web_process_start_s']} s; "
-          f"query embedding p50 {r['query_embedding_ms']['p50_ms']} ms (not in the search times below)")
+    write(
+        f"{r['backend']} on {r['database']}: {r['documents']} documents, {r['passages']} passages "
+        f"({r['vectors']} vectors, {r['embedder']})"
+    )
+    write(
+        f"  rebuild: {r['rebuild_s']} s ({r['rebuild_documents_per_s']} documents/s, "
+        f"{r['rebuild_passages_per_s']} passages/s); disk {r['disk_mib']} MiB"
+    )
+    write(
+        f"  edit → searchable from another process: p50 {r['edit_to_searchable_p50_s']} s, "
+        f"max {r['edit_to_searchable_max_s']} s over {r['edits']} edits; slowest search meanwhile "
+        f"{r['slowest_search_during_edits_ms']} ms"
+        + (f" ({r['merges_during_edits']} merges of the delta meanwhile)" if r["merges_during_edits"] else "")
+    )
+    write(
+        f"  web process: RSS {r['web_process_rss_mib']} MiB, ready in {r['web_process_start_s']} s; "
+        f"query embedding p50 {r['query_embedding_ms']['p50_ms']} ms (not in the search times below)"
+    )
     write(f"  {'search':<10}{'p50 ms':>8}{'p95 ms':>8}")
     for kind, row in r["query_ms"].items():
         write(f"  {kind:<10}{row['p50_ms']:>8}{row['p95_ms']:>8}")
@@ -264,8 +324,15 @@ class Writer:
         for document in company.documents():
             schema = get_doctype(document.doc_type)
             body = schema.canonical_body(document.body)
-            batch.append(Document(key=document.key, doc_type=document.doc_type, title=schema.title(body), body=body,
-                                  visibility=document.visibility))
+            batch.append(
+                Document(
+                    key=document.key,
+                    doc_type=document.doc_type,
+                    title=schema.title(body),
+                    body=body,
+                    visibility=document.visibility,
+                )
+            )
             if document.doc_type in ("employee", "procedure") and document.visibility == "staff":
                 keys.append(document.key)
             if len(batch) >= 2000:
@@ -277,16 +344,18 @@ class Writer:
         user_create(username="bench-employee", role=Role.EMPLOYEE, password="-", full_name="Bench Employee")
         user_create(username="bench-hr", role=Role.HR, password="-", full_name="Bench HR")
         rng = random.Random(message["seed"])
-        return {"documents": count, "seconds": time.perf_counter() - started,
-                "sample_keys": rng.sample(keys, min(200, len(keys)))}
+        return {
+            "documents": count,
+            "seconds": time.perf_counter() - started,
+            "sample_keys": rng.sample(keys, min(200, len(keys))),
+        }
 
     def rebuild(self, message: dict) -> dict:
         from retrieval.services import index_rebuild
 
         started = time.perf_counter()
         summary = index_rebuild()
-        return {"seconds": time.perf_counter() - started, "passages": summary.chunk_count,
-                "embedder": summary.embedder}
+        return {"seconds": time.perf_counter() - started, "passages": summary.chunk_count, "embedder": summary.embedder}
 
     def edit(self, message: dict) -> dict:
         from knowledge.models import Document
@@ -320,16 +389,17 @@ class Probe:
         real = get_embedder(os.environ.get("BENCH_REAL_EMBEDDER") or None)
         real.load()
         ensure_index()
-        self.users = {"employee": User.objects.get(username="bench-employee"),
-                      "hr": User.objects.get(username="bench-hr")}
+        self.users = {"employee": User.objects.get(username="bench-employee"), "hr": User.objects.get(username="bench-hr")}
         seconds = time.perf_counter() - started
         latencies = []
         for n in range(30):
             t0 = time.perf_counter()
             real.embed_queries([f"yıllık izin için kaç gün önce başvurmalıyım {n}"])
             latencies.append((time.perf_counter() - t0) * 1000)
-        return {"seconds": round(seconds, 2),
-                "query_embedding_ms": {"p50_ms": _percentile(latencies, 50), "p95_ms": _percentile(latencies, 95)}}
+        return {
+            "seconds": round(seconds, 2),
+            "query_embedding_ms": {"p50_ms": _percentile(latencies, 50), "p95_ms": _percentile(latencies, 95)},
+        }
 
     def _questions(self, count: int, seed: int) -> list[tuple[str, str]]:
         from knowledge.models import Document
@@ -383,8 +453,7 @@ class Probe:
             try:
                 while not self.stop.is_set():
                     t0 = time.perf_counter()
-                    found = [r.key for r in search_documents(user=user, query=message["word"], k=3,
-                                                             method=message["method"])]
+                    found = [r.key for r in search_documents(user=user, query=message["word"], k=3, method=message["method"])]
                     self.slowest = max(self.slowest, (time.perf_counter() - t0) * 1000)
                     if message["key"] in found:
                         self.found_at = time.monotonic()

@@ -61,12 +61,23 @@ class _Handler(BaseHTTPRequestHandler):
                 due = started + model.first_token_seconds + n / model.tokens_per_second
                 if n and model.stopping.wait(max(0.0, due - time.monotonic())):
                     return
-                chunk = {"id": "chatcmpl-slow", "object": "chat.completion.chunk", "created": int(time.time()),
-                         "model": name, "choices": [{"index": 0, "delta": {"content": model.token_text or WORDS[n % len(WORDS)]},
-                                                     "finish_reason": None}]}
+                chunk = {
+                    "id": "chatcmpl-slow",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": name,
+                    "choices": [
+                        {"index": 0, "delta": {"content": model.token_text or WORDS[n % len(WORDS)]}, "finish_reason": None}
+                    ],
+                }
                 self._chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-            end = {"id": "chatcmpl-slow", "object": "chat.completion.chunk", "created": int(time.time()),
-                   "model": name, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            end = {
+                "id": "chatcmpl-slow",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": name,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             self._chunk(b"data: " + json.dumps(end).encode() + b"\n\ndata: [DONE]\n\n")
             self._chunk(b"")
             finished = True
@@ -107,8 +118,16 @@ class SlowModel:
     """``with SlowModel(first_token_seconds=0.8, tokens_per_second=25, tokens=60) as model:``;
     ``model.base_url`` is what ``OPENAI_BASE_URL`` should be."""
 
-    def __init__(self, *, first_token_seconds: float = 0.8, tokens_per_second: float = 25.0, tokens: int = 60,
-                 token_text: str = "", stall_after: int | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        first_token_seconds: float = 0.8,
+        tokens_per_second: float = 25.0,
+        tokens: int = 60,
+        token_text: str = "",
+        stall_after: int | None = None,
+        port: int = 0,
+    ) -> None:
         self.first_token_seconds = first_token_seconds
         self.stall_after = stall_after
         # Each chunk's text; by default a word of an ordinary answer.
@@ -133,8 +152,13 @@ class SlowModel:
 
     def stats(self) -> dict:
         with self._lock:
-            return {"requests": self.requests, "open_streams": self.open_streams, "most_open": self.most_open,
-                    "completed": self.completed, "closed_early": self.closed_early}
+            return {
+                "requests": self.requests,
+                "open_streams": self.open_streams,
+                "most_open": self.most_open,
+                "completed": self.completed,
+                "closed_early": self.closed_early,
+            }
 
     def opened(self) -> None:
         with self._lock:
@@ -167,13 +191,28 @@ class SlowModelProcess:
 
     START_SECONDS = 30
 
-    def __init__(self, *, first_token_seconds: float = 0.8, tokens_per_second: float = 25.0, tokens: int = 60,
-                 token_text: str = "", stall_after: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        first_token_seconds: float = 0.8,
+        tokens_per_second: float = 25.0,
+        tokens: int = 60,
+        token_text: str = "",
+        stall_after: int | None = None,
+    ) -> None:
         self.first_token_seconds = first_token_seconds
         self.tokens_per_second = tokens_per_second
         self.tokens = tokens
-        self._args = ["--first-token-seconds", repr(first_token_seconds), "--tokens-per-second",
-                      repr(tokens_per_second), "--tokens", str(tokens), "--token-text", token_text]
+        self._args = [
+            "--first-token-seconds",
+            repr(first_token_seconds),
+            "--tokens-per-second",
+            repr(tokens_per_second),
+            "--tokens",
+            str(tokens),
+            "--token-text",
+            token_text,
+        ]
         if stall_after is not None:
             self._args += ["--stall-after", str(stall_after)]
         self.process: subprocess.Popen | None = None
@@ -184,8 +223,13 @@ class SlowModelProcess:
     def __enter__(self) -> SlowModelProcess:
         root = Path(__file__).resolve().parents[2]  # the project: chatcore/benchmarks/slowmodel.py
         self.process = subprocess.Popen(  # noqa: S603 - this Python, this module
-            [sys.executable, "-m", "chatcore.benchmarks.slowmodel", *self._args], cwd=root,
-            env={**os.environ, "PYTHONPATH": str(root)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "chatcore.benchmarks.slowmodel", *self._args],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.process.stdout.readline().strip()
         if not line.startswith("http://"):
             self.__exit__(None, None, None)
@@ -208,7 +252,8 @@ class SlowModelProcess:
 
     def stats(self) -> dict:
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(  # noqa: S310 - http://127.0.0.1
-                f"{self.base_url}/stats", timeout=10) as response:
+            f"{self.base_url}/stats", timeout=10
+        ) as response:
             return json.loads(response.read())
 
     @property
@@ -237,9 +282,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stall-after", type=int, default=None)
     parser.add_argument("--port", type=int, default=0)
     options = parser.parse_args(argv)
-    with SlowModel(first_token_seconds=options.first_token_seconds, tokens_per_second=options.tokens_per_second,
-                   tokens=options.tokens, token_text=options.token_text, stall_after=options.stall_after,
-                   port=options.port) as model:
+    with SlowModel(
+        first_token_seconds=options.first_token_seconds,
+        tokens_per_second=options.tokens_per_second,
+        tokens=options.tokens,
+        token_text=options.token_text,
+        stall_after=options.stall_after,
+        port=options.port,
+    ) as model:
         print(model.base_url, flush=True)
         # Serves until its standard input closes (the parent is done, or gone).
         sys.stdin.read()

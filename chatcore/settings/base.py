@@ -17,6 +17,7 @@ from .environment import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+
 def secret_key_weakness(key: str) -> str | None:
     """Why ``key`` is too guessable to sign sessions and tokens with, or None. A key made
     by ``get_random_secret_key()``, ``secrets.token_hex(32)`` or ``token_urlsafe(50)``
@@ -31,7 +32,7 @@ def secret_key_weakness(key: str) -> str | None:
     bits = -sum(n * math.log2(n / len(key)) for n in counts)
     if bits < 192:
         return f"it holds about {bits:.0f} bits of randomness; at least 192 are needed"
-    trigrams = {key[i:i + 3] for i in range(len(key) - 2)}
+    trigrams = {key[i : i + 3] for i in range(len(key) - 2)}
     if len(trigrams) < 0.8 * (len(key) - 2):
         return "it repeats itself"
     return None
@@ -150,7 +151,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
     if DATABASES["default"]["CONN_MAX_AGE"]:
         raise ImproperlyConfigured(
             "DATABASE_CONN_MAX_AGE keeps connections per thread; it cannot be combined with the connection "
-            "pool. Set DATABASE_POOL_MAX_SIZE=0 to use it.")
+            "pool. Set DATABASE_POOL_MAX_SIZE=0 to use it."
+        )
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DATABASE_POOL_MAX_SIZE),
         "max_size": DATABASE_POOL_MAX_SIZE,
@@ -325,22 +327,20 @@ SPECTACULAR_SETTINGS = {
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": "A DRF token for service clients, from `POST /api/auth/token/`: "
-                               "`Authorization: Token <key>`.",
+                "description": "A DRF token for service clients, from `POST /api/auth/token/`: `Authorization: Token <key>`.",
             },
             "jwtAuth": {
                 "type": "http",
                 "scheme": "bearer",
                 "bearerFormat": "JWT",
                 "description": "An access token from `POST /api/auth/jwt/` (renewed with "
-                               "`POST /api/auth/jwt/refresh/`): `Authorization: Bearer <access>`.",
+                "`POST /api/auth/jwt/refresh/`): `Authorization: Bearer <access>`.",
             },
             "cookieAuth": {
                 "type": "apiKey",
                 "in": "cookie",
                 "name": "sessionid",
-                "description": "The pages' login session; unsafe methods also need the "
-                               "`X-CSRFToken` header.",
+                "description": "The pages' login session; unsafe methods also need the `X-CSRFToken` header.",
             },
         },
     },
@@ -401,9 +401,7 @@ CONTENT_SECURITY_POLICY = {
 INDEX_DIR = Path(env.str("INDEX_DIR", None) or VAR_DIR / "index")
 SAMPLE_COMPANY_DIR = BASE_DIR / "sample_company"
 
-LLM_PROVIDER = env.choice(
-    "LLM_PROVIDER", "local", {"local", "openai", "azure", "gemini", "ollama", "huggingface"}
-)
+LLM_PROVIDER = env.choice("LLM_PROVIDER", "local", {"local", "openai", "azure", "gemini", "ollama", "huggingface"})
 LLM_MODEL = env.str("LLM_MODEL", "")
 # Who answers when the configured provider fails: the offline answerer by default;
 # "none" shows the failure instead.
@@ -532,14 +530,15 @@ structlog.configure(
 )
 
 EMBEDDERS = {
-    "e5": {"BACKEND": "retrieval.embeddings.e5.E5Embedder",
-           "OPTIONS": {"threads": env.int("EMBEDDING_THREADS", 0, minimum=0),
-                       "model_path": EMBEDDING_MODEL_PATH or None}},
-    "local": {"BACKEND": "retrieval.embeddings.local.LocalEmbedder",
-              "OPTIONS": {"threads": env.int("EMBEDDING_THREADS", 0, minimum=0),
-                          "model_path": EMBEDDING_MODEL_PATH or None}},
-    "synthetic": {"BACKEND": "retrieval.embeddings.synthetic.SyntheticEmbedder",
-                  "OPTIONS": {"dim": 384}},
+    "e5": {
+        "BACKEND": "retrieval.embeddings.e5.E5Embedder",
+        "OPTIONS": {"threads": env.int("EMBEDDING_THREADS", 0, minimum=0), "model_path": EMBEDDING_MODEL_PATH or None},
+    },
+    "local": {
+        "BACKEND": "retrieval.embeddings.local.LocalEmbedder",
+        "OPTIONS": {"threads": env.int("EMBEDDING_THREADS", 0, minimum=0), "model_path": EMBEDDING_MODEL_PATH or None},
+    },
+    "synthetic": {"BACKEND": "retrieval.embeddings.synthetic.SyntheticEmbedder", "OPTIONS": {"dim": 384}},
     "openai": {
         "BACKEND": "retrieval.embeddings.openai.OpenAIEmbedder",
         "OPTIONS": {
@@ -584,8 +583,10 @@ _postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 RETRIEVAL_BACKEND = env.str("RETRIEVAL_BACKEND", "").strip() or ("postgres" if _postgres else "embedded")
 RETRIEVAL_BACKEND = RETRIEVAL_BACKENDS.get(RETRIEVAL_BACKEND, RETRIEVAL_BACKEND)
 if RETRIEVAL_BACKEND == RETRIEVAL_BACKENDS["postgres"] and not _postgres:
-    raise ImproperlyConfigured("RETRIEVAL_BACKEND=postgres needs a PostgreSQL DATABASE_URL (with the pgvector "
-                               "extension); with SQLite use RETRIEVAL_BACKEND=embedded.")
+    raise ImproperlyConfigured(
+        "RETRIEVAL_BACKEND=postgres needs a PostgreSQL DATABASE_URL (with the pgvector "
+        "extension); with SQLite use RETRIEVAL_BACKEND=embedded."
+    )
 # PostgreSQL connections start ready for vector search (no SET before each search): the HNSW search
 # breadth for RETRIEVAL_CANDIDATES neighbours, and filtered scans that go on until they have them
 # (pgvector 0.8). Harmless where the extension is not used.
@@ -593,11 +594,13 @@ RETRIEVAL_HNSW_EF_SEARCH = max(40, min(RETRIEVAL["CANDIDATES"], 1000))
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.postgresql":
         _options = _database.setdefault("OPTIONS", {})
-        _options["options"] = (f"{_options.get('options', '')} -c hnsw.ef_search={RETRIEVAL_HNSW_EF_SEARCH} "
-                               "-c hnsw.iterative_scan=relaxed_order").strip()
+        _options["options"] = (
+            f"{_options.get('options', '')} -c hnsw.ef_search={RETRIEVAL_HNSW_EF_SEARCH} -c hnsw.iterative_scan=relaxed_order"
+        ).strip()
 if "." not in RETRIEVAL_BACKEND:
-    raise ImproperlyConfigured(f"RETRIEVAL_BACKEND must be one of {', '.join(RETRIEVAL_BACKENDS)} or a dotted path, "
-                               f"not {RETRIEVAL_BACKEND!r}.")
+    raise ImproperlyConfigured(
+        f"RETRIEVAL_BACKEND must be one of {', '.join(RETRIEVAL_BACKENDS)} or a dotted path, not {RETRIEVAL_BACKEND!r}."
+    )
 
 
 def _llm_model(provider: str) -> str:
@@ -610,19 +613,31 @@ LLM_PROVIDERS = {
     "local": {"BACKEND": "retrieval.llm.local.LocalProvider", "OPTIONS": {}},
     "openai": {
         "BACKEND": "retrieval.llm.openai.OpenAIProvider",
-        "OPTIONS": {"api_key": OPENAI_API_KEY, "base_url": OPENAI_BASE_URL, "model": _llm_model("openai"),
-                    "timeout": LLM_TIMEOUT},
+        "OPTIONS": {
+            "api_key": OPENAI_API_KEY,
+            "base_url": OPENAI_BASE_URL,
+            "model": _llm_model("openai"),
+            "timeout": LLM_TIMEOUT,
+        },
     },
     "azure": {
         "BACKEND": "retrieval.llm.azure.AzureOpenAIProvider",
-        "OPTIONS": {"endpoint": AZURE_OPENAI_ENDPOINT, "api_key": AZURE_OPENAI_API_KEY,
-                    "api_version": AZURE_OPENAI_API_VERSION,
-                    "deployment": AZURE_OPENAI_DEPLOYMENT or _llm_model("azure"), "timeout": LLM_TIMEOUT},
+        "OPTIONS": {
+            "endpoint": AZURE_OPENAI_ENDPOINT,
+            "api_key": AZURE_OPENAI_API_KEY,
+            "api_version": AZURE_OPENAI_API_VERSION,
+            "deployment": AZURE_OPENAI_DEPLOYMENT or _llm_model("azure"),
+            "timeout": LLM_TIMEOUT,
+        },
     },
     "gemini": {
         "BACKEND": "retrieval.llm.gemini.GeminiProvider",
-        "OPTIONS": {"api_key": GEMINI_API_KEY, "base_url": GEMINI_BASE_URL, "model": _llm_model("gemini"),
-                    "timeout": LLM_TIMEOUT},
+        "OPTIONS": {
+            "api_key": GEMINI_API_KEY,
+            "base_url": GEMINI_BASE_URL,
+            "model": _llm_model("gemini"),
+            "timeout": LLM_TIMEOUT,
+        },
     },
     "ollama": {
         "BACKEND": "retrieval.llm.ollama.OllamaProvider",
@@ -630,8 +645,12 @@ LLM_PROVIDERS = {
     },
     "huggingface": {
         "BACKEND": "retrieval.llm.huggingface.HuggingFaceProvider",
-        "OPTIONS": {"api_key": HUGGINGFACE_API_KEY, "base_url": HUGGINGFACE_BASE_URL,
-                    "model": _llm_model("huggingface"), "timeout": LLM_TIMEOUT},
+        "OPTIONS": {
+            "api_key": HUGGINGFACE_API_KEY,
+            "base_url": HUGGINGFACE_BASE_URL,
+            "model": _llm_model("huggingface"),
+            "timeout": LLM_TIMEOUT,
+        },
     },
 }
 ANSWER_CACHE_SECONDS = env.int("ANSWER_CACHE_SECONDS", 60 * 60 * 24, minimum=0)

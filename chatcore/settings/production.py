@@ -15,8 +15,9 @@ DEBUG = env.bool("DEBUG", False)
 if not SECRET_KEY:  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DJANGO_ENV=production")
 if (weakness := secret_key_weakness(SECRET_KEY)) is not None:  # noqa: F405
-    raise ImproperlyConfigured(f"SECRET_KEY is too weak: {weakness}. Make one with: python -c "
-                               "'import secrets; print(secrets.token_urlsafe(50))'")
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak: {weakness}. Make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
 

@@ -61,13 +61,16 @@ def test_a_key_given_twice_is_refused(client, alice):
     assert nothing_stored()
 
 
-@pytest.mark.parametrize(("url", "body", "field"), [
-    ("/api/conversations/", {"title": 5}, "title"),
-    ("/api/conversations/", {"title": ["a"]}, "title"),
-    ("/api/conversations/", {"title": {"a": 1}}, "title"),
-    ("/api/chat/", {"message": True}, "message"),
-    ("/api/chat/", {"message": "hi", "conversation": 12345}, "conversation"),
-])
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/conversations/", {"title": 5}, "title"),
+        ("/api/conversations/", {"title": ["a"]}, "title"),
+        ("/api/conversations/", {"title": {"a": 1}}, "title"),
+        ("/api/chat/", {"message": True}, "message"),
+        ("/api/chat/", {"message": "hi", "conversation": 12345}, "conversation"),
+    ],
+)
 def test_wrong_types_are_400_with_the_field_named(client, alice, url, body, field):
     client.force_login(alice)
     error = assert_error(post_raw(client, url, json.dumps(body)), 400, "invalid")
@@ -75,10 +78,13 @@ def test_wrong_types_are_400_with_the_field_named(client, alice, url, body, fiel
     assert nothing_stored()
 
 
-@pytest.mark.parametrize(("url", "body"), [
-    ("/api/conversations/", {"title": "ok", "owner": 1}),
-    ("/api/chat/", {"message": "hi", "mesage": "typo"}),
-])
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/conversations/", {"title": "ok", "owner": 1}),
+        ("/api/chat/", {"message": "hi", "mesage": "typo"}),
+    ],
+)
 def test_unknown_fields_are_400(client, alice, url, body):
     client.force_login(alice)
     error = assert_error(post_raw(client, url, json.dumps(body)), 400, "invalid")
@@ -88,8 +94,7 @@ def test_unknown_fields_are_400(client, alice, url, body):
 
 def test_feedback_takes_only_the_numbers_1_and_minus_1(client, alice):
     conversation = conversation_create(user=alice)
-    answer = Message.objects.create(conversation=conversation, role="assistant", content="x",
-                                    created_at=conversation.created_at)
+    answer = Message.objects.create(conversation=conversation, role="assistant", content="x", created_at=conversation.created_at)
     client.force_login(alice)
     for value in ("1", True, 2):
         response = post_raw(client, f"/api/messages/{answer.id}/feedback/", json.dumps({"value": value}))
@@ -138,8 +143,9 @@ def test_forbidden_is_403_in_the_shape(client, alice, company):
 # --- 404, 405 --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/api/nope/", "/api/conversations/abc/def/ghi/", "/api/documents/PR1/extra/",
-                                 "/api/messages/notanumber/feedback/"])
+@pytest.mark.parametrize(
+    "url", ["/api/nope/", "/api/conversations/abc/def/ghi/", "/api/documents/PR1/extra/", "/api/messages/notanumber/feedback/"]
+)
 def test_unknown_api_urls_are_404_in_the_shape(client, alice, url):
     client.force_login(alice)
     assert_error(client.get(url), 404, "not_found")
@@ -163,16 +169,19 @@ def test_a_missing_trailing_slash_is_named_not_redirected(client, alice):
     assert nothing_stored()
 
 
-@pytest.mark.parametrize(("method", "url", "allowed"), [
-    ("PUT", "/api/conversations/", {"GET", "POST"}),
-    ("DELETE", "/api/chat/", {"POST"}),
-    ("GET", "/api/chat/", {"POST"}),
-    ("POST", "/api/conversations/{id}/", {"GET", "PATCH", "DELETE"}),
-    ("PUT", "/api/conversations/{id}/", {"GET", "PATCH", "DELETE"}),
-    ("POST", "/api/conversations/{id}/messages/", {"GET"}),
-    ("PATCH", "/api/documents/", {"GET", "POST"}),
-    ("POST", "/api/documents/PR1/", {"GET", "PUT", "DELETE"}),
-])
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("PUT", "/api/conversations/", {"GET", "POST"}),
+        ("DELETE", "/api/chat/", {"POST"}),
+        ("GET", "/api/chat/", {"POST"}),
+        ("POST", "/api/conversations/{id}/", {"GET", "PATCH", "DELETE"}),
+        ("PUT", "/api/conversations/{id}/", {"GET", "PATCH", "DELETE"}),
+        ("POST", "/api/conversations/{id}/messages/", {"GET"}),
+        ("PATCH", "/api/documents/", {"GET", "POST"}),
+        ("POST", "/api/documents/PR1/", {"GET", "PUT", "DELETE"}),
+    ],
+)
 def test_a_wrong_method_is_405_with_allow(client, alice, company, method, url, allowed):
     conversation = conversation_create(user=alice, title="Mine")
     client.force_login(alice)
@@ -213,8 +222,11 @@ def test_the_limit_comes_from_the_setting(client, alice, settings):
 
 def test_an_oversized_document_is_413_for_hr_too(client, hr_user, company, settings):
     client.force_login(hr_user)
-    body = {"key": "PR3", "doc_type": "procedure",
-            "body": {"title": "Big", "content": "y" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}}
+    body = {
+        "key": "PR3",
+        "doc_type": "procedure",
+        "body": {"title": "Big", "content": "y" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)},
+    }
     assert_error(post_raw(client, "/api/documents/", json.dumps(body)), 413, "request_too_large")
     assert not Document.objects.filter(key="PR3").exists()
 
@@ -231,8 +243,7 @@ def test_an_oversized_form_post_to_a_page_is_413(client, alice, settings):
 
 def test_a_chunked_body_without_a_length_is_411(client, alice):
     client.force_login(alice)
-    response = post_raw(client, "/api/conversations/", '{"title": "x"}', HTTP_TRANSFER_ENCODING="chunked",
-                        CONTENT_LENGTH="")
+    response = post_raw(client, "/api/conversations/", '{"title": "x"}', HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="")
     assert_error(response, 411, "length_required")
     assert nothing_stored()
 
@@ -242,14 +253,16 @@ def test_chat_errors_are_json_when_the_client_asked_for_a_stream(client, alice):
     for url in ("/api/chat/", "/api/chat/?format=sse"):
         response = post_raw(client, url, json.dumps({"message": ""}), HTTP_ACCEPT="text/event-stream")
         assert_error(response, 400, "invalid")
-    response = post_raw(client, "/api/chat/", json.dumps({"message": "hi", "conversation": "NOPE123456"}),
-                        HTTP_ACCEPT="text/event-stream")
+    response = post_raw(
+        client, "/api/chat/", json.dumps({"message": "hi", "conversation": "NOPE123456"}), HTTP_ACCEPT="text/event-stream"
+    )
     assert_error(response, 404, "not_found")
     assert nothing_stored()
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "application/xml",
-                                          "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/xml", "multipart/form-data; boundary=x"]
+)
 def test_a_body_that_is_not_json_is_415(client, alice, content_type):
     client.force_login(alice)
     response = post_raw(client, "/api/conversations/", "title=hello", content_type=content_type)

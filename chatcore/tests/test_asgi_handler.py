@@ -55,10 +55,20 @@ def handler(settings):
 
 def scope(url: str) -> dict:
     path_, _, query = url.partition("?")
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-            "path": path_, "raw_path": path_.encode(), "query_string": query.encode(), "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), (b"x-request-id", b"handler-test-1")],
-            "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path_,
+        "raw_path": path_.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"x-request-id", b"handler-test-1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
 
 
 async def start(app, url: str) -> ApplicationCommunicator:

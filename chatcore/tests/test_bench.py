@@ -11,8 +11,9 @@ from retrieval.tests.test_engine import write_beir
 
 
 def test_bench_retrieval_keeps_its_arguments_and_output(tmp_path, capsys):
-    call_command("bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--limit", "1",
-                 "--scale", "0", "--no-langchain")
+    call_command(
+        "bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--limit", "1", "--scale", "0", "--no-langchain"
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     # The embedder's own row first, then the retrieval table.
     assert "passages/s" in lines[0] and "multilingual-e5-small" in lines[1]
@@ -24,8 +25,18 @@ def test_bench_retrieval_keeps_its_arguments_and_output(tmp_path, capsys):
 
 
 def test_bench_retrieval_json_prints_only_the_json_line(tmp_path, capsys):
-    call_command("bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--limit", "1",
-                 "--scale", "0", "--no-langchain", "--json")
+    call_command(
+        "bench",
+        "retrieval",
+        "--dataset",
+        str(write_beir(tmp_path / "set")),
+        "--limit",
+        "1",
+        "--scale",
+        "0",
+        "--no-langchain",
+        "--json",
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and set(json.loads(lines[0])) == {"embedders", "retrieval", "scale"}
 

@@ -20,11 +20,31 @@ def _server_cache_in_its_own_memory(monkeypatch):
     # cache between the bench's passes; what is measured here does not depend on Redis.
     monkeypatch.delenv("REDIS_URL", raising=False)
 
+
 FIELDS = {
-    "users", "questions", "provider", "answers", "ttft_p50_ms", "ttft_p95_ms", "ttft_max_ms", "total_p50_ms",
-    "total_p95_ms", "server_p50_ms", "answers_per_s", "warm_ttft_p50_ms", "warm_ttft_p95_ms", "warm_total_p50_ms",
-    "warm_server_p50_ms", "warm_answers_per_s", "cached_server_p50_ms", "cached_server_p95_ms",
-    "cached_client_p50_ms", "cached_alone_server_p50_ms", "cached_alone_client_p50_ms", "cache_misses", "errors",
+    "users",
+    "questions",
+    "provider",
+    "answers",
+    "ttft_p50_ms",
+    "ttft_p95_ms",
+    "ttft_max_ms",
+    "total_p50_ms",
+    "total_p95_ms",
+    "server_p50_ms",
+    "answers_per_s",
+    "warm_ttft_p50_ms",
+    "warm_ttft_p95_ms",
+    "warm_total_p50_ms",
+    "warm_server_p50_ms",
+    "warm_answers_per_s",
+    "cached_server_p50_ms",
+    "cached_server_p95_ms",
+    "cached_client_p50_ms",
+    "cached_alone_server_p50_ms",
+    "cached_alone_client_p50_ms",
+    "cache_misses",
+    "errors",
     "targets_met",
 }
 
@@ -48,8 +68,9 @@ def test_bench_chat_answers_every_question_then_serves_them_from_the_cache(compa
 
 
 def test_bench_chat_on_a_dataset_uses_a_throwaway_database(tmp_path, capsys):
-    call_command("bench", "chat", "--users", "1", "--questions", "1", "--json",
-                 "--dataset", str(write_company(tmp_path / "company")))
+    call_command(
+        "bench", "chat", "--users", "1", "--questions", "1", "--json", "--dataset", str(write_company(tmp_path / "company"))
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     result = json.loads(out[0])
@@ -57,12 +78,15 @@ def test_bench_chat_on_a_dataset_uses_a_throwaway_database(tmp_path, capsys):
     assert not User.objects.exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--questions", "0"], "--questions must be between 1 and"),
-    (["--questions", "999"], "--questions must be between 1 and"),
-    (["--users", "0"], "--users must be at least 1"),
-    (["--provider", "openai", "--sockets", "0"], "must be positive"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--questions", "0"], "--questions must be between 1 and"),
+        (["--questions", "999"], "--questions must be between 1 and"),
+        (["--users", "0"], "--users must be at least 1"),
+        (["--provider", "openai", "--sockets", "0"], "must be positive"),
+    ],
+)
 def test_bench_chat_refuses_bad_numbers_before_starting_anything(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("bench", "chat", *args)
@@ -75,8 +99,22 @@ def test_bench_chat_needs_company_documents():
 
 def test_bench_chat_against_a_slow_model_answers_in_parallel_and_leaves_nothing_open(company, capsys, monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    call_command("bench", "chat", "--provider", "openai", "--users", "4", "--first-token-ms", "300",
-                 "--tokens-per-s", "50", "--model-tokens", "10", "--sockets", "6")
+    call_command(
+        "bench",
+        "chat",
+        "--provider",
+        "openai",
+        "--users",
+        "4",
+        "--first-token-ms",
+        "300",
+        "--tokens-per-s",
+        "50",
+        "--model-tokens",
+        "10",
+        "--sockets",
+        "6",
+    )
     out = capsys.readouterr().out.strip().splitlines()
     result = json.loads(out[-1])
     for key in ("ws", "sse"):
@@ -86,8 +124,13 @@ def test_bench_chat_against_a_slow_model_answers_in_parallel_and_leaves_nothing_
         assert result[key]["ttft_p50_ms"] >= 300 and result[key]["quick_requests"] > 0
     assert result["model_streams_open_after"] == 0
     # Users who leave at their first token: each model stream closed, each partial answer kept.
-    assert result["dropped"] == {"clients": 4, "got_first_token": 4, "errors": 0, "model_streams_closed_early": 4,
-                                 "incomplete_answers_stored": 4}
+    assert result["dropped"] == {
+        "clients": 4,
+        "got_first_token": 4,
+        "errors": 0,
+        "model_streams_closed_early": 4,
+        "incomplete_answers_stored": 4,
+    }
     # One user on six sockets: two answers (the bench's per-user limit), "busy" on the other four.
     assert result["one_user_sockets"] == {"sockets": 6, "limit": 2, "answered": 2, "busy": 4, "errors": 0}
     # Back at rest, the server holds no more threads than before the passes, and no client's socket.

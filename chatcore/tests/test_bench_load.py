@@ -25,8 +25,9 @@ def _servers_count_in_their_own_memory(monkeypatch):
 
 
 def test_bench_load_serves_every_user_and_refuses_the_abusive_client(tmp_path, capsys):
-    call_command("bench", "load", "--users", "3", "--seconds", "3", "--json",
-                 "--dataset", str(write_company(tmp_path / "company")))
+    call_command(
+        "bench", "load", "--users", "3", "--seconds", "3", "--json", "--dataset", str(write_company(tmp_path / "company"))
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     result = json.loads(out[0])
@@ -39,8 +40,18 @@ def test_bench_load_serves_every_user_and_refuses_the_abusive_client(tmp_path, c
 
 
 def test_bench_load_sends_only_the_kinds_of_its_mix(tmp_path, capsys):
-    call_command("bench", "load", "--users", "2", "--seconds", "2", "--mix", "list=1",
-                 "--dataset", str(write_company(tmp_path / "company")))
+    call_command(
+        "bench",
+        "load",
+        "--users",
+        "2",
+        "--seconds",
+        "2",
+        "--mix",
+        "list=1",
+        "--dataset",
+        str(write_company(tmp_path / "company")),
+    )
     out = capsys.readouterr().out.strip().splitlines()
     table, result = "\n".join(out[:-1]), json.loads(out[-1])
     assert "mix: list 100%" in table
@@ -59,14 +70,17 @@ def test_bench_load_prints_a_table_then_the_json_line(company, capsys):
     assert not User.objects.filter(username__startswith="bench-load-").exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--users", "0"], "--users must be between 1 and 500"),
-    (["--seconds", "0"], "--seconds must be between 1 and 600"),
-    (["--mix", "list=1,upload=2"], "give kind=weight pairs"),
-    (["--mix", "list=1,list=2"], "each kind once"),
-    (["--mix", "list=-1"], "whole numbers"),
-    (["--mix", "chat=0,list=0"], "at least one weight"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--users", "0"], "--users must be between 1 and 500"),
+        (["--seconds", "0"], "--seconds must be between 1 and 600"),
+        (["--mix", "list=1,upload=2"], "give kind=weight pairs"),
+        (["--mix", "list=1,list=2"], "each kind once"),
+        (["--mix", "list=-1"], "whole numbers"),
+        (["--mix", "chat=0,list=0"], "at least one weight"),
+    ],
+)
 def test_bench_load_refuses_bad_arguments_before_starting_anything(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("bench", "load", *args)

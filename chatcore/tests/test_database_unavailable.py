@@ -28,8 +28,7 @@ def test_an_api_request_gets_503_in_the_error_shape(quiet_client, alice, monkeyp
     response = quiet_client.get("/api/conversations/", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
-    assert response.json() == {"error": {"code": "unavailable", "message": response.json()["error"]["message"],
-                                         "details": {}}}
+    assert response.json() == {"error": {"code": "unavailable", "message": response.json()["error"]["message"], "details": {}}}
     assert "db.internal" not in response.content.decode()
 
 

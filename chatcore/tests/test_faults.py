@@ -44,16 +44,34 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatcore.settings.test",
-                    "RETRIEVAL_VERSION_CHECK_SECONDS": "0", "LOG_LEVEL": "info", **env}
+        full_env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "chatcore.settings.test",
+            "RETRIEVAL_VERSION_CHECK_SECONDS": "0",
+            "LOG_LEVEL": "info",
+            **env,
+        }
         for name in ("DJANGO_ALLOW_ASYNC_UNSAFE", *(k for k, v in env.items() if v is None)):
             full_env.pop(name, None)
         full_env = {k: v for k, v in full_env.items() if v is not None}
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", *daphne_args, "-b", "127.0.0.1", "-p", str(self.port),
-                 "chatcore.asgi:application"],
-                cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    *daphne_args,
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "chatcore.asgi:application",
+                ],
+                cwd=ROOT,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
@@ -118,8 +136,11 @@ class PrivateRedis:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+
         def answers() -> bool:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
@@ -127,6 +148,7 @@ class PrivateRedis:
                     return sock.recv(16).startswith(b"+PONG")
             except OSError:
                 return False
+
         wait_for(answers, 10, "redis-server answering")
 
     def stop(self) -> None:
@@ -149,11 +171,14 @@ def private_redis(tmp_path):
 
 
 @pytest.mark.redis
-def test_the_app_keeps_answering_without_redis_and_recovers_when_it_returns(served_company, private_redis, tmp_path,
-                                                                           settings):
+def test_the_app_keeps_answering_without_redis_and_recovers_when_it_returns(served_company, private_redis, tmp_path, settings):
     token = served_company
-    server = Server(log_path=tmp_path / "daphne.log", REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0",
-                    DATABASE_URL=database_url(), INDEX_DIR=str(settings.INDEX_DIR))
+    server = Server(
+        log_path=tmp_path / "daphne.log",
+        REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0",
+        DATABASE_URL=database_url(),
+        INDEX_DIR=str(settings.INDEX_DIR),
+    )
     try:
         status, body = server.request("POST", "/api/chat/", token=token, body={"message": "Yıllık izin kaç gün?"})
         assert status == 200 and body["cached"] is False, body
@@ -268,21 +293,27 @@ class RestartingProxy:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("connections", [
-    # The default: each process's pool; the connections that die with the restart must be
-    # noticed when borrowed and replaced.
-    {},
-    # No pool, kept connections: the one that dies must be noticed and replaced as well.
-    {"DATABASE_POOL_MAX_SIZE": "0", "DATABASE_CONN_MAX_AGE": "60"},
-], ids=["pool", "kept-connections"])
-def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(served_company, alice, tmp_path,
-                                                                               settings, connections):
+@pytest.mark.parametrize(
+    "connections",
+    [
+        # The default: each process's pool; the connections that die with the restart must be
+        # noticed when borrowed and replaced.
+        {},
+        # No pool, kept connections: the one that dies must be noticed and replaced as well.
+        {"DATABASE_POOL_MAX_SIZE": "0", "DATABASE_CONN_MAX_AGE": "60"},
+    ],
+    ids=["pool", "kept-connections"],
+)
+def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(
+    served_company, alice, tmp_path, settings, connections
+):
     token = served_company
     s = connection.settings_dict
     proxy = RestartingProxy((s["HOST"] or "127.0.0.1", int(s["PORT"] or 5432)))
     url = database_url().replace(f":{s['PORT'] or 5432}/", f":{proxy.port}/")
-    server = Server(log_path=tmp_path / "daphne.log", DATABASE_URL=url, INDEX_DIR=str(settings.INDEX_DIR),
-                    REDIS_URL=None, **connections)
+    server = Server(
+        log_path=tmp_path / "daphne.log", DATABASE_URL=url, INDEX_DIR=str(settings.INDEX_DIR), REDIS_URL=None, **connections
+    )
     outcomes: list[tuple[str, int, object]] = []
     phase = {"name": "before"}
     finished = threading.Event()
@@ -291,8 +322,9 @@ def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(s
         n = 0
         while not finished.is_set():
             n += 1
-            status, body = server.request("POST", "/api/chat/", token=token,
-                                          body={"message": f"Yıllık izin soru {n}", "conversation": conversation})
+            status, body = server.request(
+                "POST", "/api/chat/", token=token, body={"message": f"Yıllık izin soru {n}", "conversation": conversation}
+            )
             outcomes.append((phase["name"], status, body))
             time.sleep(0.05)
 
@@ -334,8 +366,7 @@ def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(s
         if status == 503:
             assert body["error"]["code"] == "unavailable" and "Traceback" not in json.dumps(body)
     answered = 1 + sum(1 for _, status, _ in outcomes if status == 200)
-    messages = list(Message.objects.filter(conversation_id=conversation).order_by("id")
-                    .values_list("role", "incomplete"))
+    messages = list(Message.objects.filter(conversation_id=conversation).order_by("id").values_list("role", "incomplete"))
     # Each answered question left its question and its whole answer. A refused one left nothing, or
     # — the database gone while the model wrote, with no transaction held across that — its question
     # and an answer marked incomplete: never a question alone.
@@ -350,15 +381,41 @@ def test_a_postgresql_restart_is_a_clean_503_and_no_message_is_lost_or_doubled(s
 def start_worker(*, queue: str, index_dir: Path, log_path: Path, delay: float, marker: Path) -> subprocess.Popen:
     from retrieval.tests.test_celery_worker import worker_redis_url
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatcore.tests.slow_worker_settings",
-           "DATABASE_URL": database_url(), "REDIS_URL": worker_redis_url(), "INDEX_DIR": str(index_dir),
-           "SLOW_EMBEDDER_SECONDS": str(delay), "SLOW_EMBEDDER_MARKER": str(marker), "RETRIEVAL_BACKEND": "embedded"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatcore.tests.slow_worker_settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": worker_redis_url(),
+        "INDEX_DIR": str(index_dir),
+        "SLOW_EMBEDDER_SECONDS": str(delay),
+        "SLOW_EMBEDDER_MARKER": str(marker),
+        "RETRIEVAL_BACKEND": "embedded",
+    }
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "chatcore", "worker", "--pool=solo", "--concurrency=1",
-             "-Q", queue, "-n", f"{queue}-{time.monotonic_ns()}@%h", "--without-heartbeat", "--without-gossip",
-             "--without-mingle", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "chatcore",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}-{time.monotonic_ns()}@%h",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -372,10 +429,14 @@ def task_sender():
     from retrieval.tests.test_celery_worker import worker_redis_url
 
     queue = f"chatcore-test-{uuid.uuid4().hex[:12]}"
-    sender = Celery("chatcore-test-sender", broker=worker_redis_url(), backend=worker_redis_url(),
-                    set_as_current=False)
-    sender.conf.update(task_default_queue=queue, task_serializer="json", accept_content=["json"],
-                       result_serializer="json", broker_connection_retry_on_startup=False)
+    sender = Celery("chatcore-test-sender", broker=worker_redis_url(), backend=worker_redis_url(), set_as_current=False)
+    sender.conf.update(
+        task_default_queue=queue,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        broker_connection_retry_on_startup=False,
+    )
     sender.set_current()
     try:
         yield queue, sender
@@ -388,8 +449,7 @@ def task_sender():
 
 @pytest.mark.redis
 @pytest.mark.usefixtures("embedded_backend")
-def test_a_worker_killed_mid_rebuild_leaves_the_previous_index_serving(company, alice, task_sender, tmp_path,
-                                                                       settings):
+def test_a_worker_killed_mid_rebuild_leaves_the_previous_index_serving(company, alice, task_sender, tmp_path, settings):
     from retrieval.indexes.embedded import current_index, index_rebuild
     from retrieval.models import IndexState
     from retrieval.services import reset_process_cache, search_documents

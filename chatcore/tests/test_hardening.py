@@ -55,10 +55,17 @@ def test_readyz_details_for_admins(client, settings, admin_user):
     assert "latency_ms" in client.get("/readyz").json()["checks"]["database"]
 
 
-@pytest.mark.parametrize("key", [
-    "a" * 50, "abcde" * 10, "0123456789abcdef" * 4, "abcdefghijklmnopqrstuvwxy" * 2,
-    "django-insecure-" + get_random_secret_key(), "short-but-random-" + secrets.token_hex(8),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a" * 50,
+        "abcde" * 10,
+        "0123456789abcdef" * 4,
+        "abcdefghijklmnopqrstuvwxy" * 2,
+        "django-insecure-" + get_random_secret_key(),
+        "short-but-random-" + secrets.token_hex(8),
+    ],
+)
 def test_a_weak_secret_key_is_refused(key):
     assert secret_key_weakness(key) is not None
 
@@ -78,6 +85,7 @@ def test_production_settings_refuse_a_weak_key(tmp_path):
 
     env = {**os.environ, "DJANGO_ENV": "production", "ALLOWED_HOSTS": "chat.example.com", "SECRET_KEY": "x1y2z" * 10}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0 and "SECRET_KEY is too weak" in result.stderr, result.stderr[-500:]

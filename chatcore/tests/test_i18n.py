@@ -32,7 +32,7 @@ def get(client, path, language):
 
 
 def test_pages_render_in_turkish_with_accept_language_tr(client, alice, company):
-    assert 'Giriş yap' in get(client, "/login/", "tr").content.decode()
+    assert "Giriş yap" in get(client, "/login/", "tr").content.decode()
     client.force_login(alice)
     conversation = conversation_create(user=alice, title="İzin")
     chat = get(client, f"/c/{conversation.id}/", "tr").content.decode()
@@ -161,8 +161,7 @@ async def error_for_an_empty_question(comm) -> str:
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_socket_speaks_the_language_of_the_cookie_then_the_browser_then_turkish(alice):
-    cookie_en = communicator(alice, cookies={settings.LANGUAGE_COOKIE_NAME: "en"},
-                             headers=[(b"accept-language", b"tr")])
+    cookie_en = communicator(alice, cookies={settings.LANGUAGE_COOKIE_NAME: "en"}, headers=[(b"accept-language", b"tr")])
     assert "Write a question." in await error_for_an_empty_question(cookie_en)
     browser_en = communicator(alice, headers=[(b"accept-language", b"en-GB,en;q=0.9")])
     assert "Write a question." in await error_for_an_empty_question(browser_en)
@@ -280,10 +279,13 @@ def failing_provider(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("cookies", "notice"), [
-    ({settings.LANGUAGE_COOKIE_NAME: "en"}, "failing did not answer; this answer comes from the offline answerer."),
-    (None, "failing yanıt veremedi; bu yanıt çevrimdışı yanıtlayıcıdan geliyor."),
-])
+@pytest.mark.parametrize(
+    ("cookies", "notice"),
+    [
+        ({settings.LANGUAGE_COOKIE_NAME: "en"}, "failing did not answer; this answer comes from the offline answerer."),
+        (None, "failing yanıt veremedi; bu yanıt çevrimdışı yanıtlayıcıdan geliyor."),
+    ],
+)
 async def test_the_fallback_notice_is_in_the_page_language(alice, company, failing_provider, cookies, notice):
     comm = communicator(alice, cookies=cookies)
     await comm.connect()
@@ -299,15 +301,22 @@ async def test_the_fallback_notice_is_in_the_page_language(alice, company, faili
     assert "İK Portalı" in frames[-1]
 
 
-def test_the_fallback_notice_follows_accept_language_over_server_sent_events(client, alice, company,
-                                                                              failing_provider):
+def test_the_fallback_notice_follows_accept_language_over_server_sent_events(client, alice, company, failing_provider):
     import json
 
     client.force_login(alice)
-    response = client.post("/api/chat/", {"message": "Yıllık izin talebi nereden yapılır?"},
-                           content_type="application/json",
-                           headers={"accept": "text/event-stream", "accept-language": "en"})
+    response = client.post(
+        "/api/chat/",
+        {"message": "Yıllık izin talebi nereden yapılır?"},
+        content_type="application/json",
+        headers={"accept": "text/event-stream", "accept-language": "en"},
+    )
     body = b"".join(response.streaming_content).decode()
-    notices = [json.loads(line[6:]) for block in body.split("\n\n") if block.startswith("event: notice")
-               for line in block.splitlines() if line.startswith("data: ")]
+    notices = [
+        json.loads(line[6:])
+        for block in body.split("\n\n")
+        if block.startswith("event: notice")
+        for line in block.splitlines()
+        if line.startswith("data: ")
+    ]
     assert notices == [{"text": "failing did not answer; this answer comes from the offline answerer."}]

@@ -62,9 +62,17 @@ def test_it_keeps_a_sane_request_id_from_the_client(client, db, log_lines):
     assert requests_in(log_lines())[0]["request_id"] == "lb-7f3a.2_c"
 
 
-@pytest.mark.parametrize("evil", [
-    'x"\n{"event": "forged"}', "a" * 65, "<script>alert(1)</script>", "id with spaces", "-leading-dash", "ü-id",
-])
+@pytest.mark.parametrize(
+    "evil",
+    [
+        'x"\n{"event": "forged"}',
+        "a" * 65,
+        "<script>alert(1)</script>",
+        "id with spaces",
+        "-leading-dash",
+        "ü-id",
+    ],
+)
 def test_it_replaces_a_malicious_request_id(client, db, log_lines, evil):
     response = client.get("/healthz", HTTP_X_REQUEST_ID=evil)
     request_id = response["X-Request-ID"]
@@ -91,8 +99,12 @@ def test_a_not_found_is_one_line_not_two(client, db, log_lines):
 
 def test_every_line_of_a_chat_answer_carries_the_request_id(client, alice, company, log_lines):
     client.force_login(alice)
-    response = client.post("/api/chat/", json.dumps({"message": "Yıllık izin nereden alınır?"}),
-                           content_type="application/json", HTTP_X_REQUEST_ID="chat-req-1")
+    response = client.post(
+        "/api/chat/",
+        json.dumps({"message": "Yıllık izin nereden alınır?"}),
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="chat-req-1",
+    )
     assert response.status_code == 200
     lines = log_lines()
     [answer] = [line for line in lines if line["event"] == "chat_answer"]
@@ -106,15 +118,24 @@ def test_no_password_token_or_question_reaches_the_logs(client, alice, company, 
     assert response.status_code == 302
     response = client.post("/api/chat/", json.dumps({"message": SECRET_QUESTION}), content_type="application/json")
     assert response.status_code == 200
-    tokens = client.post("/api/auth/jwt/", json.dumps({"username": "alice", "password": PASSWORD}),
-                         content_type="application/json").json()
+    tokens = client.post(
+        "/api/auth/jwt/", json.dumps({"username": "alice", "password": PASSWORD}), content_type="application/json"
+    ).json()
     assert tokens["access"] and tokens["refresh"]
     client.post("/login/", {"username": "alice", "password": "wrong-" + PASSWORD})
     lines = log_lines()
     raw = log_lines.raw
     assert len(requests_in(lines)) == 4
-    for secret in (PASSWORD, tokens["access"], tokens["refresh"], "987654", "Gizli-Parola-42", SECRET_QUESTION,
-                   "zam ne zaman", client.cookies["sessionid"].value):
+    for secret in (
+        PASSWORD,
+        tokens["access"],
+        tokens["refresh"],
+        "987654",
+        "Gizli-Parola-42",
+        SECRET_QUESTION,
+        "zam ne zaman",
+        client.cookies["sessionid"].value,
+    ):
         assert secret not in raw
 
 

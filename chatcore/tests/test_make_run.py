@@ -49,14 +49,20 @@ def fetch(url: str) -> tuple[int, str]:
 
 
 def test_make_run_serves_without_debug_pages_or_query_strings_in_the_log(tmp_path):
-    env = {"DJANGO_SETTINGS_MODULE": "chatcore.settings.local", "DATABASE_URL": database_url(),
-           "STATIC_ROOT": str(tmp_path / "static")}
+    env = {
+        "DJANGO_SETTINGS_MODULE": "chatcore.settings.local",
+        "DATABASE_URL": database_url(),
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
     # As `make setup` does before serving: the pages' styles come from the collected files.
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"], cwd=ROOT,
-                   env={k: v for k, v in {**os.environ, **env}.items() if k not in ("DJANGO_ENV", "DEBUG")},
-                   check=True, timeout=120)
-    server = Server(log_path=tmp_path / "daphne.log", daphne_args=make_serve_options(), DJANGO_ENV=None, DEBUG=None,
-                    **env)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
+        cwd=ROOT,
+        env={k: v for k, v in {**os.environ, **env}.items() if k not in ("DJANGO_ENV", "DEBUG")},
+        check=True,
+        timeout=120,
+    )
+    server = Server(log_path=tmp_path / "daphne.log", daphne_args=make_serve_options(), DJANGO_ENV=None, DEBUG=None, **env)
     try:
         status, page = fetch(server.url + "/no-such-page/?q=needle-one")
         assert status == 404, server.log()

@@ -89,11 +89,13 @@ def test_the_same_question_again_counts_a_cache_hit(client, alice, company):
 
 def test_a_failing_provider_counts_an_error_and_a_fallback(client, alice, company, settings, closed_port):
     settings.LLM_PROVIDER = "openai"
-    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS, "openai": {
-        "BACKEND": "retrieval.llm.openai.OpenAIProvider",
-        "OPTIONS": {"api_key": "sk-test", "base_url": f"http://127.0.0.1:{closed_port}/v1", "timeout": 2,
-                    "max_retries": 0},
-    }}
+    settings.LLM_PROVIDERS = {
+        **settings.LLM_PROVIDERS,
+        "openai": {
+            "BACKEND": "retrieval.llm.openai.OpenAIProvider",
+            "OPTIONS": {"api_key": "sk-test", "base_url": f"http://127.0.0.1:{closed_port}/v1", "timeout": 2, "max_retries": 0},
+        },
+    }
     reset_providers()
     try:
         errors = value("chatcore_provider_errors_total", provider="openai")

@@ -26,8 +26,9 @@ def snapshot():
         "documents": sorted(Document.objects.values_list("key", "version", "updated_at")),
         "users": sorted(User.objects.values_list("username", "password", "role", "employee_key")),
         "sessions": sorted(LoginSession.objects.values_list("legacy_id", "user__username", "last_activity")),
-        "conversations": sorted(Conversation.objects.values_list("id", "owner__username", "title", "message_count",
-                                                                 "updated_at")),
+        "conversations": sorted(
+            Conversation.objects.values_list("id", "owner__username", "title", "message_count", "updated_at")
+        ),
         "messages": sorted(Message.objects.values_list("conversation_id", "legacy_id", "content", "id")),
     }
 
@@ -36,8 +37,7 @@ def test_it_migrates_everything(tmp_path, capsys):
     migrate(*write_legacy(tmp_path))
     assert Document.objects.count() == 5
     ayse = User.objects.get(username="ayse")
-    assert (ayse.full_name, ayse.role, ayse.employee_key, ayse.email) == ("Ayşe Yılmaz", "employee", "E002",
-                                                                          "ayse@example.com")
+    assert (ayse.full_name, ayse.role, ayse.employee_key, ayse.email) == ("Ayşe Yılmaz", "employee", "E002", "ayse@example.com")
     assert ayse.date_joined == dt.datetime(2023, 5, 2, 9, 14, tzinfo=dt.UTC)
     assert User.objects.get(username="hilal").is_staff
     assert User.objects.get(username="emre").is_superuser
@@ -92,8 +92,11 @@ def test_a_second_run_changes_nothing(tmp_path, capsys):
     migrate(data, db)
     assert snapshot() == before
     report = capsys.readouterr().out.split("Imported:")[-1]
-    rows = [line for line in report.splitlines()
-            if line.strip().startswith(("documents", "users", "sessions", "conversations", "messages"))]
+    rows = [
+        line
+        for line in report.splitlines()
+        if line.strip().startswith(("documents", "users", "sessions", "conversations", "messages"))
+    ]
     assert len(rows) == 5
     for line in rows:
         assert "created     0   updated     0" in line, line
@@ -113,11 +116,19 @@ def test_a_changed_legacy_record_is_updated_in_place(tmp_path):
     data, db = write_legacy(tmp_path)
     migrate(data, db)
     conversation_pk_messages = list(Message.objects.filter(conversation_id="k3J9xQ2a").values_list("id", flat=True))
-    write_legacy(tmp_path, **{"users.json": tinydb("users", [
-        legacy_user("ayse", "Ayşe Yılmaz-Demir", "hr", "E002"),
-        legacy_user("hilal", "Hilal Kaya", "hr"),
-        legacy_user("emre", "Emre Şahin", "admin", "E001"),
-    ])})
+    write_legacy(
+        tmp_path,
+        **{
+            "users.json": tinydb(
+                "users",
+                [
+                    legacy_user("ayse", "Ayşe Yılmaz-Demir", "hr", "E002"),
+                    legacy_user("hilal", "Hilal Kaya", "hr"),
+                    legacy_user("emre", "Emre Şahin", "admin", "E001"),
+                ],
+            )
+        },
+    )
     migrate(data, db)
     ayse = User.objects.get(username="ayse")
     assert (ayse.full_name, ayse.role, ayse.is_staff) == ("Ayşe Yılmaz-Demir", "hr", True)
@@ -125,24 +136,49 @@ def test_a_changed_legacy_record_is_updated_in_place(tmp_path):
     assert list(Message.objects.filter(conversation_id="k3J9xQ2a").values_list("id", flat=True)) == conversation_pk_messages
 
 
-@pytest.mark.parametrize(("overrides", "expected"), [
-    ({"users.json": "{\"users\": {"}, "users.json: invalid JSON"),
-    ({"users.json": tinydb("users", [dict(legacy_user("ayse", "A", "employee"), password_hash="zz")])},
-     "users.json: record ayse: field password_hash: expected 64 hex characters"),
-    ({"users.json": tinydb("users", [legacy_user("ayse", "A", "boss")])},
-     "users.json: record ayse: field role: 'boss' is not one of admin, hr, employee"),
-    ({"users.json": tinydb("users", [legacy_user("ayse", "A", "employee", "E999")])},
-     "users.json: record ayse: field employee_id: 'E999' does not match any employee"),
-    ({"conversations.json": tinydb("conversations", [{"conversation_id": "c1", "username": "ayse",
-                                                      "created_at": "yesterday", "messages": []}])},
-     "conversations.json: record c1: field created_at: 'yesterday' is not an ISO date-time"),
-    ({"conversations.json": tinydb("conversations", [{"conversation_id": "c1", "username": "ayse",
-                                                      "created_at": "2025-01-01T00:00:00",
-                                                      "messages": [{"role": "robot", "content": "x",
-                                                                    "timestamp": "2025-01-01T00:00:00"}]}])},
-     "conversations.json: record c1 message #1: field role: 'robot' is not one of user, assistant, system"),
-    ({"sessions.json": "[]"}, "sessions.json: must be a TinyDB file"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"users.json": '{"users": {'}, "users.json: invalid JSON"),
+        (
+            {"users.json": tinydb("users", [dict(legacy_user("ayse", "A", "employee"), password_hash="zz")])},
+            "users.json: record ayse: field password_hash: expected 64 hex characters",
+        ),
+        (
+            {"users.json": tinydb("users", [legacy_user("ayse", "A", "boss")])},
+            "users.json: record ayse: field role: 'boss' is not one of admin, hr, employee",
+        ),
+        (
+            {"users.json": tinydb("users", [legacy_user("ayse", "A", "employee", "E999")])},
+            "users.json: record ayse: field employee_id: 'E999' does not match any employee",
+        ),
+        (
+            {
+                "conversations.json": tinydb(
+                    "conversations", [{"conversation_id": "c1", "username": "ayse", "created_at": "yesterday", "messages": []}]
+                )
+            },
+            "conversations.json: record c1: field created_at: 'yesterday' is not an ISO date-time",
+        ),
+        (
+            {
+                "conversations.json": tinydb(
+                    "conversations",
+                    [
+                        {
+                            "conversation_id": "c1",
+                            "username": "ayse",
+                            "created_at": "2025-01-01T00:00:00",
+                            "messages": [{"role": "robot", "content": "x", "timestamp": "2025-01-01T00:00:00"}],
+                        }
+                    ],
+                )
+            },
+            "conversations.json: record c1 message #1: field role: 'robot' is not one of user, assistant, system",
+        ),
+        ({"sessions.json": "[]"}, "sessions.json: must be a TinyDB file"),
+    ],
+)
 def test_a_broken_legacy_file_is_refused_whole_with_file_and_record_named(tmp_path, capsys, overrides, expected):
     with pytest.raises(CommandError, match="Nothing was imported"):
         migrate(*write_legacy(tmp_path, **overrides))
@@ -174,8 +210,7 @@ def test_dry_run_reports_and_writes_nothing(tmp_path, capsys):
 
 
 def test_no_strict_imports_the_valid_records(tmp_path, capsys):
-    users = tinydb("users", [legacy_user("ayse", "A", "employee", "E002"),
-                             dict(legacy_user("hilal", "H", "hr"), salt="nothex")])
+    users = tinydb("users", [legacy_user("ayse", "A", "employee", "E002"), dict(legacy_user("hilal", "H", "hr"), salt="nothex")])
     migrate(*write_legacy(tmp_path, **{"users.json": users}), "--no-strict")
     assert set(User.objects.values_list("username", flat=True)) == {"ayse"}
     assert Conversation.objects.filter(id="k3J9xQ2a").exists()
@@ -183,8 +218,9 @@ def test_no_strict_imports_the_valid_records(tmp_path, capsys):
 
 
 def test_a_conversation_id_owned_by_someone_else_is_a_problem(tmp_path, capsys, stranger):
-    Conversation.objects.create(id="k3J9xQ2a", owner=stranger, created_at=dt.datetime.now(dt.UTC),
-                                updated_at=dt.datetime.now(dt.UTC))
+    Conversation.objects.create(
+        id="k3J9xQ2a", owner=stranger, created_at=dt.datetime.now(dt.UTC), updated_at=dt.datetime.now(dt.UTC)
+    )
     with pytest.raises(CommandError):
         migrate(*write_legacy(tmp_path))
     assert "already belongs to another user ('charlie')" in capsys.readouterr().err
@@ -224,11 +260,19 @@ def test_a_user_not_changed_here_still_follows_the_legacy_data(tmp_path, capsys)
     data, db = write_legacy(tmp_path)
     migrate(data, db)
     demote_and_deactivate("hilal")
-    write_legacy(tmp_path, **{"users.json": tinydb("users", [
-        legacy_user("ayse", "Ayşe Yılmaz", "hr", "E002"),
-        legacy_user("hilal", "Hilal Kaya", "admin"),
-        legacy_user("emre", "Emre Şahin", "admin", "E001", is_active=False),
-    ])})
+    write_legacy(
+        tmp_path,
+        **{
+            "users.json": tinydb(
+                "users",
+                [
+                    legacy_user("ayse", "Ayşe Yılmaz", "hr", "E002"),
+                    legacy_user("hilal", "Hilal Kaya", "admin"),
+                    legacy_user("emre", "Emre Şahin", "admin", "E001", is_active=False),
+                ],
+            )
+        },
+    )
     migrate(data, db)
     ayse, hilal, emre = (User.objects.get(username=n) for n in ("ayse", "hilal", "emre"))
     assert (ayse.role, ayse.is_staff) == ("hr", True)
@@ -263,11 +307,17 @@ def test_a_user_the_import_did_not_create_keeps_a_role_that_differs(tmp_path, ca
 
 def users_text(*replacements: tuple[str, str]) -> str:
     """users.json as raw text (ayse, hilal, emre), with text replaced once each."""
-    text = json.dumps(tinydb("users", [
-        legacy_user("ayse", "Ayşe Yılmaz", "employee", "E002"),
-        legacy_user("hilal", "Hilal Kaya", "hr"),
-        legacy_user("emre", "Emre Şahin", "admin", "E001"),
-    ]), ensure_ascii=False)
+    text = json.dumps(
+        tinydb(
+            "users",
+            [
+                legacy_user("ayse", "Ayşe Yılmaz", "employee", "E002"),
+                legacy_user("hilal", "Hilal Kaya", "hr"),
+                legacy_user("emre", "Emre Şahin", "admin", "E001"),
+            ],
+        ),
+        ensure_ascii=False,
+    )
     for old, new in replacements:
         assert old in text
         text = text.replace(old, new, 1)
@@ -275,11 +325,17 @@ def users_text(*replacements: tuple[str, str]) -> str:
 
 
 def conversation(**message) -> dict:
-    return tinydb("conversations", [{
-        "conversation_id": "c1", "username": "ayse", "created_at": "2025-01-01T00:00:00",
-        "messages": [{"message_id": "m1", "role": "user", "content": "x", "timestamp": "2025-01-01T00:00:00",
-                      **message}],
-    }])
+    return tinydb(
+        "conversations",
+        [
+            {
+                "conversation_id": "c1",
+                "username": "ayse",
+                "created_at": "2025-01-01T00:00:00",
+                "messages": [{"message_id": "m1", "role": "user", "content": "x", "timestamp": "2025-01-01T00:00:00", **message}],
+            }
+        ],
+    )
 
 
 def nested(depth: int) -> list:
@@ -304,59 +360,141 @@ def refused(tmp_path, capsys, **overrides) -> str:
     return reports[0]
 
 
-@pytest.mark.parametrize(("overrides", "expected"), [
-    ({"users.json": users_text(('"role": "hr"', '"role": "employee", "role": "hr"'))},
-     "users.json: record hilal: field role: given more than once"),
-    ({"users.json": users_text(('"2": {', '"1": {'))},
-     "users.json: record 1: record id given more than once in table 'users'"),
-    ({"users.json": users_text(('{"users": {', '{"users": {}, "users": {'))},
-     "users.json: table 'users' is given more than once"),
-    ({"users.json": users_text(('"username": "hilal"', '"username": "../hilal"'))},
-     "users.json: record ../hilal: field username: Enter a valid username"),
-    ({"users.json": users_text(('"username": "hilal"', '"username": "hi\\u001b[2Jlal"'))},
-     "users.json: record 'hi\\x1b[2Jlal': field username: Enter a valid username"),
-    ({"users.json": users_text(('"username": "hilal"', '"username": "' + "h" * 151 + '"'))},
-     "field username: Ensure this value has at most 150 characters"),
-    ({"users.json": users_text(('"full_name": "Hilal Kaya"', '"full_name": "Hi\\u0000lal"'))},
-     "users.json: record hilal: field full_name: text holds a NUL character"),
-    ({"users.json": users_text(('"full_name": "Hilal Kaya"', '"full_name": "' + "H" * 201 + '"'))},
-     "users.json: record hilal: field full_name: longer than 200 characters"),
-    ({"users.json": users_text(('"role": "hr"', '"role": ["hr"]'))},
-     "users.json: record hilal: field role: ['hr'] is not one of admin, hr, employee"),
-    ({"users.json": users_text(('"created_at": "2023-05-02T09:14:00"', '"created_at": "0001-01-01T00:00:00+05:00"'))},
-     "users.json: record ayse: field created_at: '0001-01-01T00:00:00+05:00' is not an ISO date-time"),
-    ({"conversations.json": conversation(token_count=2**31)},
-     "conversations.json: record c1 message #1: field token_count: expected a whole number from 0 to 2147483647"),
-    ({"conversations.json": json.dumps(conversation()).replace('"content": "x"', '"content": "x", "token_count": '
-                                                               + "9" * 30)},
-     "conversations.json: record c1: field messages[0].token_count: 999999999999999999999999… is too large"),
-    ({"conversations.json": json.dumps(conversation(used_documents=[{"key": "PR001"}])).replace(
-        '"key": "PR001"', '"key": "PR001", "score": NaN')},
-     "conversations.json: record c1: field messages[0].used_documents[0].score: NaN is not a number JSON allows"),
-    ({"conversations.json": json.dumps(conversation(used_documents=[{"key": "PR001"}])).replace(
-        '"key": "PR001"', '"key": "PR001", "score": 1e999')},
-     "conversations.json: record c1: field messages[0].used_documents[0].score: 1e999 is beyond the range"),
-    ({"conversations.json": conversation(content="a\x00b")},
-     "conversations.json: record c1: field messages[0].content: text holds a NUL character"),
-    ({"conversations.json": json.dumps(conversation(content="\ud83d"))},
-     "conversations.json: record c1: field messages[0].content: text holds an unpaired surrogate"),
-    ({"conversations.json": json.dumps(conversation()).replace('"content": "x"', '"content": "x", "content": "y"')},
-     "conversations.json: record c1: field messages[0].content: given more than once"),
-    # The record is 3 levels down (file, table, record), the list in "extra" 6.
-    ({"conversations.json": conversation(extra=nested(40))},
-     "conversations.json: record c1: field messages[0].extra" + "[0]" * 27 + ": nested deeper than 32 levels"),
-    ({"conversations.json": '{"conversations": {"1": ' + "[" * 100_000},
-     "conversations.json: record 1: nested deeper than 32 levels (line 1, column 55)"),
-    ({"conversations.json": tinydb("conversations", [{
-        "conversation_id": "c1", "username": "ayse", "created_at": "2025-01-01T00:00:00",
-        "messages": [{"message_id": "m" * 128 + s, "role": "user", "content": "x", "timestamp": "2025-01-01T00:00:00"}
-                     for s in ("a", "b")]}])},
-     "conversations.json: record c1 message #2: duplicate message_id"),
-    ({"sessions.json": tinydb("sessions", [
-        {"session_id": "same", "username": "ayse", "created_at": "2026-11-01T08:00:00", "expires_at": "2099-01-01"},
-        {"session_id": "same", "username": "emre", "created_at": "2026-11-01T08:00:00", "expires_at": "2099-01-01"},
-    ])}, "sessions.json: record 2: duplicate session_id"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"users.json": users_text(('"role": "hr"', '"role": "employee", "role": "hr"'))},
+            "users.json: record hilal: field role: given more than once",
+        ),
+        (
+            {"users.json": users_text(('"2": {', '"1": {'))},
+            "users.json: record 1: record id given more than once in table 'users'",
+        ),
+        (
+            {"users.json": users_text(('{"users": {', '{"users": {}, "users": {'))},
+            "users.json: table 'users' is given more than once",
+        ),
+        (
+            {"users.json": users_text(('"username": "hilal"', '"username": "../hilal"'))},
+            "users.json: record ../hilal: field username: Enter a valid username",
+        ),
+        (
+            {"users.json": users_text(('"username": "hilal"', '"username": "hi\\u001b[2Jlal"'))},
+            "users.json: record 'hi\\x1b[2Jlal': field username: Enter a valid username",
+        ),
+        (
+            {"users.json": users_text(('"username": "hilal"', '"username": "' + "h" * 151 + '"'))},
+            "field username: Ensure this value has at most 150 characters",
+        ),
+        (
+            {"users.json": users_text(('"full_name": "Hilal Kaya"', '"full_name": "Hi\\u0000lal"'))},
+            "users.json: record hilal: field full_name: text holds a NUL character",
+        ),
+        (
+            {"users.json": users_text(('"full_name": "Hilal Kaya"', '"full_name": "' + "H" * 201 + '"'))},
+            "users.json: record hilal: field full_name: longer than 200 characters",
+        ),
+        (
+            {"users.json": users_text(('"role": "hr"', '"role": ["hr"]'))},
+            "users.json: record hilal: field role: ['hr'] is not one of admin, hr, employee",
+        ),
+        (
+            {"users.json": users_text(('"created_at": "2023-05-02T09:14:00"', '"created_at": "0001-01-01T00:00:00+05:00"'))},
+            "users.json: record ayse: field created_at: '0001-01-01T00:00:00+05:00' is not an ISO date-time",
+        ),
+        (
+            {"conversations.json": conversation(token_count=2**31)},
+            "conversations.json: record c1 message #1: field token_count: expected a whole number from 0 to 2147483647",
+        ),
+        (
+            {
+                "conversations.json": json.dumps(conversation()).replace(
+                    '"content": "x"', '"content": "x", "token_count": ' + "9" * 30
+                )
+            },
+            "conversations.json: record c1: field messages[0].token_count: 999999999999999999999999… is too large",
+        ),
+        (
+            {
+                "conversations.json": json.dumps(conversation(used_documents=[{"key": "PR001"}])).replace(
+                    '"key": "PR001"', '"key": "PR001", "score": NaN'
+                )
+            },
+            "conversations.json: record c1: field messages[0].used_documents[0].score: NaN is not a number JSON allows",
+        ),
+        (
+            {
+                "conversations.json": json.dumps(conversation(used_documents=[{"key": "PR001"}])).replace(
+                    '"key": "PR001"', '"key": "PR001", "score": 1e999'
+                )
+            },
+            "conversations.json: record c1: field messages[0].used_documents[0].score: 1e999 is beyond the range",
+        ),
+        (
+            {"conversations.json": conversation(content="a\x00b")},
+            "conversations.json: record c1: field messages[0].content: text holds a NUL character",
+        ),
+        (
+            {"conversations.json": json.dumps(conversation(content="\ud83d"))},
+            "conversations.json: record c1: field messages[0].content: text holds an unpaired surrogate",
+        ),
+        (
+            {"conversations.json": json.dumps(conversation()).replace('"content": "x"', '"content": "x", "content": "y"')},
+            "conversations.json: record c1: field messages[0].content: given more than once",
+        ),
+        # The record is 3 levels down (file, table, record), the list in "extra" 6.
+        (
+            {"conversations.json": conversation(extra=nested(40))},
+            "conversations.json: record c1: field messages[0].extra" + "[0]" * 27 + ": nested deeper than 32 levels",
+        ),
+        (
+            {"conversations.json": '{"conversations": {"1": ' + "[" * 100_000},
+            "conversations.json: record 1: nested deeper than 32 levels (line 1, column 55)",
+        ),
+        (
+            {
+                "conversations.json": tinydb(
+                    "conversations",
+                    [
+                        {
+                            "conversation_id": "c1",
+                            "username": "ayse",
+                            "created_at": "2025-01-01T00:00:00",
+                            "messages": [
+                                {"message_id": "m" * 128 + s, "role": "user", "content": "x", "timestamp": "2025-01-01T00:00:00"}
+                                for s in ("a", "b")
+                            ],
+                        }
+                    ],
+                )
+            },
+            "conversations.json: record c1 message #2: duplicate message_id",
+        ),
+        (
+            {
+                "sessions.json": tinydb(
+                    "sessions",
+                    [
+                        {
+                            "session_id": "same",
+                            "username": "ayse",
+                            "created_at": "2026-11-01T08:00:00",
+                            "expires_at": "2099-01-01",
+                        },
+                        {
+                            "session_id": "same",
+                            "username": "emre",
+                            "created_at": "2026-11-01T08:00:00",
+                            "expires_at": "2099-01-01",
+                        },
+                    ],
+                )
+            },
+            "sessions.json: record 2: duplicate session_id",
+        ),
+    ],
+)
 def test_a_record_that_cannot_be_stored_is_refused_by_the_real_and_the_dry_run(tmp_path, capsys, overrides, expected):
     assert expected in refused(tmp_path, capsys, **overrides)
 

@@ -73,20 +73,26 @@ http {{
         self.error_log = tmp_path / "logs" / "error.log"
         test = subprocess.run([NGINX, "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
         assert test.returncode == 0, test.stderr
-        self.process = subprocess.Popen([NGINX, "-c", str(tmp_path / "nginx.conf")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [NGINX, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 10
         while self.status("GET", "/nginx-health") != 200:
             assert time.monotonic() < deadline and self.process.poll() is None, "nginx did not start"
             time.sleep(0.1)
 
-    def status(self, method: str, path: str, *, source: str = "127.0.0.1", headers: dict | None = None,
-               body: dict | None = None) -> int:
+    def status(
+        self, method: str, path: str, *, source: str = "127.0.0.1", headers: dict | None = None, body: dict | None = None
+    ) -> int:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20, source_address=(source, 0))
             data = json.dumps(body).encode() if body is not None else None
-            connection.request(method, path, body=data, headers={
-                "Host": "localhost", **({"Content-Type": "application/json"} if data else {}), **(headers or {})})
+            connection.request(
+                method,
+                path,
+                body=data,
+                headers={"Host": "localhost", **({"Content-Type": "application/json"} if data else {}), **(headers or {})},
+            )
             response = connection.getresponse()
             response.read()
             connection.close()
@@ -108,8 +114,7 @@ def behind_nginx(tmp_path, alice):
         user_create(username=name, role=Role.EMPLOYEE, password=PASSWORD)
     for name in ("alice", "bob", "carol"):
         # Each signed in from their own address before: there they are never locked out.
-        LoginSession.objects.create(user_id=type(alice).objects.get(username=name).pk,
-                                    kind=LoginSession.Kind.WEB, ip=OWNER_IP)
+        LoginSession.objects.create(user_id=type(alice).objects.get(username=name).pk, kind=LoginSession.Kind.WEB, ip=OWNER_IP)
     (tmp_path / "app").mkdir()
     with served(tmp_path / "app", TRUSTED_PROXIES="127.0.0.1", RATELIMIT_LOGIN_IP="20/m") as server:
         nginx = Nginx(tmp_path, upstream_port=server.port)
@@ -122,12 +127,17 @@ def behind_nginx(tmp_path, alice):
 def test_the_shipped_proxy_believes_no_forged_header(behind_nginx):
     nginx = behind_nginx
     # A client straight at nginx, a new forged address each time: still one address, limited.
-    spread = [nginx.sign_in(f"nobody{i}", source="127.0.0.2", headers={
-        "X-Forwarded-For": f"198.51.100.{i + 1}", "X-Real-IP": f"198.51.100.{i + 1}"}) for i in range(25)]
+    spread = [
+        nginx.sign_in(
+            f"nobody{i}",
+            source="127.0.0.2",
+            headers={"X-Forwarded-For": f"198.51.100.{i + 1}", "X-Real-IP": f"198.51.100.{i + 1}"},
+        )
+        for i in range(25)
+    ]
     assert 429 in spread and spread.index(429) <= 20, spread
     # Real clients behind the TLS proxy are told apart by what it appends, not what they wrote.
-    clients = [nginx.sign_in(f"other{i}", headers={"X-Forwarded-For": f"{OWNER_IP}, 192.0.2.{i + 1}"})
-               for i in range(25)]
+    clients = [nginx.sign_in(f"other{i}", headers={"X-Forwarded-For": f"{OWNER_IP}, 192.0.2.{i + 1}"}) for i in range(25)]
     assert 429 not in clients, clients
     # /metrics, whoever claims to be whom.
     for source, forwarded in (("127.0.0.2", OWNER_IP), ("127.0.0.1", OWNER_IP), ("127.0.0.1", "127.0.0.1")):

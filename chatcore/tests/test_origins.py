@@ -28,20 +28,23 @@ def scope(host: str | None, origin: str | None, *, scheme: str = "ws", extra: tu
 # --- the request's own origin ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("host", "origin", "scheme"), [
-    ("127.0.0.1:8000", "http://127.0.0.1:8000", "ws"),
-    ("localhost:8000", "http://localhost:8000", "ws"),
-    # A default port may be written or left out, on either side.
-    ("localhost", "http://localhost", "ws"),
-    ("localhost", "http://localhost:80", "ws"),
-    ("localhost:80", "http://localhost", "ws"),
-    ("chat.example.com", "https://chat.example.com", "wss"),
-    ("chat.example.com", "https://chat.example.com:443", "wss"),
-    ("chat.example.com:443", "https://chat.example.com", "wss"),
-    ("[::1]:8000", "http://[::1]:8000", "ws"),
-    # Host names are not case-sensitive.
-    ("Chat.Example.com", "https://CHAT.example.com", "wss"),
-])
+@pytest.mark.parametrize(
+    ("host", "origin", "scheme"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:8000", "ws"),
+        ("localhost:8000", "http://localhost:8000", "ws"),
+        # A default port may be written or left out, on either side.
+        ("localhost", "http://localhost", "ws"),
+        ("localhost", "http://localhost:80", "ws"),
+        ("localhost:80", "http://localhost", "ws"),
+        ("chat.example.com", "https://chat.example.com", "wss"),
+        ("chat.example.com", "https://chat.example.com:443", "wss"),
+        ("chat.example.com:443", "https://chat.example.com", "wss"),
+        ("[::1]:8000", "http://[::1]:8000", "ws"),
+        # Host names are not case-sensitive.
+        ("Chat.Example.com", "https://CHAT.example.com", "wss"),
+    ],
+)
 def test_a_page_of_the_same_origin_may_open_the_socket(host, origin, scheme):
     assert origin_allowed(scope(host, origin, scheme=scheme))
 
@@ -81,11 +84,26 @@ def test_a_host_outside_allowed_hosts_is_refused_even_when_the_origin_matches_it
     assert not origin_allowed(scope(None, "http://127.0.0.1:8000"))
 
 
-@pytest.mark.parametrize("origin", [
-    None, "", "null", "garbage", "127.0.0.1:8000", "//127.0.0.1:8000", "http://", "http://:8000",
-    "http://127.0.0.1:99999", "http://127.0.0.1:port", "ftp://127.0.0.1:8000", "ws://127.0.0.1:8000",
-    "javascript:alert(1)", "file:///etc/passwd", "http://127.0.0.1:8000/chat/",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        None,
+        "",
+        "null",
+        "garbage",
+        "127.0.0.1:8000",
+        "//127.0.0.1:8000",
+        "http://",
+        "http://:8000",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:port",
+        "ftp://127.0.0.1:8000",
+        "ws://127.0.0.1:8000",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "http://127.0.0.1:8000/chat/",
+    ],
+)
 def test_a_missing_null_or_garbage_origin_is_refused(origin):
     assert not origin_allowed(scope("127.0.0.1:8000", origin))
 

@@ -78,8 +78,12 @@ TABLE = [
     Row("GET", "/api/documents/", signed_in(200)),
     Row("POST", "/api/documents/", (401, 403, 201, 201), body=DOCUMENT),
     Row("GET", "/api/documents/PR1/", signed_in(200)),
-    Row("PUT", "/api/documents/PR1/", (401, 403, 200, 200),
-        body={"body": {"title": "Yıllık İzin", "summary": "Portal."}, "visibility": "staff"}),
+    Row(
+        "PUT",
+        "/api/documents/PR1/",
+        (401, 403, 200, 200),
+        body={"body": {"title": "Yıllık İzin", "summary": "Portal."}, "visibility": "staff"},
+    ),
     Row("DELETE", "/api/documents/PR1/", (401, 403, 204, 204)),
     # HR-only: an employee does not learn it exists, not even from a write
     Row("GET", "/api/documents/PR9/", (401, 404, 200, 200)),
@@ -158,8 +162,10 @@ STRANGER_ROWS = [
 
 
 def _state():
-    return (sorted(Conversation.objects.values_list("id", "title", "message_count")),
-            sorted(Message.objects.values_list("id", "content", "feedback")))
+    return (
+        sorted(Conversation.objects.values_list("id", "title", "message_count")),
+        sorted(Message.objects.values_list("id", "content", "feedback")),
+    )
 
 
 @pytest.mark.parametrize("row", STRANGER_ROWS, ids=str)
@@ -184,8 +190,13 @@ def test_every_api_route_is_in_the_table():
             else:
                 yield prefix + str(pattern.pattern)
 
-    documented = {row.url.replace("{c}", "<str:conversation_id>").replace("{m}", "<int:message_id>")
-                  .replace("PR1", "<str:key>").replace("PR9", "<str:key>") for row in TABLE}
+    documented = {
+        row.url.replace("{c}", "<str:conversation_id>")
+        .replace("{m}", "<int:message_id>")
+        .replace("PR1", "<str:key>")
+        .replace("PR9", "<str:key>")
+        for row in TABLE
+    }
     # The ^api/ catch-all (unknown URLs are a JSON 404) is not an endpoint.
     api_routes = {route for route in routes(get_resolver()) if route.startswith("api/")}
     missing = sorted(r for r in api_routes if f"/{r}" not in documented)

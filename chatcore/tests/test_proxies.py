@@ -28,24 +28,27 @@ NETS = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("10.0.0.0/8")
 OWNER_IP = "10.20.30.40"
 
 
-@pytest.mark.parametrize(("peer", "forwarded", "trusted", "expected"), [
-    # Nobody trusted: the header means nothing, whatever it says.
-    ("203.0.113.9", ["10.20.30.40"], [], "203.0.113.9"),
-    ("127.0.0.1", ["10.20.30.40"], [], "127.0.0.1"),
-    # A trusted proxy appended the client it saw; what the client wrote before that is ignored.
-    ("127.0.0.1", ["10.20.30.40, 198.51.100.7"], NETS[:1], "198.51.100.7"),
-    ("127.0.0.1", ["198.51.100.7"], NETS[:1], "198.51.100.7"),
-    # Two trusted hops: the first address from the right that is not one of them.
-    ("127.0.0.1", ["6.6.6.6, 198.51.100.7, 10.0.0.5"], NETS, "198.51.100.7"),
-    # Several header lines are one list, in order.
-    ("127.0.0.1", ["6.6.6.6", "198.51.100.7"], NETS[:1], "198.51.100.7"),
-    # Garbage stops the walk: left of it is the client's own writing.
-    ("127.0.0.1", ["198.51.100.7, not-an-ip"], NETS[:1], "127.0.0.1"),
-    ("127.0.0.1", [], NETS[:1], "127.0.0.1"),
-    ("127.0.0.1", ["[2001:db8::1]:4711"], NETS[:1], "2001:db8::1"),
-    ("127.0.0.1", ["198.51.100.7:4711"], NETS[:1], "198.51.100.7"),
-    ("::ffff:127.0.0.1", ["198.51.100.7"], NETS[:1], "198.51.100.7"),
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "expected"),
+    [
+        # Nobody trusted: the header means nothing, whatever it says.
+        ("203.0.113.9", ["10.20.30.40"], [], "203.0.113.9"),
+        ("127.0.0.1", ["10.20.30.40"], [], "127.0.0.1"),
+        # A trusted proxy appended the client it saw; what the client wrote before that is ignored.
+        ("127.0.0.1", ["10.20.30.40, 198.51.100.7"], NETS[:1], "198.51.100.7"),
+        ("127.0.0.1", ["198.51.100.7"], NETS[:1], "198.51.100.7"),
+        # Two trusted hops: the first address from the right that is not one of them.
+        ("127.0.0.1", ["6.6.6.6, 198.51.100.7, 10.0.0.5"], NETS, "198.51.100.7"),
+        # Several header lines are one list, in order.
+        ("127.0.0.1", ["6.6.6.6", "198.51.100.7"], NETS[:1], "198.51.100.7"),
+        # Garbage stops the walk: left of it is the client's own writing.
+        ("127.0.0.1", ["198.51.100.7, not-an-ip"], NETS[:1], "127.0.0.1"),
+        ("127.0.0.1", [], NETS[:1], "127.0.0.1"),
+        ("127.0.0.1", ["[2001:db8::1]:4711"], NETS[:1], "2001:db8::1"),
+        ("127.0.0.1", ["198.51.100.7:4711"], NETS[:1], "198.51.100.7"),
+        ("::ffff:127.0.0.1", ["198.51.100.7"], NETS[:1], "198.51.100.7"),
+    ],
+)
 def test_the_client_address(peer, forwarded, trusted, expected):
     assert client_address(peer, forwarded, trusted) == expected
 
@@ -56,21 +59,26 @@ def test_forwarding_headers_from_an_untrusted_peer_never_reach_the_app():
     async def app(scope, receive, send):
         seen.update(scope)
 
-    headers = [(b"host", b"chat.example.com"), (b"x-forwarded-for", b"10.20.30.40"),
-               (b"X-Forwarded-Proto", b"https"), (b"forwarded", b"for=10.1.1.1"), (b"x-real-ip", b"10.1.1.1")]
+    headers = [
+        (b"host", b"chat.example.com"),
+        (b"x-forwarded-for", b"10.20.30.40"),
+        (b"X-Forwarded-Proto", b"https"),
+        (b"forwarded", b"for=10.1.1.1"),
+        (b"x-real-ip", b"10.1.1.1"),
+    ]
     scope = {"type": "http", "client": ("203.0.113.9", 5000), "headers": headers}
     asyncio.run(TrustedProxyMiddleware(app, trusted=[])(scope, None, None))
     assert seen["client"] == ("203.0.113.9", 5000)
     assert seen["headers"] == [(b"host", b"chat.example.com")]
-    asyncio.run(TrustedProxyMiddleware(app, trusted=NETS[:1])(
-        {**scope, "client": ("127.0.0.1", 5000)}, None, None))
+    asyncio.run(TrustedProxyMiddleware(app, trusted=NETS[:1])({**scope, "client": ("127.0.0.1", 5000)}, None, None))
     assert seen["client"] == ("10.20.30.40", 5000)
     assert (b"X-Forwarded-Proto", b"https") in seen["headers"]
 
 
 def _post_json(url: str, body: dict, headers: dict) -> int:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **headers}
+    )
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.status
@@ -102,8 +110,13 @@ def image_daphne_args() -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def served(tmp_path: Path, **env: str):
-    server = Server(log_path=tmp_path / "daphne.log", daphne_args=image_daphne_args(), DATABASE_URL=database_url(),
-                    METRICS_ALLOWED_IPS=OWNER_IP, **env)
+    server = Server(
+        log_path=tmp_path / "daphne.log",
+        daphne_args=image_daphne_args(),
+        DATABASE_URL=database_url(),
+        METRICS_ALLOWED_IPS=OWNER_IP,
+        **env,
+    )
     try:
         yield server
     finally:
@@ -121,15 +134,18 @@ def _attack(server: Server, forwarded_for) -> dict:
     """What forged headers buy: sign-ins spread over many claimed addresses, wrong passwords
     for the owner from the owner's claimed address, and /metrics from the allowed one."""
     url = server.url + "/api/auth/token/"
-    spread = [_post_json(url, {"username": f"nobody{i}", "password": "x"},
-                         {"X-Forwarded-For": forwarded_for(f"198.51.100.{i + 1}")}) for i in range(25)]
+    spread = [
+        _post_json(url, {"username": f"nobody{i}", "password": "x"}, {"X-Forwarded-For": forwarded_for(f"198.51.100.{i + 1}")})
+        for i in range(25)
+    ]
     claimed = {"X-Forwarded-For": forwarded_for(OWNER_IP), "X-Real-IP": OWNER_IP, "Forwarded": f"for={OWNER_IP}"}
     return {"spread": spread, "metrics": _get(server.url + "/metrics", claimed)}
 
 
 def _wrong_passwords(server: Server, headers: dict, times: int = 8) -> list[int]:
-    return [_post_json(server.url + "/api/auth/token/", {"username": "alice", "password": "wrong"}, headers)
-            for _ in range(times)]
+    return [
+        _post_json(server.url + "/api/auth/token/", {"username": "alice", "password": "wrong"}, headers) for _ in range(times)
+    ]
 
 
 def test_without_a_trusted_proxy_no_forged_header_counts(tmp_path, owner):
@@ -152,8 +168,14 @@ def test_behind_a_trusted_proxy_only_the_address_it_appended_counts(tmp_path, ow
         # The real client is the allowed address: /metrics answers.
         assert _get(server.url + "/metrics", {"X-Forwarded-For": f"6.6.6.6, {OWNER_IP}"}) == 200
         # Each address the proxy names is its own bucket: 25 real clients are not one.
-        spread = [_post_json(server.url + "/api/auth/token/", {"username": f"other{i}", "password": "x"},
-                             {"X-Forwarded-For": f"192.0.2.{i + 1}"}) for i in range(25)]
+        spread = [
+            _post_json(
+                server.url + "/api/auth/token/",
+                {"username": f"other{i}", "password": "x"},
+                {"X-Forwarded-For": f"192.0.2.{i + 1}"},
+            )
+            for i in range(25)
+        ]
         assert 429 not in spread, spread
     with served(tmp_path, TRUSTED_PROXIES="127.0.0.1", RATELIMIT_LOGIN_IP="1000/m") as server:
         # Claiming the owner's address in front of the proxy's entry: locked out like anyone.

@@ -19,11 +19,13 @@ def built_index(company):
 
 
 def redis_cache_at(url: str) -> dict:
-    return {"default": {
-        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": url,
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient",
-                    "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-    }}
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
 
 
 def test_it_is_ready_when_every_part_answers(client, built_index):
@@ -51,8 +53,7 @@ def test_it_is_not_ready_before_an_index_was_built(client, db):
     assert data["checks"]["database"]["status"] == "ok"
 
 
-def test_a_stopped_redis_fails_the_cache_check_fast_without_naming_the_host(client, built_index, settings,
-                                                                            closed_port):
+def test_a_stopped_redis_fails_the_cache_check_fast_without_naming_the_host(client, built_index, settings, closed_port):
     url = f"redis://:hunter2secret@127.0.0.1:{closed_port}/0"
     settings.CACHES = redis_cache_at(url)
     response = client.get("/readyz")
@@ -65,10 +66,12 @@ def test_a_stopped_redis_fails_the_cache_check_fast_without_naming_the_host(clie
 
 
 def test_a_broken_channel_layer_fails_its_check(client, built_index, settings, closed_port):
-    settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [f"redis://127.0.0.1:{closed_port}/0"]},
-    }}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{closed_port}/0"]},
+        }
+    }
     settings.READYZ_TIMEOUT = 1.0
     response = client.get("/readyz")
     assert response.status_code == 503
@@ -94,21 +97,27 @@ def test_a_failing_database_fails_its_check(client, built_index, monkeypatch):
 def test_it_is_ready_on_the_real_redis(client, built_index, settings):
     url = os.environ["REDIS_URL"]
     settings.CACHES = redis_cache_at(url)
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [url], "prefix": f"readyz-test-{os.getpid()}"}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": f"readyz-test-{os.getpid()}"},
+        }
+    }
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     assert {check["status"] for check in response.json()["checks"].values()} == {"ok"}
 
 
-def test_a_stopped_redis_fails_the_cache_check_though_the_cache_ignores_its_errors(client, built_index, settings,
-                                                                                   closed_port):
+def test_a_stopped_redis_fails_the_cache_check_though_the_cache_ignores_its_errors(client, built_index, settings, closed_port):
     settings.CACHES = redis_cache_at(f"redis://127.0.0.1:{closed_port}/0")
     settings.CACHES["default"]["OPTIONS"]["IGNORE_EXCEPTIONS"] = True
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["cache"] == {
-        "status": "fail", "latency_ms": response.json()["checks"]["cache"]["latency_ms"], "error": "ConnectionError"}
+        "status": "fail",
+        "latency_ms": response.json()["checks"]["cache"]["latency_ms"],
+        "error": "ConnectionError",
+    }
 
 
 @pytest.mark.postgres
@@ -120,8 +129,7 @@ def test_the_database_check_opens_a_pool_no_request_has_opened_yet(db, monkeypat
     from chatcore import health
 
     wrapper = connections["default"]
-    fresh = ConnectionPool(kwargs={**wrapper.get_connection_params(), "autocommit": True}, open=False,
-                           min_size=1, max_size=1)
+    fresh = ConnectionPool(kwargs={**wrapper.get_connection_params(), "autocommit": True}, open=False, min_size=1, max_size=1)
     try:
         with monkeypatch.context() as patch:
             patch.setattr(type(wrapper), "pool", property(lambda self: fresh))

@@ -22,15 +22,13 @@ def leaked(text: str) -> list[str]:
 
 
 def ask(client, question: str, **headers) -> dict:
-    response = client.post("/api/chat/", json.dumps({"message": question}), content_type="application/json",
-                           **headers)
+    response = client.post("/api/chat/", json.dumps({"message": question}), content_type="application/json", **headers)
     assert response.status_code == 200, response.content[:300]
     return response.json()
 
 
 # Exact answers (never cached) and passage answers (cached per user and view) alike.
-QUESTIONS = ("Ayşe Yılmaz'ın maaşı ne kadar?", "What is Ayşe Yılmaz's phone number?", "maaş bilgileri",
-             "E1 salary")
+QUESTIONS = ("Ayşe Yılmaz'ın maaşı ne kadar?", "What is Ayşe Yılmaz's phone number?", "maaş bilgileri", "E1 salary")
 
 
 @pytest.mark.parametrize("how", ["session", "token"])

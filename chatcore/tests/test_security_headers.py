@@ -71,14 +71,17 @@ def test_the_api_docs_load_swagger_ui_from_local_static_files(client, db):
 def test_the_schema_describes_token_jwt_and_session_auth(client, db):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["tokenAuth"] == {"type": "apiKey", "in": "header", "name": "Authorization",
-                                    "description": schemes["tokenAuth"]["description"]}
+    assert schemes["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schemes["tokenAuth"]["description"],
+    }
     assert "Token <key>" in schemes["tokenAuth"]["description"]
     assert schemes["jwtAuth"]["scheme"] == "bearer" and schemes["jwtAuth"]["bearerFormat"] == "JWT"
     assert schemes["cookieAuth"]["in"] == "cookie"
     search = schema["paths"]["/api/documents/"]["get"]
-    assert {name for requirement in search["security"] for name in requirement} == {
-        "tokenAuth", "jwtAuth", "cookieAuth"}
+    assert {name for requirement in search["security"] for name in requirement} == {"tokenAuth", "jwtAuth", "cookieAuth"}
     token = schema["paths"]["/api/auth/token/"]["post"]
     assert token.get("security", []) in ([], [{}])
 
@@ -105,8 +108,13 @@ print(json.dumps({
 
 def probe_production(**env: str) -> dict:
     result = run_manage(
-        "shell", "-c", PROBE, DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="chat.example.com", **env,
+        "shell",
+        "-c",
+        PROBE,
+        DJANGO_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="chat.example.com",
+        **env,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -131,7 +139,10 @@ def test_production_trusts_no_forwarded_header_when_told_there_is_no_proxy():
 
 def test_a_malformed_proxy_header_name_fails_loudly():
     result = run_manage(
-        "check", DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="chat.example.com",
+        "check",
+        DJANGO_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="chat.example.com",
         SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https",
     )
     assert result.returncode != 0

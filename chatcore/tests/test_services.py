@@ -38,8 +38,7 @@ async def test_the_redis_channel_layer_delivers_a_message():
 def test_document_body_is_jsonb_with_a_gin_index():
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT data_type FROM information_schema.columns "
-            "WHERE table_name = 'knowledge_document' AND column_name = 'body'"
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'knowledge_document' AND column_name = 'body'"
         )
         assert cursor.fetchone()[0] == "jsonb"
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'knowledge_document_body_gin'")

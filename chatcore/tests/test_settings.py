@@ -22,8 +22,13 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_check_deploy_is_clean_in_production():
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="chat.example.com",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="chat.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
@@ -41,8 +46,14 @@ def test_a_secret_key_can_come_from_a_file(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text(secrets.token_urlsafe(64))
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DJANGO_ENV="production", SECRET_KEY="", SECRET_KEY_FILE=str(key_file), ALLOWED_HOSTS="chat.example.com",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY="",
+        SECRET_KEY_FILE=str(key_file),
+        ALLOWED_HOSTS="chat.example.com",
     )
     assert result.returncode == 0, result.stderr
 

@@ -22,8 +22,10 @@ def test_it_loads_the_embedder_and_freezes_what_is_alive(settings):
 
 def test_a_provider_missing_its_key_does_not_stop_the_start(settings):
     settings.LLM_PROVIDER = "openai"
-    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS, "openai": {
-        "BACKEND": "retrieval.llm.openai.OpenAIProvider", "OPTIONS": {"api_key": "", "base_url": ""}}}
+    settings.LLM_PROVIDERS = {
+        **settings.LLM_PROVIDERS,
+        "openai": {"BACKEND": "retrieval.llm.openai.OpenAIProvider", "OPTIONS": {"api_key": "", "base_url": ""}},
+    }
     reset_providers()
     gc.unfreeze()
     try:

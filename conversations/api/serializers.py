@@ -95,12 +95,14 @@ class MessageSerializer(serializers.Serializer):
                 continue
             document = documents.get(item["key"])
             score = item.get("score")
-            sources.append({
-                "n": item.get("n") or i,
-                "key": item["key"],
-                "doc_type": document.doc_type if document else None,
-                "title": document.title if document else None,
-                "score": score if isinstance(score, (int, float)) else None,
-                "url": document.get_absolute_url() if document else None,
-            })
+            sources.append(
+                {
+                    "n": item.get("n") or i,
+                    "key": item["key"],
+                    "doc_type": document.doc_type if document else None,
+                    "title": document.title if document else None,
+                    "score": score if isinstance(score, (int, float)) else None,
+                    "url": document.get_absolute_url() if document else None,
+                }
+            )
         return MessageSourceSerializer(sources, many=True).data

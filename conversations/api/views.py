@@ -154,10 +154,18 @@ def take_slot(user):
 def _busy_response(busy: Busy) -> Response:
     headers = {"Retry-After": str(busy.retry_after)}
     if busy.scope == "user":
-        return error_response(code="busy", status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers,
-                              message=_("You have too many answers being written at once. Wait for one to finish."))
-    return error_response(code="busy", status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers,
-                          message=_("The assistant is busy with other questions right now. Try again shortly."))
+        return error_response(
+            code="busy",
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers=headers,
+            message=_("You have too many answers being written at once. Wait for one to finish."),
+        )
+    return error_response(
+        code="busy",
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers=headers,
+        message=_("The assistant is busy with other questions right now. Try again shortly."),
+    )
 
 
 def _slow_text(limit: LimitReached) -> str:
@@ -189,23 +197,39 @@ class ChatView(APIView):
         responses={
             (200, "application/json"): ChatResponseSerializer,
             (200, "text/event-stream"): OpenApiResponse(
-                inline_serializer("ChatEvent", fields={
-                    "event": serializers.ChoiceField(choices=_EVENTS),
-                    "data": serializers.CharField(help_text=(
-                        "JSON. `started`: {conversation, user_message_id}; `token`: {text}; `notice`: {text}; "
-                        "`reset`: {} (drop the tokens so far); `sources`: {sources}; `done`: the JSON answer; "
-                        "`error`: {message}.")),
-                }),
+                inline_serializer(
+                    "ChatEvent",
+                    fields={
+                        "event": serializers.ChoiceField(choices=_EVENTS),
+                        "data": serializers.CharField(
+                            help_text=(
+                                "JSON. `started`: {conversation, user_message_id}; `token`: {text}; `notice`: {text}; "
+                                "`reset`: {} (drop the tokens so far); `sources`: {sources}; `done`: the JSON answer; "
+                                "`error`: {message}."
+                            )
+                        ),
+                    },
+                ),
                 description="One `event:`/`data:` block per event: `started`, `token` (repeated), "
-                            "`notice` and `reset` (a provider failed; the offline answerer takes over), "
-                            "`sources`, `done`; `error` if the answer broke off.",
+                "`notice` and `reset` (a provider failed; the offline answerer takes over), "
+                "`sources`, `done`; `error` if the answer broke off.",
             ),
-            **error_responses(400, 401, 404, 405, 406, 413, 415, 429, media_type="application/json",
-                              _400="Empty or over-long (4,000 characters) message, malformed JSON, unknown field",
-                              _404="Conversation not found (or not yours)"),
+            **error_responses(
+                400,
+                401,
+                404,
+                405,
+                406,
+                413,
+                415,
+                429,
+                media_type="application/json",
+                _400="Empty or over-long (4,000 characters) message, malformed JSON, unknown field",
+                _404="Conversation not found (or not yours)",
+            ),
         },
         description="Ask a question. With `Accept: text/event-stream` (or `?format=sse`) the answer "
-                    "streams as Server-Sent Events; errors before the stream starts are JSON.",
+        "streams as Server-Sent Events; errors before the stream starts are JSON.",
     )
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         serializer = ChatRequestSerializer(data=request.data)
@@ -219,14 +243,12 @@ class ChatView(APIView):
         question = serializer.validated_data["message"]
         streamed = request.accepted_renderer.media_type == "text/event-stream"
         if streamed and isinstance(request._request, ASGIRequest):
-            run = run_for()(user=request.user, question=question, conversation=conversation,
-                            language=translation.get_language())
+            run = run_for()(user=request.user, question=question, conversation=conversation, language=translation.get_language())
             try:
                 run.reserve()
             except Busy as busy:
                 return _busy_response(busy)
-            return _event_stream(_sse_run(run),
-                                 release=lambda: run.close(timeout=AnswerStream.CLOSE_WAIT_SECONDS))
+            return _event_stream(_sse_run(run), release=lambda: run.close(timeout=AnswerStream.CLOSE_WAIT_SECONDS))
         # One of the process's answer slots, or 429 (this user) / 503 (the server) with Retry-After.
         try:
             release = take_slot(request.user)
@@ -245,10 +267,10 @@ class ChatView(APIView):
                         done = event.data
             except LimitReached as limit:
                 if limit.what == "length":
-                    return error_response(code="answer_too_long", message=_slow_text(limit),
-                                          status_code=status.HTTP_502_BAD_GATEWAY)
-                return error_response(code="timeout", message=_slow_text(limit),
-                                      status_code=status.HTTP_504_GATEWAY_TIMEOUT)
+                    return error_response(
+                        code="answer_too_long", message=_slow_text(limit), status_code=status.HTTP_502_BAD_GATEWAY
+                    )
+                return error_response(code="timeout", message=_slow_text(limit), status_code=status.HTTP_504_GATEWAY_TIMEOUT)
             return Response(ChatResponseSerializer(done).data)
         except BaseException:
             release()
@@ -261,8 +283,10 @@ class ChatView(APIView):
 @extend_schema(
     tags=["chat"],
     request=FeedbackSerializer,
-    responses={200: FeedbackSerializer,
-               **error_responses(400, 401, 404, 405, 413, 415, 429, _404="No such answer (or not yours)")},
+    responses={
+        200: FeedbackSerializer,
+        **error_responses(400, 401, 404, 405, 413, 415, 429, _404="No such answer (or not yours)"),
+    },
 )
 @api_view(["POST"])
 def message_feedback(request: Request, message_id: int) -> Response:
@@ -311,8 +335,8 @@ class ConversationListView(APIView):
         ],
         responses={200: ConversationSerializer(many=True), **error_responses(400, 401, 429)},
         description="Only the caller's conversations, ordered by `updated_at` (newest first), a page at "
-                    "a time: follow `next` until it is null. `q` keeps those whose title or any message "
-                    "contains every word (case-insensitive, Turkish İ/ı too).",
+        "a time: follow `next` until it is null. `q` keeps those whose title or any message "
+        "contains every word (case-insensitive, Turkish İ/ı too).",
     )
     def get(self, request: Request) -> Response:
         params = ConversationListQuerySerializer(data=request.query_params)
@@ -331,8 +355,11 @@ class ConversationListView(APIView):
         serializer = ConversationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         conversation = conversation_create(user=request.user, title=serializer.validated_data["title"])
-        return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": f"/api/conversations/{conversation.id}/"})
+        return Response(
+            ConversationSerializer(conversation).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/conversations/{conversation.id}/"},
+        )
 
 
 class ConversationDetailView(APIView):
@@ -346,8 +373,7 @@ class ConversationDetailView(APIView):
     @extend_schema(
         tags=["conversations"],
         request=ConversationUpdateSerializer,
-        responses={200: ConversationSerializer,
-                   **error_responses(400, 401, 404, 413, 415, 429, _404=_NOT_YOURS)},
+        responses={200: ConversationSerializer, **error_responses(400, 401, 404, 413, 415, 429, _404=_NOT_YOURS)},
         description="Rename. The conversation keeps its place in the list (`updated_at` does not change).",
     )
     def patch(self, request: Request, conversation_id: str) -> Response:

@@ -118,7 +118,11 @@ class AsgiServer:
             # Handing over a bound socket leaves no window for another process to take the port.
             self.process = subprocess.Popen(
                 [sys.executable, "-c", LAUNCH, "--fd", str(listener.fileno()), "chatcore.asgi:application"],
-                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 pass_fds=[listener.fileno()],
             )
         listener.close()

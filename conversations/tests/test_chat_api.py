@@ -22,8 +22,7 @@ def test_it_answers_with_cited_sources_and_stores_both_messages(client, alice, c
     response = post(client, {"message": "Yıllık izin talebi nereden yapılır?", "conversation": None})
     assert response.status_code == 200
     data = response.json()
-    assert set(data) == {"conversation", "message_id", "answer", "sources", "provider", "model", "cached",
-                         "token_count"}
+    assert set(data) == {"conversation", "message_id", "answer", "sources", "provider", "model", "cached", "token_count"}
     assert "İK Portalı" in data["answer"] and "[1]" in data["answer"]
     assert data["sources"][0]["key"] == "PR1" and data["sources"][0]["url"] == "/documents/PR1/"
     assert data["provider"] == "local" and data["cached"] is False and data["token_count"] > 0
@@ -98,10 +97,17 @@ def test_a_follow_up_question_uses_the_conversation(client, alice, company):
     assert "P1" in [s["key"] for s in follow["sources"]]
 
 
-@pytest.mark.parametrize(("body", "status"), [
-    ({"message": ""}, 400), ({"message": "   "}, 400), ({"message": "x" * 4001}, 400), ({}, 400),
-    ({"message": "hi", "conversation": "not a valid id!"}, 400), ({"message": 5}, 400),
-])
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"message": ""}, 400),
+        ({"message": "   "}, 400),
+        ({"message": "x" * 4001}, 400),
+        ({}, 400),
+        ({"message": "hi", "conversation": "not a valid id!"}, 400),
+        ({"message": 5}, 400),
+    ],
+)
 def test_bad_requests_are_400_and_store_nothing(client, alice, company, body, status):
     client.force_login(alice)
     response = post(client, body)

@@ -44,12 +44,24 @@ async def _start_chat(user) -> ApplicationCommunicator:
     token = await database_sync_to_async(lambda: Token.objects.create(user=user).key)()
     body = json.dumps({"message": "Yıllık izin nasıl alınır?"}).encode()
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/api/chat/", "raw_path": b"/api/chat/", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                    (b"accept", b"text/event-stream"), (b"authorization", f"Token {token}".encode()),
-                    (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/chat/",
+        "raw_path": b"/api/chat/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"text/event-stream"),
+            (b"authorization", f"Token {token}".encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
     }
     app = ApplicationCommunicator(application, scope)
     await app.send_input({"type": "http.request", "body": body, "more_body": False})

@@ -31,11 +31,13 @@ QUESTION = "Yıllık izin talebi nereden yapılır?"
 def use_model(settings, model: SlowModel) -> None:
     settings.LLM_PROVIDER = "openai"
     settings.LLM_FALLBACK_PROVIDER = ""
-    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS, "openai": {
-        "BACKEND": "retrieval.llm.openai.OpenAIProvider",
-        "OPTIONS": {"api_key": "sk-test", "base_url": model.base_url, "timeout": 10, "max_retries": 0,
-                    "model": "slow-model"},
-    }}
+    settings.LLM_PROVIDERS = {
+        **settings.LLM_PROVIDERS,
+        "openai": {
+            "BACKEND": "retrieval.llm.openai.OpenAIProvider",
+            "OPTIONS": {"api_key": "sk-test", "base_url": model.base_url, "timeout": 10, "max_retries": 0, "model": "slow-model"},
+        },
+    }
     reset_providers()
 
 
@@ -62,8 +64,10 @@ def runs_finish():
 
 @pytest.fixture
 def askers(db):
-    return [user_create(username=f"asker{n}", role=Role.EMPLOYEE, password="pw-Concurrency-1", full_name=f"Asker {n}")
-            for n in range(7)]
+    return [
+        user_create(username=f"asker{n}", role=Role.EMPLOYEE, password="pw-Concurrency-1", full_name=f"Asker {n}")
+        for n in range(7)
+    ]
 
 
 async def _ask_over_socket(user) -> float:
@@ -91,7 +95,8 @@ async def test_sockets_of_one_process_answer_in_parallel(slow_model, company, as
     assert slow_model.most_open == len(together_users)
     assert together < 2.0 * one, (together, one)
     stored = await database_sync_to_async(
-        lambda: list(Message.objects.filter(role=Message.Role.ASSISTANT).values_list("incomplete", "provider")))()
+        lambda: list(Message.objects.filter(role=Message.Role.ASSISTANT).values_list("incomplete", "provider"))
+    )()
     assert stored == [(False, "openai")] * len(askers)
 
 
@@ -125,8 +130,7 @@ def test_no_transaction_is_open_while_the_model_writes(client, slow_model, compa
     result = {}
 
     def ask() -> None:
-        result["response"] = client.post("/api/chat/", json.dumps({"message": QUESTION}),
-                                         content_type="application/json")
+        result["response"] = client.post("/api/chat/", json.dumps({"message": QUESTION}), content_type="application/json")
 
     thread = threading.Thread(target=ask)
     thread.start()

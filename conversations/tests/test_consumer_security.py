@@ -236,8 +236,14 @@ async def test_a_frame_that_is_not_a_json_object_closes_the_socket_with_one_log_
     [event] = events
     assert event["level"] == "warning" and event["user_id"] == alice.pk
     # Fixed words only: a duplicated key, say, is the client's text and never logged.
-    assert event["reason"] in {"not a text frame", "not a JSON object", "duplicate key", "nested deeper",
-                               "NaN or Infinity", "not valid JSON"}, event["reason"]
+    assert event["reason"] in {
+        "not a text frame",
+        "not a JSON object",
+        "duplicate key",
+        "nested deeper",
+        "NaN or Infinity",
+        "not valid JSON",
+    }, event["reason"]
     for record in caplog.records:
         assert record.levelno < logging.ERROR and record.exc_info is None
         assert not (isinstance(record.msg, dict) and "exception" in record.msg)
@@ -259,13 +265,17 @@ async def test_a_json_object_as_deep_as_the_api_allows_is_still_a_question(alice
 # --- text that is not storable -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "error"), [
-    (r'{"message": "a\u0000b"}', "Null characters are not allowed."),
-    (r'{"message": "\ud800"}', "Surrogate characters are not allowed."),
-    (r'{"message": "izin \udfff nasil"}', "Surrogate characters are not allowed."),
-])
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (r'{"message": "a\u0000b"}', "Null characters are not allowed."),
+        (r'{"message": "\ud800"}', "Surrogate characters are not allowed."),
+        (r'{"message": "izin \udfff nasil"}', "Surrogate characters are not allowed."),
+    ],
+)
 async def test_a_question_the_database_could_not_store_is_refused_and_the_socket_stays_open(
-        alice, company, english, caplog, raw, error):
+    alice, company, english, caplog, raw, error
+):
     comm = plain_socket(alice)
     assert (await comm.connect())[0]
     try:

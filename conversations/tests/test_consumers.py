@@ -106,8 +106,7 @@ async def test_closing_the_socket_mid_answer_stores_the_partial_answer(alice, co
     assert len(answers[0].content.split()) < 100
 
 
-async def test_an_unexpected_failure_is_reported_and_the_page_leaves_the_busy_state(alice, company, use_provider,
-                                                                                   english):
+async def test_an_unexpected_failure_is_reported_and_the_page_leaves_the_busy_state(alice, company, use_provider, english):
     class Exploding:
         name, model = "exploding", "x"
 

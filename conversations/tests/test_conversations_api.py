@@ -25,8 +25,7 @@ def make_conversation(user, title="", *, minutes_ago=0):
 
 
 def add_message(conversation, role="user", content="Merhaba", **fields):
-    message = Message.objects.create(conversation=conversation, role=role, content=content,
-                                     created_at=timezone.now(), **fields)
+    message = Message.objects.create(conversation=conversation, role=role, content=content, created_at=timezone.now(), **fields)
     Conversation.objects.filter(pk=conversation.pk).update(message_count=conversation.messages.count())
     return message
 
@@ -103,9 +102,17 @@ def test_the_title_is_optional_and_the_body_too(client, alice):
     assert list(Conversation.objects.values_list("title", flat=True)) == ["", ""]
 
 
-@pytest.mark.parametrize("body", [
-    {"title": "x" * 201}, {"title": 5}, {"title": None}, {"titel": "typo"}, {"title": "ok", "owner": 3}, [],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "x" * 201},
+        {"title": 5},
+        {"title": None},
+        {"titel": "typo"},
+        {"title": "ok", "owner": 3},
+        [],
+    ],
+)
 def test_a_bad_create_is_400_and_writes_nothing(client, alice, body):
     client.force_login(alice)
     response = send(client, "post", "/api/conversations/", body)
@@ -139,8 +146,9 @@ def test_it_renames_without_moving_the_conversation_in_the_list(client, alice):
     assert conversation.title == "Yeni ad" and conversation.updated_at == before
 
 
-@pytest.mark.parametrize("body", [{"title": ""}, {"title": "   "}, {"title": "x" * 201}, {"title": 7}, {},
-                                  {"title": "ok", "message_count": 3}])
+@pytest.mark.parametrize(
+    "body", [{"title": ""}, {"title": "   "}, {"title": "x" * 201}, {"title": 7}, {}, {"title": "ok", "message_count": 3}]
+)
 def test_a_bad_rename_is_400_and_keeps_the_title(client, alice, body):
     conversation = make_conversation(alice, "Aynı")
     client.force_login(alice)
@@ -186,27 +194,48 @@ def test_unknown_and_malformed_ids_are_404(client, alice, bad_id):
 def test_messages_come_oldest_first_with_their_metadata(client, alice, company):
     conversation = make_conversation(alice, "İzin")
     add_message(conversation, content="Yıllık izin nasıl alınır?", token_count=4)
-    add_message(conversation, role="assistant", content="İK Portalı üzerinden [1].", provider="local",
-                model="extractive-v1", token_count=4, latency_ms=12, feedback=1,
-                used_documents=[{"n": 1, "key": "PR1", "score": 0.9}])
+    add_message(
+        conversation,
+        role="assistant",
+        content="İK Portalı üzerinden [1].",
+        provider="local",
+        model="extractive-v1",
+        token_count=4,
+        latency_ms=12,
+        feedback=1,
+        used_documents=[{"n": 1, "key": "PR1", "score": 0.9}],
+    )
     client.force_login(alice)
     response = client.get(f"/api/conversations/{conversation.id}/messages/")
     assert response.status_code == 200
     question, answer = response.json()["results"]
     assert question["role"] == "user" and question["sources"] == [] and question["feedback"] is None
     assert answer == {
-        "id": answer["id"], "role": "assistant", "content": "İK Portalı üzerinden [1].",
-        "created_at": answer["created_at"], "provider": "local", "model": "extractive-v1", "cached": False,
-        "incomplete": False, "feedback": 1, "token_count": 4, "latency_ms": 12,
-        "sources": [{"n": 1, "key": "PR1", "doc_type": "procedure", "title": "Yıllık İzin", "score": 0.9,
-                     "url": "/documents/PR1/"}],
+        "id": answer["id"],
+        "role": "assistant",
+        "content": "İK Portalı üzerinden [1].",
+        "created_at": answer["created_at"],
+        "provider": "local",
+        "model": "extractive-v1",
+        "cached": False,
+        "incomplete": False,
+        "feedback": 1,
+        "token_count": 4,
+        "latency_ms": 12,
+        "sources": [
+            {"n": 1, "key": "PR1", "doc_type": "procedure", "title": "Yıllık İzin", "score": 0.9, "url": "/documents/PR1/"}
+        ],
     }
 
 
 def test_a_source_the_reader_may_not_open_keeps_only_its_key(client, alice, company):
     conversation = make_conversation(alice)
-    add_message(conversation, role="assistant", content="[1] [2]",
-                used_documents=[{"n": 1, "key": "PR9", "score": 0.5}, {"n": 2, "key": "GONE", "score": 0.4}])
+    add_message(
+        conversation,
+        role="assistant",
+        content="[1] [2]",
+        used_documents=[{"n": 1, "key": "PR9", "score": 0.5}, {"n": 2, "key": "GONE", "score": 0.4}],
+    )
     client.force_login(alice)
     sources = client.get(f"/api/conversations/{conversation.id}/messages/").json()["results"][0]["sources"]
     assert sources == [
@@ -229,8 +258,11 @@ def test_messages_are_paginated(client, alice, django_assert_max_num_queries):
 
 def test_anonymous_gets_401_with_www_authenticate(client, alice):
     conversation = make_conversation(alice)
-    for url in ("/api/conversations/", f"/api/conversations/{conversation.id}/",
-                f"/api/conversations/{conversation.id}/messages/"):
+    for url in (
+        "/api/conversations/",
+        f"/api/conversations/{conversation.id}/",
+        f"/api/conversations/{conversation.id}/messages/",
+    ):
         response = client.get(url)
         assert response.status_code == 401 and response["WWW-Authenticate"]
         assert response.json()["error"]["code"] == "not_authenticated"

@@ -10,8 +10,7 @@ from conversations.services import conversation_create
 
 def answer_for(user):
     conversation = conversation_create(user=user, title="t")
-    return Message.objects.create(conversation=conversation, role="assistant", content="Yanıt [1]",
-                                  created_at=timezone.now())
+    return Message.objects.create(conversation=conversation, role="assistant", content="Yanıt [1]", created_at=timezone.now())
 
 
 def test_thumbs_up_is_saved_and_pressing_again_clears_it(client, alice):
@@ -29,8 +28,7 @@ def test_thumbs_up_is_saved_and_pressing_again_clears_it(client, alice):
 def test_feedback_through_the_api(client, alice):
     message = answer_for(alice)
     client.force_login(alice)
-    response = client.post(f"/api/messages/{message.id}/feedback/", json.dumps({"value": -1}),
-                            content_type="application/json")
+    response = client.post(f"/api/messages/{message.id}/feedback/", json.dumps({"value": -1}), content_type="application/json")
     assert response.status_code == 200 and response.json() == {"value": -1}
     bad = client.post(f"/api/messages/{message.id}/feedback/", json.dumps({"value": 7}), content_type="application/json")
     assert bad.status_code == 400
@@ -40,7 +38,11 @@ def test_a_strangers_answer_is_404(client, alice, stranger):
     message = answer_for(alice)
     client.force_login(stranger)
     assert client.post(f"/m/{message.id}/feedback/", {"value": "1"}).status_code == 404
-    assert client.post(f"/api/messages/{message.id}/feedback/", json.dumps({"value": 1}),
-                       content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            f"/api/messages/{message.id}/feedback/", json.dumps({"value": 1}), content_type="application/json"
+        ).status_code
+        == 404
+    )
     message.refresh_from_db()
     assert message.feedback is None

@@ -7,8 +7,7 @@ from conversations.services import conversation_create
 
 
 def add_message(conversation, role, content, **extra):
-    return Message.objects.create(conversation=conversation, role=role, content=content,
-                                  created_at=timezone.now(), **extra)
+    return Message.objects.create(conversation=conversation, role=role, content=content, created_at=timezone.now(), **extra)
 
 
 def test_the_chat_page_lists_my_conversations_only(client, alice, stranger):
@@ -22,8 +21,12 @@ def test_the_chat_page_lists_my_conversations_only(client, alice, stranger):
 def test_a_conversation_shows_its_messages_and_sources(client, alice, company):
     conversation = conversation_create(user=alice, title="İzin")
     add_message(conversation, "user", "Yıllık izin nasıl alınır?")
-    add_message(conversation, "assistant", "İK Portalı üzerinden **talep** açılır [1].",
-                used_documents=[{"key": "PR1", "score": 0.9}, {"key": "PR9", "score": 0.2}])
+    add_message(
+        conversation,
+        "assistant",
+        "İK Portalı üzerinden **talep** açılır [1].",
+        used_documents=[{"key": "PR1", "score": 0.9}, {"key": "PR9", "score": 0.2}],
+    )
     client.force_login(alice)
     html = client.get(f"/c/{conversation.id}/").content.decode()
     assert "Yıllık izin nasıl alınır?" in html
@@ -35,8 +38,12 @@ def test_a_conversation_shows_its_messages_and_sources(client, alice, company):
 
 def test_citations_in_an_answer_link_to_the_documents_the_viewer_may_open(client, alice, company):
     conversation = conversation_create(user=alice, title="İzin")
-    add_message(conversation, "assistant", "Talep portaldan açılır [1]. Bordro ayrıdır [2].",
-                used_documents=[{"n": 1, "key": "PR1", "score": 0.9}, {"n": 2, "key": "PR9", "score": 0.2}])
+    add_message(
+        conversation,
+        "assistant",
+        "Talep portaldan açılır [1]. Bordro ayrıdır [2].",
+        used_documents=[{"n": 1, "key": "PR1", "score": 0.9}, {"n": 2, "key": "PR9", "score": 0.2}],
+    )
     client.force_login(alice)
     html = client.get(f"/c/{conversation.id}/").content.decode()
     prose = html.split('class="prose"')[1].split("</div>")[0]

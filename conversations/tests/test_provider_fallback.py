@@ -27,24 +27,27 @@ def openai_server(settings):
     with LLMServer("openai") as server:
         settings.LLM_PROVIDER = "openai"
         settings.LLM_TIMEOUT = 0.5
-        settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS, "openai": {
-            "BACKEND": "retrieval.llm.openai.OpenAIProvider",
-            "OPTIONS": {"api_key": "sk-test", "base_url": f"{server.url}/v1", "timeout": 5, "max_retries": 0},
-        }}
+        settings.LLM_PROVIDERS = {
+            **settings.LLM_PROVIDERS,
+            "openai": {
+                "BACKEND": "retrieval.llm.openai.OpenAIProvider",
+                "OPTIONS": {"api_key": "sk-test", "base_url": f"{server.url}/v1", "timeout": 5, "max_retries": 0},
+            },
+        }
         reset_providers()
         yield server
     reset_providers()
 
 
 def ask_streaming(client):
-    response = client.post("/api/chat/", json.dumps({"message": QUESTION}), content_type="application/json",
-                           HTTP_ACCEPT="text/event-stream")
+    response = client.post(
+        "/api/chat/", json.dumps({"message": QUESTION}), content_type="application/json", HTTP_ACCEPT="text/event-stream"
+    )
     assert response.status_code == 200
     return sse_events(response)
 
 
-def test_a_streamed_answer_arrives_token_by_token_and_is_stored_as_the_providers(client, alice, company,
-                                                                                 openai_server):
+def test_a_streamed_answer_arrives_token_by_token_and_is_stored_as_the_providers(client, alice, company, openai_server):
     client.force_login(alice)
     events = ask_streaming(client)
     assert [data["text"] for kind, data in events if kind == "token"] == list(CHUNKS)
@@ -64,8 +67,9 @@ def test_a_streamed_answer_arrives_token_by_token_and_is_stored_as_the_providers
 
 
 @pytest.mark.parametrize("mode", ["server_error", "hang_before_headers", "hang_mid_stream"])
-def test_a_failing_provider_gives_the_offline_answer_with_a_notice_and_loses_nothing(client, alice, company,
-                                                                                     openai_server, caplog, mode):
+def test_a_failing_provider_gives_the_offline_answer_with_a_notice_and_loses_nothing(
+    client, alice, company, openai_server, caplog, mode
+):
     openai_server.mode = mode
     client.force_login(alice)
     with caplog.at_level(logging.WARNING):
@@ -97,8 +101,9 @@ def test_a_model_that_looks_the_answer_up_cites_what_the_tool_found(client, alic
     openai_server.mode = ["tool_call", "ok"]
     openai_server.wire.chunks = ("Ayşe Yılmaz ", "knows Kafka [1].")
     client.force_login(alice)
-    response = client.post("/api/chat/", json.dumps({"message": "Mentorluk programına kim katılmalı?"}),
-                           content_type="application/json")
+    response = client.post(
+        "/api/chat/", json.dumps({"message": "Mentorluk programına kim katılmalı?"}), content_type="application/json"
+    )
     data = response.json()
     assert response.status_code == 200 and data["provider"] == "openai"
     assert data["answer"] == "Ayşe Yılmaz knows Kafka [1]."

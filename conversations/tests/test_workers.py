@@ -47,17 +47,32 @@ async def socket_tokens(user) -> list[str]:
 
 
 def test_tokens_taken_together_are_joined_and_other_events_keep_their_place():
-    batch = [Event("token", {"text": "a"}), Event("token", {"text": "b"}), Event("notice", {"text": "!"}),
-             Event("reset"), Event("token", {"text": "c"}), Event("token", {"text": "d"}), Event("done", {"x": 1})]
+    batch = [
+        Event("token", {"text": "a"}),
+        Event("token", {"text": "b"}),
+        Event("notice", {"text": "!"}),
+        Event("reset"),
+        Event("token", {"text": "c"}),
+        Event("token", {"text": "d"}),
+        Event("done", {"x": 1}),
+    ]
     assert [(e.kind, e.data) for e in _joined(batch)] == [
-        ("token", {"text": "ab"}), ("notice", {"text": "!"}), ("reset", {}), ("token", {"text": "cd"}),
-        ("done", {"x": 1})]
+        ("token", {"text": "ab"}),
+        ("notice", {"text": "!"}),
+        ("reset", {}),
+        ("token", {"text": "cd"}),
+        ("done", {"x": 1}),
+    ]
 
 
 def test_an_error_or_the_end_is_never_joined_into_a_token():
     end, error = object(), RuntimeError("x")
     assert _joined([Event("token", {"text": "a"}), error, Event("token", {"text": "b"}), end]) == [
-        _joined([Event("token", {"text": "a"})])[0], error, _joined([Event("token", {"text": "b"})])[0], end]
+        _joined([Event("token", {"text": "a"})])[0],
+        error,
+        _joined([Event("token", {"text": "b"})])[0],
+        end,
+    ]
 
 
 @pytest.mark.asyncio
@@ -130,8 +145,12 @@ def test_an_unexpected_failure_reaches_the_client_without_its_internals(settings
     use_provider("broken", BrokenProvider())
     settings.LLM_FALLBACK_PROVIDER = "none"
     client.force_login(alice)
-    response = client.post("/api/chat/", {"message": "Yıllık izin talebi nereden yapılır?"},
-                           content_type="application/json", headers={"accept": "text/event-stream"})
+    response = client.post(
+        "/api/chat/",
+        {"message": "Yıllık izin talebi nereden yapılır?"},
+        content_type="application/json",
+        headers={"accept": "text/event-stream"},
+    )
     body = b"".join(response.streaming_content).decode()
     error = json.loads(body.split("event: error\ndata: ", 1)[1].split("\n", 1)[0])
     assert "internal_table_name" not in body

@@ -33,7 +33,8 @@ class DocumentSerializer(serializers.Serializer):
 
 class DocumentCreateSerializer(StrictSerializer):
     key = serializers.RegexField(
-        KEY_PATTERN, max_length=64,
+        KEY_PATTERN,
+        max_length=64,
         help_text="Stable external id used in URLs and citations, e.g. E042: letters, digits, `_`, `.`, `-`.",
     )
     doc_type = serializers.ChoiceField(choices=list(DOC_TYPES))
@@ -47,6 +48,7 @@ class DocumentUpdateSerializer(StrictSerializer):
     body = serializers.DictField()
     visibility = serializers.ChoiceField(choices=Visibility.choices)
     version = serializers.IntegerField(
-        required=False, min_value=1,
+        required=False,
+        min_value=1,
         help_text="The version you read. When given and the document has changed since: 409, nothing written.",
     )

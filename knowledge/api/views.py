@@ -54,11 +54,10 @@ class DocumentCreateView(APIView):
         request=DocumentCreateSerializer,
         responses={
             201: DocumentSerializer,
-            **error_responses(400, 401, 403, 409, 413, 415, 429, _403=_WRITERS,
-                              _409="A document with this key already exists"),
+            **error_responses(400, 401, 403, 409, 413, 415, 429, _403=_WRITERS, _409="A document with this key already exists"),
         },
         description="HR and admins add a document. The body is validated against the type's schema "
-                    "(field errors under `details.body`); the search index follows within seconds.",
+        "(field errors under `details.body`); the search index follows within seconds.",
     )
     def post(self, request: Request) -> Response:
         _require_writer(request)
@@ -68,8 +67,9 @@ class DocumentCreateView(APIView):
             document = document_create(**serializer.validated_data, by=request.user)
         except ValidationError as exc:
             raise _as_api_error(exc) from None
-        return Response(_represent(document, request), status=status.HTTP_201_CREATED,
-                        headers={"Location": f"/api/documents/{document.key}/"})
+        return Response(
+            _represent(document, request), status=status.HTTP_201_CREATED, headers={"Location": f"/api/documents/{document.key}/"}
+        )
 
 
 class DocumentDetailView(APIView):
@@ -86,11 +86,22 @@ class DocumentDetailView(APIView):
         request=DocumentUpdateSerializer,
         responses={
             200: DocumentSerializer,
-            **error_responses(400, 401, 403, 404, 409, 413, 415, 429, _403=_WRITERS, _404=_HIDDEN,
-                              _409="`version` is not the stored version (someone changed it since)"),
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                409,
+                413,
+                415,
+                429,
+                _403=_WRITERS,
+                _404=_HIDDEN,
+                _409="`version` is not the stored version (someone changed it since)",
+            ),
         },
         description="HR and admins replace a document's body and visibility. Send the `version` you read "
-                    "to be told (409) instead of overwriting someone else's change.",
+        "to be told (409) instead of overwriting someone else's change.",
     )
     def put(self, request: Request, key: str) -> Response:
         document = _document_for(request, key)
@@ -99,8 +110,13 @@ class DocumentDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            document = document_update(document=document, body=data["body"], visibility=data["visibility"],
-                                       by=request.user, expected_version=data.get("version"))
+            document = document_update(
+                document=document,
+                body=data["body"],
+                visibility=data["visibility"],
+                by=request.user,
+                expected_version=data.get("version"),
+            )
         except ValidationError as exc:
             raise _as_api_error(exc) from None
         return Response(_represent(document, request))

@@ -22,11 +22,9 @@ def procedure_form(**overrides):
     return data
 
 
-def test_hr_edits_a_procedure_in_admin_and_the_change_is_announced(client, hr_user, company,
-                                                                  django_capture_on_commit_callbacks):
+def test_hr_edits_a_procedure_in_admin_and_the_change_is_announced(client, hr_user, company, django_capture_on_commit_callbacks):
     received = []
-    document_changed.connect(lambda sender, keys, deleted, **kw: received.append(keys), weak=False,
-                             dispatch_uid="t-admin")
+    document_changed.connect(lambda sender, keys, deleted, **kw: received.append(keys), weak=False, dispatch_uid="t-admin")
     client.force_login(hr_user)
     doc = company["PR1"]
     try:
@@ -76,8 +74,9 @@ def test_a_link_to_a_missing_document_is_a_field_error(client, hr_user, company)
     client.force_login(hr_user)
     doc = company["PR1"]
     form = procedure_form(extra_fields="")
-    response = client.post(f"/admin/knowledge/document/{doc.pk}/change/", dict(form, body_summary="", body_steps="",
-                                                                               body_content=""))
+    response = client.post(
+        f"/admin/knowledge/document/{doc.pk}/change/", dict(form, body_summary="", body_steps="", body_content="")
+    )
     assert "At least one of these fields must be filled" in response.content.decode()
 
 
@@ -85,8 +84,10 @@ def test_hr_adds_a_document_after_choosing_its_type(client, hr_user, company):
     client.force_login(hr_user)
     chooser = client.get("/admin/knowledge/document/add/")
     assert "?doc_type=procedure" in chooser.content.decode()
-    response = client.post("/admin/knowledge/document/add/?doc_type=procedure",
-                           dict(procedure_form(body_title="Masraf İadesi", body_owner_department_id="D2"), key="PR2"))
+    response = client.post(
+        "/admin/knowledge/document/add/?doc_type=procedure",
+        dict(procedure_form(body_title="Masraf İadesi", body_owner_department_id="D2"), key="PR2"),
+    )
     assert response.status_code == 302
     doc = Document.objects.get(key="PR2")
     assert doc.title == "Masraf İadesi" and doc.body["owner_department_id"] == "D2" and doc.updated_by == hr_user
@@ -131,8 +132,10 @@ def employee_form(client, doc, **overrides):
 def test_another_spelling_of_a_sensitive_field_in_other_fields_becomes_the_field(client, hr_user, company):
     client.force_login(hr_user)
     doc = company["E3"]
-    response = client.post(f"/admin/knowledge/document/{doc.pk}/change/",
-                           employee_form(client, doc, extra_fields='{"Salary": 64000, "IBAN": "TR33"}'))
+    response = client.post(
+        f"/admin/knowledge/document/{doc.pk}/change/",
+        employee_form(client, doc, extra_fields='{"Salary": 64000, "IBAN": "TR33"}'),
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     doc.refresh_from_db()
     assert doc.body["salary"] == 64000 and "Salary" not in doc.body and doc.body["IBAN"] == "TR33"
@@ -141,8 +144,10 @@ def test_another_spelling_of_a_sensitive_field_in_other_fields_becomes_the_field
 def test_two_spellings_of_a_sensitive_field_that_disagree_are_a_form_error(client, hr_user, company):
     client.force_login(hr_user)
     doc = company["E1"]
-    response = client.post(f"/admin/knowledge/document/{doc.pk}/change/",
-                           employee_form(client, doc, body_skills="Python\nKafka", extra_fields='{"SALARY": 1}'))
+    response = client.post(
+        f"/admin/knowledge/document/{doc.pk}/change/",
+        employee_form(client, doc, body_skills="Python\nKafka", extra_fields='{"SALARY": 1}'),
+    )
     assert response.status_code == 200
     assert "different values" in response.content.decode()
     doc.refresh_from_db()

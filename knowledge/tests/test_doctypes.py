@@ -5,9 +5,16 @@ import pytest
 from knowledge.doctypes import DOC_TYPES, get_doctype, looks_sensitive
 
 EMPLOYEE = {
-    "first_name": "Ayşe", "last_name": "Yılmaz", "title": "Engineer", "department_id": "D1",
-    "email": "a@example.com", "phone": "+90 532", "salary": 85000, "national_id": "123",
-    "skills": ["Python"], "badge": "A-12",
+    "first_name": "Ayşe",
+    "last_name": "Yılmaz",
+    "title": "Engineer",
+    "department_id": "D1",
+    "email": "a@example.com",
+    "phone": "+90 532",
+    "salary": 85000,
+    "national_id": "123",
+    "skills": ["Python"],
+    "badge": "A-12",
 }
 
 
@@ -94,8 +101,7 @@ def test_a_spelling_that_agrees_with_the_declared_field_is_merged_and_one_that_d
     assert "Salary" not in schema.canonical_body(dict(EMPLOYEE, Salary=85000))
     body = dict(EMPLOYEE, Salary=1)
     assert schema.canonical_body(body) == body
-    assert schema.validate(body)["salary"] == [
-        "Given more than once with different values, as 'salary', 'Salary'; keep one."]
+    assert schema.validate(body)["salary"] == ["Given more than once with different values, as 'salary', 'Salary'; keep one."]
 
 
 def test_the_declared_spelling_is_not_a_variant_and_other_types_keep_theirs():
@@ -104,19 +110,51 @@ def test_the_declared_spelling_is_not_a_variant_and_other_types_keep_theirs():
     assert get_doctype("project").canonical_name("Salary") is None  # no such declared field: an extra
 
 
-@pytest.mark.parametrize("name", [
-    "IBAN", "iban_no", "Maaş Bilgisi", "MAAŞ", "ücret", "net_wage", "pay_grade", "payroll_id", "tc_kimlik_no",
-    "TCKN", "TC No", "ssn", "employeeSSN", "passport_number", "Pasaport No", "bank_account", "BankaHesabı",
-    "home_phone", "Telefon", "mobile", "GSM", "password", "Şifre", "api_token", "client_secret",
-    "birth_date", "dateOfBirth", "Doğum Tarihi", "DOĞUM_TARİHİ", "home_address", "Ev Adresi", "project_budget",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "IBAN",
+        "iban_no",
+        "Maaş Bilgisi",
+        "MAAŞ",
+        "ücret",
+        "net_wage",
+        "pay_grade",
+        "payroll_id",
+        "tc_kimlik_no",
+        "TCKN",
+        "TC No",
+        "ssn",
+        "employeeSSN",
+        "passport_number",
+        "Pasaport No",
+        "bank_account",
+        "BankaHesabı",
+        "home_phone",
+        "Telefon",
+        "mobile",
+        "GSM",
+        "password",
+        "Şifre",
+        "api_token",
+        "client_secret",
+        "birth_date",
+        "dateOfBirth",
+        "Doğum Tarihi",
+        "DOĞUM_TARİHİ",
+        "home_address",
+        "Ev Adresi",
+        "project_budget",
+    ],
+)
 def test_extra_fields_whose_names_look_sensitive_are_sensitive(name):
     assert looks_sensitive(name)
     assert get_doctype("project").is_sensitive(name)
 
 
-@pytest.mark.parametrize("name", ["badge", "hobby", "display_name", "business_unit", "company", "typing_speed",
-                                  "notes", "team", "Department Code"])
+@pytest.mark.parametrize(
+    "name", ["badge", "hobby", "display_name", "business_unit", "company", "typing_speed", "notes", "team", "Department Code"]
+)
 def test_ordinary_extra_fields_are_not(name):
     assert not looks_sensitive(name)
 

@@ -34,8 +34,14 @@ def test_hr_creates_a_document(client, hr_user, company):
     assert response.status_code == 201
     data = response.json()
     assert data == {
-        "key": "PR2", "doc_type": "procedure", "title": "Otopark", "body": PARKING, "visibility": "staff",
-        "version": 1, "updated_at": data["updated_at"], "url": "/documents/PR2/",
+        "key": "PR2",
+        "doc_type": "procedure",
+        "title": "Otopark",
+        "body": PARKING,
+        "visibility": "staff",
+        "version": 1,
+        "updated_at": data["updated_at"],
+        "url": "/documents/PR2/",
     }
     assert response["Location"] == "/api/documents/PR2/"
     document = Document.objects.get(key="PR2")
@@ -66,19 +72,22 @@ def test_a_taken_key_is_409_and_the_stored_document_stays(client, hr_user, compa
     assert snapshot() == before
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"body": {"title": "Only a title"}}, "body"),                 # a procedure needs text
-    ({"body": {"title": "Otopark", "summary": 5}}, "body"),        # wrong type inside the body
-    ({"body": {"title": "X", "summary": "y", "owner_department_id": "D404"}}, "body"),  # broken link
-    ({"doc_type": "spaceship"}, "doc_type"),
-    ({"key": "has space"}, "key"),
-    ({"key": "a/b"}, "key"),
-    ({"key": ""}, "key"),
-    ({"visibility": "everyone"}, "visibility"),
-    ({"body": "not an object"}, "body"),
-    ({"title": "Titles come from the body"}, "title"),
-    ({"version": 3}, "version"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"body": {"title": "Only a title"}}, "body"),  # a procedure needs text
+        ({"body": {"title": "Otopark", "summary": 5}}, "body"),  # wrong type inside the body
+        ({"body": {"title": "X", "summary": "y", "owner_department_id": "D404"}}, "body"),  # broken link
+        ({"doc_type": "spaceship"}, "doc_type"),
+        ({"key": "has space"}, "key"),
+        ({"key": "a/b"}, "key"),
+        ({"key": ""}, "key"),
+        ({"visibility": "everyone"}, "visibility"),
+        ({"body": "not an object"}, "body"),
+        ({"title": "Titles come from the body"}, "title"),
+        ({"version": 3}, "version"),
+    ],
+)
 def test_an_invalid_document_is_400_and_nothing_is_written(client, hr_user, company, fields, field):
     before = snapshot()
     client.force_login(hr_user)
@@ -145,13 +154,16 @@ def test_without_a_version_the_last_write_wins(client, hr_user, company):
     assert send(client, "PUT", "/api/documents/PR1/", {"body": body, "visibility": "staff"}).json()["version"] == 8
 
 
-@pytest.mark.parametrize("payload", [
-    {"body": {"title": "Yıllık İzin"}, "visibility": "staff"},     # no text left
-    {"body": {"title": "x", "summary": "y"}},                      # visibility missing
-    {"body": {"title": "x", "summary": "y"}, "visibility": "staff", "key": "PR77"},  # key never changes
-    {"body": {"title": "x", "summary": "y"}, "visibility": "staff", "version": "1"},  # wrong type
-    {"body": {"title": "x", "summary": "y"}, "visibility": "staff", "version": 0},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"body": {"title": "Yıllık İzin"}, "visibility": "staff"},  # no text left
+        {"body": {"title": "x", "summary": "y"}},  # visibility missing
+        {"body": {"title": "x", "summary": "y"}, "visibility": "staff", "key": "PR77"},  # key never changes
+        {"body": {"title": "x", "summary": "y"}, "visibility": "staff", "version": "1"},  # wrong type
+        {"body": {"title": "x", "summary": "y"}, "visibility": "staff", "version": 0},
+    ],
+)
 def test_a_bad_replacement_is_400_and_keeps_the_document(client, hr_user, company, payload):
     before = snapshot()
     client.force_login(hr_user)

@@ -20,14 +20,29 @@ SECRET_BOSS, SECRET_BOSS_KEY = "Kâmil Saklı", "EX9"
 
 @pytest.fixture
 def hidden(company):
-    Document.objects.create(key=SECRET_KEY, doc_type="department", title=SECRET_NAME,
-                            body={"name": SECRET_NAME}, visibility=Visibility.HR)
-    Document.objects.create(key=SECRET_BOSS_KEY, doc_type="employee", title=SECRET_BOSS, body={
-        "first_name": "Kâmil", "last_name": "Saklı", "title": "Director", "department_id": SECRET_KEY},
-        visibility=Visibility.HR)
-    Document.objects.create(key="E7", doc_type="employee", title="Deniz Açık", body={
-        "first_name": "Deniz", "last_name": "Açık", "title": "Analyst", "department_id": SECRET_KEY,
-        "manager_id": SECRET_BOSS_KEY, "skills": ["Kafka"]})
+    Document.objects.create(
+        key=SECRET_KEY, doc_type="department", title=SECRET_NAME, body={"name": SECRET_NAME}, visibility=Visibility.HR
+    )
+    Document.objects.create(
+        key=SECRET_BOSS_KEY,
+        doc_type="employee",
+        title=SECRET_BOSS,
+        body={"first_name": "Kâmil", "last_name": "Saklı", "title": "Director", "department_id": SECRET_KEY},
+        visibility=Visibility.HR,
+    )
+    Document.objects.create(
+        key="E7",
+        doc_type="employee",
+        title="Deniz Açık",
+        body={
+            "first_name": "Deniz",
+            "last_name": "Açık",
+            "title": "Analyst",
+            "department_id": SECRET_KEY,
+            "manager_id": SECRET_BOSS_KEY,
+            "skills": ["Kafka"],
+        },
+    )
     project = company["P1"]
     project.body = {**project.body, "members": ["E1", "E2", SECRET_BOSS_KEY]}
     project.save()
@@ -69,8 +84,12 @@ def test_search_snippets_and_the_staff_index_hold_no_hidden_name(client, alice, 
 
 def test_chat_answers_name_no_hidden_document(client, alice, hidden):
     client.force_login(alice)
-    for question in ("Deniz Açık hangi birimde çalışıyor?", "Who is Deniz Açık's manager?",
-                     "Who works on Kervan?", "Deniz Açık kimdir?"):
+    for question in (
+        "Deniz Açık hangi birimde çalışıyor?",
+        "Who is Deniz Açık's manager?",
+        "Who works on Kervan?",
+        "Deniz Açık kimdir?",
+    ):
         response = client.post("/api/chat/", json.dumps({"message": question}), content_type="application/json")
         assert response.status_code == 200
         data = response.json()
@@ -99,8 +118,7 @@ def test_renaming_a_department_renames_it_in_its_employees_passages(alice, hr_us
 
     index_rebuild()
     document_update(document=company["D1"], body={**company["D1"].body, "name": "Platform Mühendisliği"}, by=hr_user)
-    found = {r.key: r.snippet for r in search_documents(user=alice, query="Platform Mühendisliği", k=10,
-                                                         method="bm25")}
+    found = {r.key: r.snippet for r in search_documents(user=alice, query="Platform Mühendisliği", k=10, method="bm25")}
     assert {key for key, snippet in found.items() if "Platform Mühendisliği" in snippet} == {"D1", "E1", "E2", "P1"}
 
 

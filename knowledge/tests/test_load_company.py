@@ -16,15 +16,47 @@ def write_company(directory: Path, **overrides) -> Path:
     files = {
         "departments.json": [{"id": "D01", "name": "Yazılım", "head_id": "E001", "budget": 1000}],
         "employees.json": [
-            {"id": "E001", "first_name": "Emre", "last_name": "Şahin", "title": "CTO", "department_id": "D01",
-             "manager_id": None, "salary": 100, "national_id": "1", "phone": "+90", "hobby": "sailing"},
-            {"id": "E002", "first_name": "Ayşe", "last_name": "Yılmaz", "title": "Engineer", "department_id": "D01",
-             "manager_id": "E001"},
+            {
+                "id": "E001",
+                "first_name": "Emre",
+                "last_name": "Şahin",
+                "title": "CTO",
+                "department_id": "D01",
+                "manager_id": None,
+                "salary": 100,
+                "national_id": "1",
+                "phone": "+90",
+                "hobby": "sailing",
+            },
+            {
+                "id": "E002",
+                "first_name": "Ayşe",
+                "last_name": "Yılmaz",
+                "title": "Engineer",
+                "department_id": "D01",
+                "manager_id": "E001",
+            },
         ],
-        "projects.json": [{"id": "P001", "name": "Kervan", "code": "KERVAN", "status": "active",
-                           "department_id": "D01", "lead_id": "E001", "members": ["E001", "E002"]}],
-        "procedures.json": [{"id": "PR001", "title": "Yıllık İzin", "summary": "İzin nasıl alınır.",
-                             "steps": ["Portala gir."], "owner_department_id": "D01"}],
+        "projects.json": [
+            {
+                "id": "P001",
+                "name": "Kervan",
+                "code": "KERVAN",
+                "status": "active",
+                "department_id": "D01",
+                "lead_id": "E001",
+                "members": ["E001", "E002"],
+            }
+        ],
+        "procedures.json": [
+            {
+                "id": "PR001",
+                "title": "Yıllık İzin",
+                "summary": "İzin nasıl alınır.",
+                "steps": ["Portala gir."],
+                "owner_department_id": "D01",
+            }
+        ],
     }
     files.update(overrides)
     for name, content in files.items():
@@ -61,8 +93,10 @@ def test_a_changed_record_is_updated_in_place(tmp_path):
     directory = write_company(tmp_path / "c")
     load(directory)
     pk = Document.objects.get(key="PR001").pk
-    write_company(directory, **{"procedures.json": [
-        {"id": "PR001", "title": "Annual Leave", "summary": "Changed.", "owner_department_id": "D01"}]})
+    write_company(
+        directory,
+        **{"procedures.json": [{"id": "PR001", "title": "Annual Leave", "summary": "Changed.", "owner_department_id": "D01"}]},
+    )
     load(directory)
     doc = Document.objects.get(key="PR001")
     assert (doc.pk, doc.title, doc.version, doc.body["summary"]) == (pk, "Annual Leave", 2, "Changed.")
@@ -87,21 +121,36 @@ def test_it_announces_changed_documents_after_commit(tmp_path, django_capture_on
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"employees.json": "[{\"id\": \"E001\","}, "employees.json: invalid JSON"),
-        ({"employees.json": [{"id": "E001", "last_name": "X", "title": "T", "department_id": "D01"}]},
-         "employees.json: record E001: field first_name: This field is required."),
-        ({"projects.json": [{"id": "P001", "name": "K", "status": "active", "department_id": "D99"}]},
-         "projects.json: record P001: field department_id: 'D99' does not match any department"),
-        ({"projects.json": [{"id": "P001", "name": "K", "status": "active", "lead_id": "D01"}]},
-         "projects.json: record P001: field lead_id: 'D01' is a department, not a employee"),
+        ({"employees.json": '[{"id": "E001",'}, "employees.json: invalid JSON"),
+        (
+            {"employees.json": [{"id": "E001", "last_name": "X", "title": "T", "department_id": "D01"}]},
+            "employees.json: record E001: field first_name: This field is required.",
+        ),
+        (
+            {"projects.json": [{"id": "P001", "name": "K", "status": "active", "department_id": "D99"}]},
+            "projects.json: record P001: field department_id: 'D99' does not match any department",
+        ),
+        (
+            {"projects.json": [{"id": "P001", "name": "K", "status": "active", "lead_id": "D01"}]},
+            "projects.json: record P001: field lead_id: 'D01' is a department, not a employee",
+        ),
         ({"departments.json": {"id": "D01"}}, "departments.json: must hold a JSON array of records"),
-        ({"procedures.json": [{"id": "PR001", "title": "A", "summary": "s"}, {"id": "PR001", "title": "B", "summary": "t"}]},
-         "procedures.json: record PR001: duplicate id: already used in this file"),
-        ({"procedures.json": [{"id": "E001", "title": "A", "summary": "s"}]},
-         "procedures.json: record E001: duplicate id: already used in employees.json"),
-        ({"employees.json": [{"id": "E001", "first_name": "A", "last_name": "B", "title": "T",
-                              "department_id": "D01", "salary": "çok"}]},
-         "employees.json: record E001: field salary: Expected a number, got text."),
+        (
+            {"procedures.json": [{"id": "PR001", "title": "A", "summary": "s"}, {"id": "PR001", "title": "B", "summary": "t"}]},
+            "procedures.json: record PR001: duplicate id: already used in this file",
+        ),
+        (
+            {"procedures.json": [{"id": "E001", "title": "A", "summary": "s"}]},
+            "procedures.json: record E001: duplicate id: already used in employees.json",
+        ),
+        (
+            {
+                "employees.json": [
+                    {"id": "E001", "first_name": "A", "last_name": "B", "title": "T", "department_id": "D01", "salary": "çok"}
+                ]
+            },
+            "employees.json: record E001: field salary: Expected a number, got text.",
+        ),
     ],
 )
 @pytest.mark.django_db
@@ -169,9 +218,18 @@ def test_if_empty_never_overwrites_an_edited_document(tmp_path, capsys):
 
 # --- Sensitive fields under other spellings ---------------------------------------
 
-VARIANTS = {"id": "E003", "first_name": "Zeynep", "last_name": "Kaya", "title": "Analyst", "department_id": "D01",
-            "Salary": 91000, "national_ID": "24681357900", "IBAN": "TR33 0006 1005 1978 6457 8413 26",
-            "Maaş Bilgisi": "brüt 91.000 TL", "hobby": "chess"}
+VARIANTS = {
+    "id": "E003",
+    "first_name": "Zeynep",
+    "last_name": "Kaya",
+    "title": "Analyst",
+    "department_id": "D01",
+    "Salary": 91000,
+    "national_ID": "24681357900",
+    "IBAN": "TR33 0006 1005 1978 6457 8413 26",
+    "Maaş Bilgisi": "brüt 91.000 TL",
+    "hobby": "chess",
+}
 
 
 def with_variants(directory: Path, **record) -> Path:
@@ -195,8 +253,7 @@ def test_a_sensitive_field_given_twice_with_different_values_is_refused(tmp_path
     directory = with_variants(write_company(tmp_path / "c"), **{"Salary": None, "salary": 1, spelling: 2})
     with pytest.raises(CommandError, match="Nothing was imported"):
         load(directory)
-    assert "employees.json: record E003: field salary: Given more than once with different values" in (
-        capsys.readouterr().err)
+    assert "employees.json: record E003: field salary: Given more than once with different values" in (capsys.readouterr().err)
     assert Document.objects.count() == 0
 
 
@@ -219,14 +276,17 @@ def test_imported_sensitive_looking_fields_are_hidden_from_employees(tmp_path, c
 
 # --- Values the database cannot hold -------------------------------------------------
 
-EMPLOYEE = ('{"id": "E001", "first_name": "Emre", "last_name": "Şahin", "title": "CTO", "department_id": "D01", '
-            '"manager_id": null%s}')
+EMPLOYEE = (
+    '{"id": "E001", "first_name": "Emre", "last_name": "Şahin", "title": "CTO", "department_id": "D01", "manager_id": null%s}'
+)
 
 
 def employees(extra: str) -> str:
     """employees.json as raw text, the first record ending with ``extra``."""
-    return ("[" + EMPLOYEE % extra + ', {"id": "E002", "first_name": "Ayşe", "last_name": "Yılmaz", '
-            '"title": "Engineer", "department_id": "D01", "manager_id": "E001"}]')
+    return (
+        "[" + EMPLOYEE % extra + ', {"id": "E002", "first_name": "Ayşe", "last_name": "Yılmaz", '
+        '"title": "Engineer", "department_id": "D01", "manager_id": "E001"}]'
+    )
 
 
 def refused(tmp_path, capsys, *args, **overrides) -> str:
@@ -292,8 +352,12 @@ def test_a_value_the_database_cannot_hold_is_refused_with_its_record(tmp_path, c
 
 @pytest.mark.django_db
 def test_the_largest_storable_integers_are_imported(tmp_path):
-    load(write_company(tmp_path / "c", **{"employees.json": employees(
-        ', "salary": 9223372036854775807, "debt": -9223372036854775808, "ratio": 1.5e300')}))
+    load(
+        write_company(
+            tmp_path / "c",
+            **{"employees.json": employees(', "salary": 9223372036854775807, "debt": -9223372036854775808, "ratio": 1.5e300')},
+        )
+    )
     body = Document.objects.get(key="E001").body
     # PostgreSQL's jsonb keeps numbers as numeric and hands 1.5e300 back in full digits: the same number.
     assert (body["salary"], body["debt"], float(body["ratio"])) == (2**63 - 1, -(2**63), 1.5e300)
@@ -307,7 +371,7 @@ def test_json_nested_too_deep_for_the_parser_is_a_clean_error(tmp_path, capsys):
 
 @pytest.mark.django_db
 def test_a_deep_record_is_named_by_its_position(tmp_path, capsys):
-    text = employees("").replace('{"id": "E002"', '[' * 5000 + "]" * 5000 + ', {"id": "E002"', 1)
+    text = employees("").replace('{"id": "E002"', "[" * 5000 + "]" * 5000 + ', {"id": "E002"', 1)
     err = refused(tmp_path, capsys, **{"employees.json": text})
     assert "employees.json: record #2: nested deeper than 32 levels" in err
 
@@ -320,8 +384,15 @@ def test_a_title_longer_than_the_column_is_refused(tmp_path, capsys):
 
 @pytest.mark.django_db
 def test_no_strict_skips_the_record_that_cannot_be_stored_and_imports_the_rest(tmp_path, capsys):
-    load(write_company(tmp_path / "c", **{"procedures.json": '[{"id": "PR001", "title": "A", "summary": NaN},'
-                                                             ' {"id": "PR002", "title": "B", "summary": "s"}]'}),
-         "--no-strict")
+    load(
+        write_company(
+            tmp_path / "c",
+            **{
+                "procedures.json": '[{"id": "PR001", "title": "A", "summary": NaN},'
+                ' {"id": "PR002", "title": "B", "summary": "s"}]'
+            },
+        ),
+        "--no-strict",
+    )
     assert Document.objects.filter(key="PR002").exists() and not Document.objects.filter(key="PR001").exists()
     assert "procedures.json: record PR001: field summary: NaN" in capsys.readouterr().err

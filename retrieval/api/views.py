@@ -24,14 +24,16 @@ class DocumentCollectionView(DocumentCreateView):
         operation_id="documents_search",
         tags=["documents"],
         parameters=[
-            OpenApiParameter("q", str, description="Search text (Turkish or English), at most 4,000 characters; "
-                                                   "without it, documents are listed."),
+            OpenApiParameter(
+                "q",
+                str,
+                description="Search text (Turkish or English), at most 4,000 characters; without it, documents are listed.",
+            ),
             OpenApiParameter("doc_type", str, enum=list(DOC_TYPES)),
             OpenApiParameter("limit", int, description="1-50, default 10"),
         ],
         responses={200: DocumentSearchResponseSerializer, **error_responses(400, 401, 429)},
-        description="Ranked hybrid search over the documents the caller may see (a plain list without `q`, "
-                    "with `score` null).",
+        description="Ranked hybrid search over the documents the caller may see (a plain list without `q`, with `score` null).",
     )
     def get(self, request: Request) -> Response:
         params = DocumentSearchQuerySerializer(data=request.query_params)
@@ -40,12 +42,25 @@ class DocumentCollectionView(DocumentCreateView):
         doc_type = params.validated_data.get("doc_type", "")
         limit = params.validated_data["limit"]
         if doc_type and doc_type not in DOC_TYPES:
-            return error_response(code="invalid", message=f"Unknown doc_type {doc_type!r}.", status_code=400,
-                                  details={"doc_type": [f"One of: {', '.join(DOC_TYPES)}."]})
+            return error_response(
+                code="invalid",
+                message=f"Unknown doc_type {doc_type!r}.",
+                status_code=400,
+                details={"doc_type": [f"One of: {', '.join(DOC_TYPES)}."]},
+            )
         if not q:
             documents = document_list(user=request.user, doc_type=doc_type)[:limit]
-            results = [{"key": d.key, "doc_type": d.doc_type, "title": d.title, "score": None,
-                        "snippet": "", "url": d.get_absolute_url()} for d in documents]
+            results = [
+                {
+                    "key": d.key,
+                    "doc_type": d.doc_type,
+                    "title": d.title,
+                    "score": None,
+                    "snippet": "",
+                    "url": d.get_absolute_url(),
+                }
+                for d in documents
+            ]
             return Response({"results": results})
         try:
             hits = search_documents(user=request.user, query=q, k=limit, doc_type=doc_type)

@@ -128,6 +128,6 @@ class OnnxEmbedder(Embedder):
         # Sorting by length keeps padding small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+            batch = order[start : start + self.batch_size]
             out[batch] = self._run([texts[i] for i in batch])
         return out

@@ -76,8 +76,17 @@ class ModelFile:
         if len(buf) < 64 or buf[:4] != b"E5S1":
             raise EmbeddingError(f"{self.path} is not an E5S1 model file")
         pos = 8
-        (self.hidden, self.layers, self.heads, self.ffn, self.vocab_size, self.max_positions,
-         self.type_vocab, self.eps, self.qk) = struct.unpack_from("<7ifi", buf, pos)
+        (
+            self.hidden,
+            self.layers,
+            self.heads,
+            self.ffn,
+            self.vocab_size,
+            self.max_positions,
+            self.type_vocab,
+            self.eps,
+            self.qk,
+        ) = struct.unpack_from("<7ifi", buf, pos)
         pos += 36
         if self.qk != QK or self.hidden % QK or self.ffn % QK:
             raise EmbeddingError(f"{self.path}: unsupported block size {self.qk}")
@@ -89,9 +98,9 @@ class ModelFile:
         pos += 4 * (n_pieces + 1)
         self.scores = np.frombuffer(buf, "<f4", n_pieces, pos)
         pos += 4 * n_pieces
-        blob = bytes(buf[pos:pos + blob_len])
+        blob = bytes(buf[pos : pos + blob_len])
         pos += blob_len
-        self.pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+        self.pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
         n_norm, norm_bytes = struct.unpack_from("<iI", buf, pos)
         pos += 8
         self.normalization: dict[int, str] = {}
@@ -109,7 +118,7 @@ class ModelFile:
         for _ in range(n_tensors):
             (name_len,) = struct.unpack_from("<H", buf, pos)
             pos += 2
-            name = bytes(buf[pos:pos + name_len]).decode()
+            name = bytes(buf[pos : pos + name_len]).decode()
             pos += name_len
             dtype = buf[pos]
             count, offset, nbytes = struct.unpack_from("<IQQ", buf, pos + 1)
@@ -176,10 +185,17 @@ def build_graph(model: ModelFile):
         return node("Add", [y, const(f"{prefix}.b", model.floats(f"{prefix}.b").copy())], f"{prefix}.y")
 
     def layer_norm(x: str, prefix: str) -> str:
-        return node("LayerNormalization",
-                    [x, const(f"{prefix}.w", model.floats(f"{prefix}.w").copy()),
-                     const(f"{prefix}.b", model.floats(f"{prefix}.b").copy())],
-                    f"{prefix}.out", axis=-1, epsilon=model.eps)
+        return node(
+            "LayerNormalization",
+            [
+                x,
+                const(f"{prefix}.w", model.floats(f"{prefix}.w").copy()),
+                const(f"{prefix}.b", model.floats(f"{prefix}.b").copy()),
+            ],
+            f"{prefix}.out",
+            axis=-1,
+            epsilon=model.eps,
+        )
 
     def split_heads(x: str, name: str) -> str:  # (b, t, h) -> (b, heads, t, head_dim)
         shaped = node("Reshape", [x, const(f"{name}.shape", np.array([0, 0, heads, head_dim], np.int64))], f"{name}.r")
@@ -190,12 +206,24 @@ def build_graph(model: ModelFile):
     # Position rows for the batch's length, plus the (single) token type row.
     shape = node("Shape", ["embeddings"], "shape")
     length = node("Slice", [shape, const("one", np.array([1], np.int64)), const("two", np.array([2], np.int64))], "length")
-    pos_rows = node("Slice", [const("emb.pos", positions + token_type), const("zero", np.array([0], np.int64)), length,
-                              const("zero_axis", np.array([0], np.int64))], "pos_rows")
+    pos_rows = node(
+        "Slice",
+        [
+            const("emb.pos", positions + token_type),
+            const("zero", np.array([0], np.int64)),
+            length,
+            const("zero_axis", np.array([0], np.int64)),
+        ],
+        "pos_rows",
+    )
     x = node("Add", ["embeddings", pos_rows], "emb.sum")
-    x = node("LayerNormalization", [x, const("emb.ln.w", model.floats("emb.ln.w").copy()),
-                                    const("emb.ln.b", model.floats("emb.ln.b").copy())],
-             "emb.out", axis=-1, epsilon=model.eps)
+    x = node(
+        "LayerNormalization",
+        [x, const("emb.ln.w", model.floats("emb.ln.w").copy()), const("emb.ln.b", model.floats("emb.ln.b").copy())],
+        "emb.out",
+        axis=-1,
+        epsilon=model.eps,
+    )
 
     # Padding keys get a large negative score: (b, t) -> (b, 1, 1, t).
     mask_f = node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
@@ -225,22 +253,28 @@ def build_graph(model: ModelFile):
 
     # Mean over the text's tokens, then unit length.
     mask_3d = node("Unsqueeze", [mask_f, const("axis_2", np.array([2], np.int64))], "mask_3d")
-    summed = node("ReduceSum", [node("Mul", [x, mask_3d], "masked_hidden"), const("axis_1", np.array([1], np.int64))],
-                  "summed", keepdims=0)
+    summed = node(
+        "ReduceSum", [node("Mul", [x, mask_3d], "masked_hidden"), const("axis_1", np.array([1], np.int64))], "summed", keepdims=0
+    )
     counts = node("ReduceSum", [mask_3d, const("axis_1b", np.array([1], np.int64))], "counts", keepdims=0)
     pooled = node("Div", [summed, node("Max", [counts, const("tiny", np.array(1e-9, np.float32))], "counts_safe")], "pooled")
     node("LpNormalization", [pooled], "embedding", axis=1, p=2)
 
     graph = helper.make_graph(
-        nodes, "multilingual-e5-small",
-        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "tokens", hidden]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"])],
+        nodes,
+        "multilingual-e5-small",
+        [
+            helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "tokens", hidden]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
+        ],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
         inits,
     )
     onnx_model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
-        producer_name="chatcore", ir_version=10,
+        graph,
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+        producer_name="chatcore",
+        ir_version=10,
     )
     return onnx_model, linears
 
@@ -269,7 +303,10 @@ def _quantize(graph, linears: list[str], target: Path) -> None:
         onnx.save(graph, str(plain))
         quantized = Path(scratch) / "int8.onnx"
         quantize_dynamic(
-            str(plain), str(quantized), per_channel=True, weight_type=QuantType.QInt8,
+            str(plain),
+            str(quantized),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
             # The feed-forward output projections stay float: their input, the GELU's output,
             # has outlying channels that one int8 scale per tensor cannot hold (cosine to the
             # float model 0.996 with them quantised, 0.999 without; Turkish→English XQuAD
@@ -351,8 +388,7 @@ class E5Embedder(OnnxEmbedder):
     # One passage at a time: on 2 cores batches of 1, 2 and 4 index at the same 25-29 passages/s
     # and larger ones slower, while ONNX Runtime keeps the peak memory a batch needed (1 passage:
     # 35 MiB, 4: 160 MiB, 16: 780 MiB).
-    def __init__(self, model_path: str | None = None, threads: int = 0, batch_size: int = 1,
-                 max_tokens: int = 512) -> None:
+    def __init__(self, model_path: str | None = None, threads: int = 0, batch_size: int = 1, max_tokens: int = 512) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.threads = threads or min(4, os.cpu_count() or 1)
         self.batch_size = batch_size
@@ -410,14 +446,14 @@ class E5Embedder(OnnxEmbedder):
     def _run(self, texts: list[str]) -> np.ndarray:
         model = self._model
         # The model reads at most ``max_tokens`` tokens, <s> and </s> included.
-        encodings = [self._tokenizer.encode(text)[:self.max_tokens - 2] for text in texts]
+        encodings = [self._tokenizer.encode(text)[: self.max_tokens - 2] for text in texts]
         length = max(len(e) for e in encodings) + 2
         ids = np.full((len(texts), length), model.pad, dtype=np.int64)
         mask = np.zeros((len(texts), length), dtype=np.int64)
         for row, encoding in enumerate(encodings):
             n = len(encoding)
-            ids[row, 0], ids[row, 1:n + 1], ids[row, n + 1] = model.bos, encoding, model.eos
-            mask[row, :n + 2] = 1
+            ids[row, 0], ids[row, 1 : n + 1], ids[row, n + 1] = model.bos, encoding, model.eos
+            mask[row, : n + 2] = 1
         embeddings = dequantize(self._words[ids])
         return self._session.run(None, {"embeddings": embeddings, "attention_mask": mask})[0]
 

@@ -66,10 +66,14 @@ def export_onnx(model_path: Path, target: Path) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (sample, sample, torch.zeros_like(sample)), str(tmp),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
+            model,
+            (sample, sample, torch.zeros_like(sample)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["embedding"],
             dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}},
-            opset_version=17, dynamo=False,
+            opset_version=17,
+            dynamo=False,
         )
     os.replace(tmp, target)
 

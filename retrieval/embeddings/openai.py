@@ -8,8 +8,16 @@ from .base import Embedder, EmbeddingError
 
 
 class OpenAIEmbedder(Embedder):
-    def __init__(self, model: str = "text-embedding-3-small", dim: int = 1536, api_key: str = "",
-                 base_url: str = "", timeout: float = 30.0, batch_size: int = 128, max_retries: int = 2) -> None:
+    def __init__(
+        self,
+        model: str = "text-embedding-3-small",
+        dim: int = 1536,
+        api_key: str = "",
+        base_url: str = "",
+        timeout: float = 30.0,
+        batch_size: int = 128,
+        max_retries: int = 2,
+    ) -> None:
         import openai
 
         self.name = f"openai:{model}"
@@ -17,13 +25,14 @@ class OpenAIEmbedder(Embedder):
         self.dim = dim
         self.batch_size = batch_size
         self._errors = (openai.OpenAIError,)
-        self.client = openai.OpenAI(api_key=api_key or "missing-key", base_url=base_url or None, timeout=timeout,
-                                    max_retries=max_retries)
+        self.client = openai.OpenAI(
+            api_key=api_key or "missing-key", base_url=base_url or None, timeout=timeout, max_retries=max_retries
+        )
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         vectors = []
         for start in range(0, len(texts), self.batch_size):
-            batch = [t or " " for t in texts[start:start + self.batch_size]]
+            batch = [t or " " for t in texts[start : start + self.batch_size]]
             try:
                 response = self.client.embeddings.create(model=self.model, input=batch)
             except self._errors as exc:

@@ -30,8 +30,9 @@ class SearchBackend:
     #: ``embedded`` or ``postgres``: shown by health checks and ``index_versions``.
     kind = ""
 
-    def search(self, *, view: str, visible: QuerySet, query: str, k: int, owner: int | None = None,
-               method: str = "hybrid") -> Found:
+    def search(
+        self, *, view: str, visible: QuerySet, query: str, k: int, owner: int | None = None, method: str = "hybrid"
+    ) -> Found:
         """The ``k`` best documents of ``view`` for ``query`` among ``visible`` (the asker's
         documents, checked in the database at search time, never taken from the index), by
         ``hybrid``, ``bm25`` or ``dense`` scores."""

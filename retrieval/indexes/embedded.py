@@ -122,8 +122,10 @@ def _record(index: store.CompanyIndex, embedder: str, version: int, written: tup
 
 def _full(reuse: store.CompanyIndex | None, progress: Callable[[int, int], None] | None = None):
     def build(version: int) -> store.CompanyIndex:
-        return store.build(embedder=get_embedder(), version=version, reuse=reuse,
-                           dense=settings.RETRIEVAL["DENSE_INDEX"], progress=progress)
+        return store.build(
+            embedder=get_embedder(), version=version, reuse=reuse, dense=settings.RETRIEVAL["DENSE_INDEX"], progress=progress
+        )
+
     return build
 
 
@@ -196,11 +198,14 @@ def schedule_merge() -> None:
         except ValueError as exc:  # an in-memory database: merged at the next rebuild instead
             log.warning("index_merge_skipped", reason=str(exc))
             return
-        env = {**os.environ, "DATABASE_URL": url, "INDEX_DIR": str(_root()),
-               "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND}
-        _merger = subprocess.Popen([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "merge_index"],  # noqa: S603 — fixed arguments
-                                   cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL)
+        env = {**os.environ, "DATABASE_URL": url, "INDEX_DIR": str(_root()), "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND}
+        _merger = subprocess.Popen(  # noqa: S603 - a fixed command line: this Python's manage.py
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "merge_index"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
         merges_started += 1
 
 
@@ -306,8 +311,7 @@ def _load_or_build(version: int) -> store.CompanyIndex:
         try:
             return store.load(_root(), version, embedder=get_embedder(), serving=_loaded)
         except store.IndexUnavailable:
-            index = store.build(embedder=get_embedder(), version=version, reuse=_loaded,
-                                dense=settings.RETRIEVAL["DENSE_INDEX"])
+            index = store.build(embedder=get_embedder(), version=version, reuse=_loaded, dense=settings.RETRIEVAL["DENSE_INDEX"])
             store.save(index, _root())
             return index
 
@@ -347,8 +351,7 @@ def wait_for_loader(timeout: float = 30.0) -> None:
 class EmbeddedBackend(SearchBackend):
     kind = "embedded"
 
-    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None,
-               method: str = "hybrid") -> Found:
+    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None, method: str = "hybrid") -> Found:
         index = current_index()
         search_index = index.views[HR if view == HR else STAFF]
         config = settings.RETRIEVAL
@@ -360,9 +363,16 @@ class EmbeddedBackend(SearchBackend):
         # and, in the rare case that too many of them are out, for more again.
         wanted = 2 * k + 10
         while True:
-            found = search_index.search(query, vector, k=wanted, candidates=config["CANDIDATES"], method=method,
-                                        fusion=config["FUSION"], bm25_weight=bm25_weights(embedder),
-                                        rrf_k=config["RRF_K"])
+            found = search_index.search(
+                query,
+                vector,
+                k=wanted,
+                candidates=config["CANDIDATES"],
+                method=method,
+                fusion=config["FUSION"],
+                bm25_weight=bm25_weights(embedder),
+                rrf_k=config["RRF_K"],
+            )
             permitted = set(visible.filter(key__in=[hit.doc_id for hit in found]).values_list("key", flat=True))
             hits = [hit for hit in found if hit.doc_id in permitted]
             if len(hits) >= k or len(found) < wanted:
@@ -395,8 +405,13 @@ class EmbeddedBackend(SearchBackend):
             if state is None or not state.version:
                 return {"backend": self.kind, "version": 0, "passages": 0, "documents": 0, "embedder": ""}
             index = current_index()
-        return {"backend": self.kind, "version": index.version, "passages": index.chunk_count,
-                "documents": len(index.documents), "embedder": index.embedder}
+        return {
+            "backend": self.kind,
+            "version": index.version,
+            "passages": index.chunk_count,
+            "documents": len(index.documents),
+            "embedder": index.embedder,
+        }
 
     def ensure_ready(self) -> dict:
         current_index()

@@ -118,12 +118,15 @@ class PgCollection:
         with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {COLLECTIONS} (name, embedder, dim, passages, total_length, updated_at) "
-                "VALUES (%s, %s, %s, 0, 0, now()) ON CONFLICT (name) DO NOTHING", [self.name, embedder, dim])
+                "VALUES (%s, %s, %s, 0, 0, now()) ON CONFLICT (name) DO NOTHING",
+                [self.name, embedder, dim],
+            )
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {self._vector_index(dim)} ON {PASSAGES} USING hnsw "
                 f"((embedding::vector({int(dim)})) vector_ip_ops) WITH (m = 16, ef_construction = 64) "
-                f"WHERE collection = '{self.name}' AND dim = {int(dim)}")
+                f"WHERE collection = '{self.name}' AND dim = {int(dim)}"
+            )
 
     def drop_vector_index(self, dim: int) -> None:
         with connections[self.using].cursor() as cursor:
@@ -131,8 +134,9 @@ class PgCollection:
 
     def info(self) -> dict | None:
         with connections[self.read_using].cursor() as cursor:
-            cursor.execute(f"SELECT embedder, dim, passages, total_length, built_at FROM {COLLECTIONS} WHERE name = %s",
-                           [self.name])
+            cursor.execute(
+                f"SELECT embedder, dim, passages, total_length, built_at FROM {COLLECTIONS} WHERE name = %s", [self.name]
+            )
             row = cursor.fetchone()
         if row is None:
             return None
@@ -141,8 +145,9 @@ class PgCollection:
     def vectors_of(self, keys: list[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these documents' passages, by passage text (reused when unchanged)."""
         with connections[self.using].cursor() as cursor:
-            cursor.execute(f"SELECT text, embedding::text FROM {PASSAGES} WHERE collection = %s AND key = ANY(%s)",
-                           [self.name, keys])
+            cursor.execute(
+                f"SELECT text, embedding::text FROM {PASSAGES} WHERE collection = %s AND key = ANY(%s)", [self.name, keys]
+            )
             return {text: parse_vector(vector) for text, vector in cursor.fetchall()}
 
     def replace(self, keys: list[str], passages: dict[str, tuple[int | None, list[NewPassage]]], *, dim: int) -> None:
@@ -150,8 +155,9 @@ class PgCollection:
         (a key without an entry loses its passages), with their postings and the statistics."""
         with connections[self.using].cursor() as cursor:
             cursor.execute(
-                f"SELECT p.id, u.lexeme FROM {PASSAGES} p, unnest(p.terms) u "
-                "WHERE p.collection = %s AND p.key = ANY(%s)", [self.name, keys])
+                f"SELECT p.id, u.lexeme FROM {PASSAGES} p, unnest(p.terms) u WHERE p.collection = %s AND p.key = ANY(%s)",
+                [self.name, keys],
+            )
             old = cursor.fetchall()
             delta: Counter[str] = Counter()
             for _, term in old:
@@ -160,26 +166,44 @@ class PgCollection:
                 cursor.execute(
                     f"DELETE FROM {POSTINGS} o USING unnest(%s::text[], %s::bigint[]) d(term, passage) "
                     "WHERE o.collection = %s AND o.term = d.term AND o.passage_id = d.passage",
-                    [[t for _, t in old], [i for i, _ in old], self.name])
-            cursor.execute(f"DELETE FROM {PASSAGES} WHERE collection = %s AND key = ANY(%s) "
-                           "RETURNING length", [self.name, keys])
+                    [[t for _, t in old], [i for i, _ in old], self.name],
+                )
+            cursor.execute(f"DELETE FROM {PASSAGES} WHERE collection = %s AND key = ANY(%s) RETURNING length", [self.name, keys])
             removed = [row[0] for row in cursor.fetchall()]
-            items = [(key, document_id, item) for key in keys
-                     for document_id, listed in [passages.get(key, (None, []))] for item in listed]
+            items = [
+                (key, document_id, item)
+                for key in keys
+                for document_id, listed in [passages.get(key, (None, []))]
+                for item in listed
+            ]
             if items:
                 # Ids drawn first, so the postings can name their passages in the same COPY pass.
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                               [PASSAGES, len(items)])
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [PASSAGES, len(items)]
+                )
                 ids = [row[0] for row in cursor.fetchall()]
                 with cursor.cursor.copy(
-                        f"COPY {PASSAGES} (id, collection, document_id, key, position, section, text, language, "
-                        "length, terms, embedding, dim) FROM STDIN") as copy:
+                    f"COPY {PASSAGES} (id, collection, document_id, key, position, section, text, language, "
+                    "length, terms, embedding, dim) FROM STDIN"
+                ) as copy:
                     for pid, (key, document_id, item) in zip(ids, items, strict=True):
-                        copy.write_row((pid, self.name, document_id, key, item.position, item.section[:200], item.text,
-                                        item.language, len(item.tokens), tsvector_literal(item.tokens),
-                                        vector_literal(item.vector), dim))
-                with cursor.cursor.copy(
-                        f"COPY {POSTINGS} (collection, term, passage_id, tf, length) FROM STDIN") as copy:
+                        copy.write_row(
+                            (
+                                pid,
+                                self.name,
+                                document_id,
+                                key,
+                                item.position,
+                                item.section[:200],
+                                item.text,
+                                item.language,
+                                len(item.tokens),
+                                tsvector_literal(item.tokens),
+                                vector_literal(item.vector),
+                                dim,
+                            )
+                        )
+                with cursor.cursor.copy(f"COPY {POSTINGS} (collection, term, passage_id, tf, length) FROM STDIN") as copy:
                     for pid, (_, _, item) in zip(ids, items, strict=True):
                         counts = Counter(item.tokens)
                         delta.update(counts.keys())
@@ -192,13 +216,17 @@ class PgCollection:
                     f"INSERT INTO {TERMS} (collection, term, df) SELECT %s, t, d FROM unnest(%s::text[], %s::bigint[]) "
                     "AS c(t, d) ORDER BY t ON CONFLICT (collection, term) DO UPDATE SET df = "
                     f"{TERMS}.df + EXCLUDED.df",
-                    [self.name, [t for t, _ in changes], [c for _, c in changes]])
-                cursor.execute(f"DELETE FROM {TERMS} WHERE collection = %s AND term = ANY(%s) AND df <= 0",
-                               [self.name, [t for t, c in changes if c < 0]])
+                    [self.name, [t for t, _ in changes], [c for _, c in changes]],
+                )
+                cursor.execute(
+                    f"DELETE FROM {TERMS} WHERE collection = %s AND term = ANY(%s) AND df <= 0",
+                    [self.name, [t for t, c in changes if c < 0]],
+                )
             cursor.execute(
                 f"UPDATE {COLLECTIONS} SET passages = passages + %s, total_length = total_length + %s, "
                 "updated_at = now() WHERE name = %s",
-                [len(items) - len(removed), sum(len(item.tokens) for _, _, item in items) - sum(removed), self.name])
+                [len(items) - len(removed), sum(len(item.tokens) for _, _, item in items) - sum(removed), self.name],
+            )
 
     def clear(self) -> None:
         with connections[self.using].cursor() as cursor:
@@ -211,8 +239,10 @@ class PgCollection:
         """Remove the collection and its HNSW indexes (a benchmark's corpus, once measured)."""
         self.clear()
         with connections[self.using].cursor() as cursor:
-            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname LIKE %s",
-                           [PASSAGES, f"retrieval_passage_hnsw_{self.name.replace('-', '_')}_%"])
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname LIKE %s",
+                [PASSAGES, f"retrieval_passage_hnsw_{self.name.replace('-', '_')}_%"],
+            )
             for (index,) in cursor.fetchall():
                 cursor.execute(f'DROP INDEX IF EXISTS "{index}"')
 
@@ -229,8 +259,7 @@ class PgCollection:
 
     def knows(self, term: str) -> bool:
         with connections[self.read_using].cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {TERMS} WHERE collection = %s AND term = %s AND df > 0",
-                           [self.name, term])
+            cursor.execute(f"SELECT 1 FROM {TERMS} WHERE collection = %s AND term = %s AND df > 0", [self.name, term])
             return cursor.fetchone() is not None
 
     def _sample(self, cursor, count: int) -> dict[int, np.ndarray]:
@@ -251,16 +280,16 @@ class PgCollection:
             low, high = cursor.fetchone()
             rng = random.Random(0)
             draw = sorted({rng.randint(low, high) for _ in range(16 * LANGUAGE_SAMPLE)})
-            cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s AND id = ANY(%s)",
-                           [self.name, draw])
+            cursor.execute(f"SELECT id, language FROM {PASSAGES} WHERE collection = %s AND id = ANY(%s)", [self.name, draw])
         by_language: dict[int, list[int]] = {}
         for pid, language in cursor.fetchall():
             by_language.setdefault(language, []).append(pid)
         vectors: dict[int, np.ndarray] = {}
         if len(by_language) == len(LANGUAGES) and all(len(v) >= MIN_LANGUAGE_SAMPLE for v in by_language.values()):
             rng = random.Random(0)
-            ids = sorted(pid for members in by_language.values()
-                         for pid in rng.sample(members, min(len(members), LANGUAGE_SAMPLE)))
+            ids = sorted(
+                pid for members in by_language.values() for pid in rng.sample(members, min(len(members), LANGUAGE_SAMPLE))
+            )
             cursor.execute(f"SELECT language, embedding::text FROM {PASSAGES} WHERE id = ANY(%s)", [ids])
             rows: dict[int, list[np.ndarray]] = {}
             for language, text in cursor.fetchall():
@@ -270,9 +299,20 @@ class PgCollection:
             _samples[key] = (now, count, vectors)
         return vectors
 
-    def search(self, query: str, query_vector: np.ndarray | None, *, k: int = 10, candidates: int = 100,
-               method: str = "hybrid", bm25_weight: dict | None = None, fusion: str = "convex", rrf_k: int = 60,
-               allowed_sql: tuple[str, list] | None = None, info: dict | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray | None,
+        *,
+        k: int = 10,
+        candidates: int = 100,
+        method: str = "hybrid",
+        bm25_weight: dict | None = None,
+        fusion: str = "convex",
+        rrf_k: int = 60,
+        allowed_sql: tuple[str, list] | None = None,
+        info: dict | None = None,
+    ) -> list[Hit]:
         """The ``k`` best documents for ``query`` among those ``allowed_sql`` selects (a query
         returning document ids; ``None``: every passage of the collection). ``info``: the
         collection's row (``info()``), when the caller has just read it."""
@@ -280,7 +320,7 @@ class PgCollection:
         # Connections start with hnsw.ef_search set for RETRIEVAL_CANDIDATES and iterative scans on
         # (settings: DATABASES OPTIONS); another candidate count is set for this search alone.
         local = int(candidates) != getattr(settings, "RETRIEVAL_HNSW_EF_SEARCH", 0)
-        with (transaction.atomic(using=using) if local else nullcontext()), connections[using].cursor() as cursor:
+        with transaction.atomic(using=using) if local else nullcontext(), connections[using].cursor() as cursor:
             if info is None:
                 info = self.info()
             if info is None or not info["passages"]:
@@ -297,8 +337,10 @@ class PgCollection:
             bm_top: dict[int, float] = {}
             if method in ("bm25", "hybrid"):
                 wanted = query_terms(query)
-                cursor.execute(f"SELECT term, df FROM {TERMS} WHERE collection = %s AND term = ANY(%s) AND df > 0",
-                               [self.name, sorted(set(wanted))])
+                cursor.execute(
+                    f"SELECT term, df FROM {TERMS} WHERE collection = %s AND term = ANY(%s) AND df > 0",
+                    [self.name, sorted(set(wanted))],
+                )
                 df = dict(cursor.fetchall())
                 counts = Counter(t for t in wanted if t in df)
                 terms = sorted(counts)
@@ -322,7 +364,8 @@ class PgCollection:
                             "GROUP BY o.passage_id ORDER BY score DESC LIMIT %s) "
                             f"SELECT top.passage_id, top.score FROM top JOIN {PASSAGES} p ON p.id = top.passage_id "
                             f"WHERE TRUE{allowed} ORDER BY top.score DESC LIMIT %s",
-                            [avgdl, terms, weights, self.name, chosen, pool, *allowed_params, candidates])
+                            [avgdl, terms, weights, self.name, chosen, pool, *allowed_params, candidates],
+                        )
                         found = cursor.fetchall()
                         if len(found) >= candidates or pool >= postings:
                             break
@@ -342,7 +385,8 @@ class PgCollection:
                 cursor.execute(
                     f"SELECT p.id, {distance} AS d FROM {PASSAGES} p "
                     f"WHERE p.collection = '{self.name}' AND p.dim = {int(dim)}{allowed} ORDER BY d LIMIT %s",
-                    [vector, *allowed_params, candidates])
+                    [vector, *allowed_params, candidates],
+                )
                 dn_top = {pid: -float(d) for pid, d in cursor.fetchall()}
 
             union = sorted(set(bm_top) | set(dn_top))
@@ -355,7 +399,8 @@ class PgCollection:
             cursor.execute(
                 f"SELECT p.id, p.key, p.language, CASE WHEN p.id = ANY(%s) THEN NULL ELSE {dense} END "
                 f"FROM {PASSAGES} p WHERE p.id = ANY(%s)",
-                [list(dn_top), *([vector] if vector else []), union])
+                [list(dn_top), *([vector] if vector else []), union],
+            )
             rows = {r[0]: r for r in cursor.fetchall()}
             # Full BM25 (every query term) for the passages the keyword side did not score in full:
             # found by the dense side only, or drawn by the rarer terms while commoner ones were left
@@ -366,7 +411,9 @@ class PgCollection:
                 cursor.execute(
                     f"SELECT p.id, {TOKENS_BM25} FROM {PASSAGES} p CROSS JOIN LATERAL unnest(p.terms) u "
                     "JOIN unnest(%s::text[], %s::float8[]) q(term, w) ON q.term = u.lexeme "
-                    "WHERE p.id = ANY(%s) GROUP BY p.id", [avgdl, terms, weights, rescore])
+                    "WHERE p.id = ANY(%s) GROUP BY p.id",
+                    [avgdl, terms, weights, rescore],
+                )
                 full.update((pid, float(score)) for pid, score in cursor.fetchall())
             offsets = np.zeros(len(LANGUAGES), dtype=np.float32)
             if vector is not None:
@@ -423,8 +470,11 @@ def new_passages(passages: list[Passage], vectors) -> dict[str, tuple[None, list
     rows: dict[str, tuple[None, list[NewPassage]]] = {}
     for passage, vector in zip(passages, vectors, strict=True):
         items = rows.setdefault(passage.doc_id, (None, []))[1]
-        items.append(NewPassage(len(items), "", passage.text, LANGUAGES.index(passage_language(passage.text)),
-                                tokenize(passage.text), vector))
+        items.append(
+            NewPassage(
+                len(items), "", passage.text, LANGUAGES.index(passage_language(passage.text)), tokenize(passage.text), vector
+            )
+        )
     return rows
 
 

@@ -60,6 +60,7 @@ class _Titles:
             if row is None or (view == STAFF and row[1] != Visibility.STAFF):
                 return ""
             return row[0]
+
         return resolve
 
 
@@ -75,8 +76,7 @@ class PostgresBackend(SearchBackend):
         """The model the collection's vectors were made with (until a rebuild with another one)."""
         return (embedder_named(info["embedder"]) if info else None) or get_embedder()
 
-    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None,
-               method: str = "hybrid") -> Found:
+    def search(self, *, view: str, visible, query: str, k: int, owner: int | None = None, method: str = "hybrid") -> Found:
         collection = self.collection(view, reading=True)
         info = collection.info()
         if info is None:
@@ -88,11 +88,22 @@ class PostgresBackend(SearchBackend):
         # No ORDER BY in the subquery (Document has a default ordering): it would keep the planner from
         # the HNSW index.
         allowed = visible.order_by().values("id").query.sql_with_params()
-        hits = collection.search(query, vector, k=k, candidates=config["CANDIDATES"], fusion=config["FUSION"], method=method,
-                                 bm25_weight=bm25_weights(embedder), rrf_k=config["RRF_K"], allowed_sql=allowed,
-                                 info=info)
-        documents = {key: {"doc_type": doc_type, "title": title} for key, doc_type, title in
-                     visible.filter(key__in=[h.doc_id for h in hits]).values_list("key", "doc_type", "title")}
+        hits = collection.search(
+            query,
+            vector,
+            k=k,
+            candidates=config["CANDIDATES"],
+            fusion=config["FUSION"],
+            method=method,
+            bm25_weight=bm25_weights(embedder),
+            rrf_k=config["RRF_K"],
+            allowed_sql=allowed,
+            info=info,
+        )
+        documents = {
+            key: {"doc_type": doc_type, "title": title}
+            for key, doc_type, title in visible.filter(key__in=[h.doc_id for h in hits]).values_list("key", "doc_type", "title")
+        }
         return Found([h for h in hits if h.doc_id in documents], documents)
 
     def knows(self, view: str, token: str) -> bool:
@@ -114,9 +125,13 @@ class PostgresBackend(SearchBackend):
         # (an index-only count) instead of distinct keys among the passages keeps /readyz cheap
         # (a probe every few seconds; the distinct count read 160,000 rows at 100,000 documents).
         documents = Document.objects.count() if hr is not None else 0
-        stats = {"backend": self.kind, "version": self.version(),
-                 "passages": sum(c.passages for c in rows.values()), "documents": documents,
-                 "embedder": hr.embedder if hr is not None else ""}
+        stats = {
+            "backend": self.kind,
+            "version": self.version(),
+            "passages": sum(c.passages for c in rows.values()),
+            "documents": documents,
+            "embedder": hr.embedder if hr is not None else "",
+        }
         INDEX_VERSION.set(stats["version"])
         INDEX_PASSAGES.set(stats["passages"])
         INDEX_DOCUMENTS.set(documents)
@@ -156,8 +171,12 @@ class PostgresBackend(SearchBackend):
     def _plan(self, keys: list[str], embedder: Embedder, titles: _Titles) -> tuple[dict, dict]:
         """Each view's new passages for ``keys`` (``{view: {key: (id, passages)}}``) and the
         ``version`` and ``updated_at`` of each document they were made from."""
-        documents = {d.key: d for d in Document.objects.filter(key__in=keys)
-                     .only("id", "key", "doc_type", "title", "body", "visibility", "version", "updated_at")}
+        documents = {
+            d.key: d
+            for d in Document.objects.filter(key__in=keys).only(
+                "id", "key", "doc_type", "title", "body", "visibility", "version", "updated_at"
+            )
+        }
         chunks: dict[str, dict[str, tuple[int, list]]] = {view: {} for view in VIEWS}
         for key in keys:
             document = documents.get(key)
@@ -166,26 +185,42 @@ class PostgresBackend(SearchBackend):
             for view in VIEWS:
                 if view == STAFF and document.visibility != Visibility.STAFF:
                     continue
-                chunks[view][key] = (document.pk, chunk_document(
-                    key=document.key, doc_type=document.doc_type, title=document.title, body=document.body,
-                    view=view, resolve=titles.resolver(view)))
+                chunks[view][key] = (
+                    document.pk,
+                    chunk_document(
+                        key=document.key,
+                        doc_type=document.doc_type,
+                        title=document.title,
+                        body=document.body,
+                        view=view,
+                        resolve=titles.resolver(view),
+                    ),
+                )
         known = {}
         for view in VIEWS:
             known.update(self.collection(view).vectors_of(keys))
         texts = sorted({c.text for view in VIEWS for _, items in chunks[view].values() for c in items} - set(known))
         for start in range(0, len(texts), EMBED_BATCH):
-            part = texts[start:start + EMBED_BATCH]
+            part = texts[start : start + EMBED_BATCH]
             known.update(zip(part, embedder.embed_documents(part), strict=True))
         plan = {
-            view: {key: (pk, [NewPassage(n, c.section, c.text, LANGUAGES.index(passage_language(c.text)),
-                                         tokenize(c.text), known[c.text]) for n, c in enumerate(items)])
-                   for key, (pk, items) in chunks[view].items()}
+            view: {
+                key: (
+                    pk,
+                    [
+                        NewPassage(
+                            n, c.section, c.text, LANGUAGES.index(passage_language(c.text)), tokenize(c.text), known[c.text]
+                        )
+                        for n, c in enumerate(items)
+                    ],
+                )
+                for key, (pk, items) in chunks[view].items()
+            }
             for view in VIEWS
         }
         return plan, {key: (d.version, d.updated_at) for key, d in documents.items()}
 
-    def index_documents(self, keys: list[str], *, embedder: Embedder | None = None,
-                        titles: _Titles | None = None) -> int:
+    def index_documents(self, keys: list[str], *, embedder: Embedder | None = None, titles: _Titles | None = None) -> int:
         embedder = embedder or get_embedder()
         keys = sorted(set(keys))
         if self._prepare(embedder):
@@ -193,12 +228,16 @@ class PostgresBackend(SearchBackend):
         titles = titles or _Titles()
         IndexState.objects.get_or_create(pk=1)
         for start in range(0, len(keys), BATCH):
-            batch = keys[start:start + BATCH]
+            batch = keys[start : start + BATCH]
             plan, seen = self._plan(batch, embedder, titles)
             with transaction.atomic():
-                locked = {key: (version, updated) for key, version, updated in
-                          Document.objects.select_for_update().filter(key__in=batch).order_by("key")
-                          .values_list("key", "version", "updated_at")}
+                locked = {
+                    key: (version, updated)
+                    for key, version, updated in Document.objects.select_for_update()
+                    .filter(key__in=batch)
+                    .order_by("key")
+                    .values_list("key", "version", "updated_at")
+                }
                 changed = [key for key in batch if locked.get(key) != seen.get(key)]
                 if changed:
                     # Edited or deleted while its passages were embedded: done again, now locked.
@@ -224,8 +263,9 @@ class PostgresBackend(SearchBackend):
         keys = list(Document.objects.order_by("key").values_list("key", flat=True))
         gone = sorted(set().union(*(self.collection(v).keys() for v in VIEWS)) - set(keys))
         IndexState.objects.get_or_create(pk=1)
-        IndexState.objects.filter(pk=1).update(rebuild_total=len(keys) + len(gone), rebuild_done=0,
-                                               rebuild_started_at=timezone.now(), rebuild_finished_at=None)
+        IndexState.objects.filter(pk=1).update(
+            rebuild_total=len(keys) + len(gone), rebuild_done=0, rebuild_started_at=timezone.now(), rebuild_finished_at=None
+        )
         return keys + gone, empty
 
     def _end_rebuild(self, embedder: Embedder, empty: list[str]) -> None:
@@ -249,12 +289,11 @@ class PostgresBackend(SearchBackend):
         started = time.perf_counter()
         todo, empty = self._begin_rebuild(embedder)
         chunk = chunk or max(10, min(200, -(-len(todo) // 40)))
-        chunks = [todo[start:start + chunk] for start in range(0, len(todo), chunk)]
+        chunks = [todo[start : start + chunk] for start in range(0, len(todo), chunk)]
         result = group(index_chunk.s(part) for part in chunks).apply_async()
         while not result.ready():
             if progress:
-                progress(sum(len(part) for part, done in zip(chunks, result.results, strict=True) if done.ready()),
-                         len(todo))
+                progress(sum(len(part) for part, done in zip(chunks, result.results, strict=True) if done.ready()), len(todo))
             time.sleep(0.5)
         result.get(disable_sync_subtasks=False)  # a chunk that failed for good fails the rebuild
         if progress:
@@ -268,7 +307,7 @@ class PostgresBackend(SearchBackend):
         todo, empty = self._begin_rebuild(embedder)
         titles = _Titles()
         for start in range(0, len(todo), BATCH):
-            self.index_documents(todo[start:start + BATCH], embedder=embedder, titles=titles)
+            self.index_documents(todo[start : start + BATCH], embedder=embedder, titles=titles)
             IndexState.objects.filter(pk=1).update(rebuild_done=min(start + BATCH, len(todo)))
             if progress:
                 progress(min(start + BATCH, len(todo)), len(todo))
@@ -281,8 +320,13 @@ class PostgresBackend(SearchBackend):
             IndexState.objects.filter(pk=1).update(version=F("version") + 1, embedder=embedder.name)
         IndexCollection.objects.filter(name__in=VIEWS).update(built_at=timezone.now())
         stats = self.stats()
-        log.info("index_rebuilt", backend=self.kind, documents=count, seconds=round(time.perf_counter() - started, 1),
-                 passages=stats["passages"])
+        log.info(
+            "index_rebuilt",
+            backend=self.kind,
+            documents=count,
+            seconds=round(time.perf_counter() - started, 1),
+            passages=stats["passages"],
+        )
         return stats
 
 

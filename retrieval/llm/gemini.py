@@ -22,8 +22,9 @@ DEFAULT_MODEL = "gemini-2.0-flash"
 class GeminiProvider(Provider):
     name = "gemini"
 
-    def __init__(self, api_key: str = "", base_url: str = "", model: str = "", timeout: float = 30.0,
-                 max_retries: int = 1) -> None:
+    def __init__(
+        self, api_key: str = "", base_url: str = "", model: str = "", timeout: float = 30.0, max_retries: int = 1
+    ) -> None:
         if not api_key:
             raise ImproperlyConfigured("The gemini provider needs GEMINI_API_KEY.")
         self.model = model or DEFAULT_MODEL
@@ -31,10 +32,11 @@ class GeminiProvider(Provider):
         self._secret = api_key
         # Without retry options the SDK never retries; with them it defaults to five
         # attempts and waits of up to a minute, too long for someone waiting for an answer.
-        retry = (types.HttpRetryOptions(attempts=1 + max_retries, initial_delay=0.5, max_delay=2.0)
-                 if max_retries else None)
-        self.client = genai.Client(api_key=api_key, http_options=types.HttpOptions(
-            base_url=base_url or None, timeout=_milliseconds(timeout), retry_options=retry))
+        retry = types.HttpRetryOptions(attempts=1 + max_retries, initial_delay=0.5, max_delay=2.0) if max_retries else None
+        self.client = genai.Client(
+            api_key=api_key,
+            http_options=types.HttpOptions(base_url=base_url or None, timeout=_milliseconds(timeout), retry_options=retry),
+        )
 
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
         """The answer's text as it streams. With ``options.tools`` Gemini may call
@@ -43,7 +45,8 @@ class GeminiProvider(Provider):
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         contents = [
             types.Content(role="model" if m["role"] == "assistant" else "user", parts=[types.Part(text=m["content"])])
-            for m in messages if m["role"] != "system"
+            for m in messages
+            if m["role"] != "system"
         ]
         tools = options.tools
         for round_ in range(MAX_ROUNDS + 1):
@@ -53,26 +56,46 @@ class GeminiProvider(Provider):
             if not calls or not offered:
                 return
             contents.append(types.Content(role="model", parts=[types.Part(function_call=c) for c in calls]))
-            contents.append(types.Content(role="user", parts=[
-                types.Part.from_function_response(name=c.name or "", response={"result": json.loads(
-                    tools.call(c.name or "", dict(c.args or {})))}) for c in calls]))
+            contents.append(
+                types.Content(
+                    role="user",
+                    parts=[
+                        types.Part.from_function_response(
+                            name=c.name or "", response={"result": json.loads(tools.call(c.name or "", dict(c.args or {})))}
+                        )
+                        for c in calls
+                    ],
+                )
+            )
 
-    def _round(self, contents: list, system: str, options: Options, specs: list[dict] | None,
-               calls: list) -> Iterator[str]:
+    def _round(self, contents: list, system: str, options: Options, specs: list[dict] | None, calls: list) -> Iterator[str]:
         # This answer's own time budget may be tighter than the provider's.
         timeout = min(self.timeout, options.timeout)
-        declared = [types.Tool(function_declarations=[types.FunctionDeclaration(
-            name=spec["name"], description=spec["description"], parameters_json_schema=spec["parameters"])
-            for spec in specs])] if specs else None
+        declared = (
+            [
+                types.Tool(
+                    function_declarations=[
+                        types.FunctionDeclaration(
+                            name=spec["name"], description=spec["description"], parameters_json_schema=spec["parameters"]
+                        )
+                        for spec in specs
+                    ]
+                )
+            ]
+            if specs
+            else None
+        )
         config = types.GenerateContentConfig(
-            system_instruction=system or None, max_output_tokens=options.max_tokens,
-            temperature=options.temperature, http_options=types.HttpOptions(timeout=_milliseconds(timeout)),
-            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True), tools=declared,
+            system_instruction=system or None,
+            max_output_tokens=options.max_tokens,
+            temperature=options.temperature,
+            http_options=types.HttpOptions(timeout=_milliseconds(timeout)),
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            tools=declared,
         )
         finished = False
         try:
-            for chunk in self.client.models.generate_content_stream(model=self.model, contents=contents,
-                                                                     config=config):
+            for chunk in self.client.models.generate_content_stream(model=self.model, contents=contents, config=config):
                 text, done = self._delta(chunk, calls)
                 finished = finished or done
                 if text:
@@ -80,8 +103,9 @@ class GeminiProvider(Provider):
         except errors.APIError as exc:
             headers = getattr(exc.response, "headers", None) or {}
             retry_after = headers.get("retry-after")
-            raise status_error(self.name, int(exc.code or 500), exc.message or "", retry_after=retry_after,
-                               secret=self._secret) from None
+            raise status_error(
+                self.name, int(exc.code or 500), exc.message or "", retry_after=retry_after, secret=self._secret
+            ) from None
         except httpx2.TimeoutException:
             raise timeout_error(self.name, timeout) from None
         except httpx2.TransportError as exc:

@@ -20,7 +20,7 @@ def redact(text: str, secret: str = "") -> str:
     if secret:
         text = text.replace(secret, "***")
     text = " ".join(text.split())
-    return text if len(text) <= MAX_DETAIL else text[:MAX_DETAIL - 1] + "…"
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 
 
 def error_detail(body: object) -> str:
@@ -40,8 +40,9 @@ def error_detail(body: object) -> str:
     return ""
 
 
-def status_error(provider: str, status: int, detail: str = "", *, retry_after: str | None = None,
-                 secret: str = "") -> ProviderError:
+def status_error(
+    provider: str, status: int, detail: str = "", *, retry_after: str | None = None, secret: str = ""
+) -> ProviderError:
     """Rate limits and server errors may pass; other client errors will not."""
     message = f"{provider}: HTTP {status}"
     if detail:
@@ -65,8 +66,16 @@ def malformed(provider: str, what: str = "") -> ProviderError:
     return ProviderError(f"{provider}: malformed response" + (f" ({what})" if what else ""))
 
 
-def post_lines(client: httpx2.Client, url: str, *, provider: str, payload: dict, timeout: float,
-               headers: dict[str, str] | None = None, secret: str = "") -> Iterator[str]:
+def post_lines(
+    client: httpx2.Client,
+    url: str,
+    *,
+    provider: str,
+    payload: dict,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    secret: str = "",
+) -> Iterator[str]:
     """POST ``payload`` and yield the response's lines as they arrive. The timeout
     covers connecting and every wait for the next bytes, so a server that stops
     mid-answer fails after ``timeout`` seconds of silence."""
@@ -74,8 +83,13 @@ def post_lines(client: httpx2.Client, url: str, *, provider: str, payload: dict,
         with client.stream("POST", url, json=payload, headers=headers, timeout=timeout) as response:
             if response.status_code >= 400:
                 response.read()
-                raise status_error(provider, response.status_code, error_detail(response.content),
-                                   retry_after=response.headers.get("retry-after"), secret=secret)
+                raise status_error(
+                    provider,
+                    response.status_code,
+                    error_detail(response.content),
+                    retry_after=response.headers.get("retry-after"),
+                    secret=secret,
+                )
             yield from response.iter_lines()
     except httpx2.TimeoutException:
         raise timeout_error(provider, timeout) from None
@@ -106,7 +120,7 @@ def chat_stream(lines: Iterable[str], calls: dict[int, dict], *, provider: str, 
     for line in lines:
         if not line.startswith("data:"):
             continue
-        raw = line[len("data:"):].strip()
+        raw = line[len("data:") :].strip()
         if raw == "[DONE]":
             return
         try:
@@ -142,8 +156,7 @@ def chat_delta(data: dict, calls: dict[int, dict], *, provider: str) -> tuple[st
         raise malformed(provider, "no delta")
     for piece in delta.get("tool_calls") or ():
         if isinstance(piece, dict):
-            gather_tool_call(calls, index=piece.get("index") or 0, call_id=piece.get("id"),
-                             function=piece.get("function"))
+            gather_tool_call(calls, index=piece.get("index") or 0, call_id=piece.get("id"), function=piece.get("function"))
     return content or "", bool(choice.get("finish_reason"))
 
 

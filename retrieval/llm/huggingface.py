@@ -28,7 +28,8 @@ class HuggingFaceProvider(Provider):
     def __init__(self, api_key: str = "", base_url: str = "", model: str = "", timeout: float = 30.0) -> None:
         if not api_key and not base_url:
             raise ImproperlyConfigured(
-                "The huggingface provider needs HUGGINGFACE_API_KEY (or HUGGINGFACE_BASE_URL for your own server).")
+                "The huggingface provider needs HUGGINGFACE_API_KEY (or HUGGINGFACE_BASE_URL for your own server)."
+            )
         self.model = model or DEFAULT_MODEL
         self.timeout = timeout
         self._secret = api_key
@@ -43,14 +44,19 @@ class HuggingFaceProvider(Provider):
         streams tool calls the same way."""
         yield from openai_tool_rounds(messages, options, self._round)
 
-    def _round(self, messages: list[dict], options: Options, specs: list[dict] | None,
-               calls: dict[int, dict]) -> Iterator[str]:
+    def _round(self, messages: list[dict], options: Options, specs: list[dict] | None, calls: dict[int, dict]) -> Iterator[str]:
         # This answer's own time budget may be tighter than the provider's.
         timeout = min(self.timeout, options.timeout)
-        payload = {"model": self.model, "messages": messages, "stream": True, "max_tokens": options.max_tokens,
-                   "temperature": options.temperature}
+        payload = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+        }
         if specs:
             payload["tools"] = [{"type": "function", "function": spec} for spec in specs]
-        lines = post_lines(self.client, self.url, provider=self.name, payload=payload, timeout=timeout,
-                           headers=self.headers, secret=self._secret)
+        lines = post_lines(
+            self.client, self.url, provider=self.name, payload=payload, timeout=timeout, headers=self.headers, secret=self._secret
+        )
         yield from chat_stream(lines, calls, provider=self.name, secret=self._secret)

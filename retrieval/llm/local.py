@@ -31,8 +31,11 @@ MAX_SENTENCES = 3
 DENSE_WEIGHT = {"tr": 0.5, "en": 0.5}
 RANK_PENALTY = 0.15
 NUMBER_BONUS = 0.1
-_QUANTITY = re.compile(r"\b(kaç\w*|kac\w*|ne kadar|ne zaman|saat\w*|hangi tarih\w*|how (many|much|long|often|soon)|"
-                       r"when|what time|which year|what year|hours?|deadline|limit\w*|süre\w*)\b", re.I)
+_QUANTITY = re.compile(
+    r"\b(kaç\w*|kac\w*|ne kadar|ne zaman|saat\w*|hangi tarih\w*|how (many|much|long|often|soon)|"
+    r"when|what time|which year|what year|hours?|deadline|limit\w*|süre\w*)\b",
+    re.I,
+)
 _DIGIT = re.compile(r"\d")
 _TIGHT = re.compile(r"\s+([.,;:!?)]|['’][a-zçğıöşü])")
 # Phrases of the question found as they are. Turkish suffixes change the word forms,
@@ -53,11 +56,13 @@ _SENTENCE_END = re.compile(r"(?<![\s(][A-ZÇĞİÖŞÜ]\.)(?<=[.!?…])\s+(?=[A-
 # List items flattened into a passage (" - item", " 2. item") are sentences of their own.
 _LIST_ITEM = re.compile(r"(?:^|(?<=[.!?…:;]))\s*(?:[-•*]|\d{1,2}[.)])\s+")
 _BARE = re.compile(r"[\w\s/]{0,40}:|\d{1,2}[.)]?")
-_QUESTION_WORDS = frozenset(tokenize(
-    "what which who whom whose when where why how many much did does do was were is are "
-    "kim kimin kime ne neyi nedir neler hangi hangisi kaç kaçta nasıl neden niçin nerede nereye nereden zaman "
-    "mıdır midir"
-))
+_QUESTION_WORDS = frozenset(
+    tokenize(
+        "what which who whom whose when where why how many much did does do was were is are "
+        "kim kimin kime ne neyi nedir neler hangi hangisi kaç kaçta nasıl neden niçin nerede nereye nereden zaman "
+        "mıdır midir"
+    )
+)
 
 
 @dataclass
@@ -141,7 +146,9 @@ class LocalProvider(Provider):
         # "Kaç gün?", "How long?", "When?": the sentence with the number or the time answers it.
         wants_number = bool(_QUANTITY.search(options.question))
         scores = [
-            lexical[i] + dense_weight * dense[i] + bigram_weight * self._bigrams(pairs, c.text)
+            lexical[i]
+            + dense_weight * dense[i]
+            + bigram_weight * self._bigrams(pairs, c.text)
             - RANK_PENALTY * c.rank
             + (NUMBER_BONUS if wants_number and _DIGIT.search(c.text) else 0.0)
             for i, c in enumerate(candidates)
@@ -173,8 +180,11 @@ class LocalProvider(Provider):
         leaving out pairs made only of question words ("how many")."""
         words = [w.strip("?.,!;:'\"") for w in fold(question).split()]
         words = [w for w in words if w]
-        return [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)
-                if not (set(tokenize(a)) <= _QUESTION_WORDS and set(tokenize(b)) <= _QUESTION_WORDS)]
+        return [
+            f"{a} {b}"
+            for a, b in zip(words, words[1:], strict=False)
+            if not (set(tokenize(a)) <= _QUESTION_WORDS and set(tokenize(b)) <= _QUESTION_WORDS)
+        ]
 
     @staticmethod
     def _bigrams(pairs: list[str], text: str) -> float:

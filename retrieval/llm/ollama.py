@@ -41,15 +41,15 @@ class OllamaProvider(Provider):
                 return
             messages.append({"role": "assistant", "content": "", "tool_calls": [{"function": c} for c in calls]})
             for c in calls:
-                messages.append({"role": "tool", "tool_name": c["name"],
-                                 "content": tools.call(c["name"], c["arguments"])})
+                messages.append({"role": "tool", "tool_name": c["name"], "content": tools.call(c["name"], c["arguments"])})
 
-    def _round(self, messages: list[dict], options: Options, specs: list[dict] | None,
-               calls: list[dict]) -> Iterator[str]:
+    def _round(self, messages: list[dict], options: Options, specs: list[dict] | None, calls: list[dict]) -> Iterator[str]:
         # This answer's own time budget may be tighter than the provider's.
         timeout = min(self.timeout, options.timeout)
         payload = {
-            "model": self.model, "messages": messages, "stream": True,
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
             "options": {"num_predict": options.max_tokens, "temperature": options.temperature},
         }
         if specs:

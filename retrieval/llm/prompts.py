@@ -28,31 +28,46 @@ SYSTEM = {
 
 def sources_block(sources: list[Source]) -> str:
     """The sources as a JSON array, so text inside a document cannot pose as instructions."""
-    data = [{"n": s.n, "key": s.key, "type": s.doc_type, "title": s.title, "text": "\n".join(s.passages)}
-            for s in sources]
+    data = [{"n": s.n, "key": s.key, "type": s.doc_type, "title": s.title, "text": "\n".join(s.passages)} for s in sources]
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 
 TOOLS = {
-    "en": ("When the sources do not answer a question about employees, departments, projects or procedures, "
-           "call find_documents and cite the documents it returns by their numbers. It shows only what the asker "
-           "may see; when it says a field is for HR only, say so and give no value."),
-    "tr": ("Kaynaklar çalışanlar, departmanlar, projeler ya da prosedürler hakkındaki bir soruyu yanıtlamıyorsa "
-           "find_documents aracını çağır ve döndürdüğü belgeleri numaralarıyla kaynak göster. Araç yalnızca soranın "
-           "görebildiklerini verir; bir alanın yalnızca İK'ya açık olduğunu söylerse bunu belirt ve değer verme."),
+    "en": (
+        "When the sources do not answer a question about employees, departments, projects or procedures, "
+        "call find_documents and cite the documents it returns by their numbers. It shows only what the asker "
+        "may see; when it says a field is for HR only, say so and give no value."
+    ),
+    "tr": (
+        "Kaynaklar çalışanlar, departmanlar, projeler ya da prosedürler hakkındaki bir soruyu yanıtlamıyorsa "
+        "find_documents aracını çağır ve döndürdüğü belgeleri numaralarıyla kaynak göster. Araç yalnızca soranın "
+        "görebildiklerini verir; bir alanın yalnızca İK'ya açık olduğunu söylerse bunu belirt ve değer verme."
+    ),
 }
 
 PREPARED = {
-    "en": ("A query over the company's structured records already found the exact answer below; state it in "
-           "your own words, completely (every item of a list), keeping its citations:\n{answer}"),
-    "tr": ("Şirketin yapılandırılmış kayıtları üzerinde yapılan bir sorgu aşağıdaki kesin yanıtı buldu; bunu "
-           "kendi sözlerinle, eksiksiz (listenin her öğesiyle) ve kaynak numaralarını koruyarak ifade et:\n{answer}"),
+    "en": (
+        "A query over the company's structured records already found the exact answer below; state it in "
+        "your own words, completely (every item of a list), keeping its citations:\n{answer}"
+    ),
+    "tr": (
+        "Şirketin yapılandırılmış kayıtları üzerinde yapılan bir sorgu aşağıdaki kesin yanıtı buldu; bunu "
+        "kendi sözlerinle, eksiksiz (listenin her öğesiyle) ve kaynak numaralarını koruyarak ifade et:\n{answer}"
+    ),
 }
 
 
-def build_messages(*, question: str, language: str, sources: list[Source], history: list[dict],
-                   history_budget_words: int = 600, asker: str = "", prepared: str | None = None,
-                   tools: bool = False) -> list[dict]:
+def build_messages(
+    *,
+    question: str,
+    language: str,
+    sources: list[Source],
+    history: list[dict],
+    history_budget_words: int = 600,
+    asker: str = "",
+    prepared: str | None = None,
+    tools: bool = False,
+) -> list[dict]:
     """System rules (and who is asking), recent turns trimmed to a word budget
     (newest kept), then the question with its sources and, when the structured
     records answer it exactly, that answer."""

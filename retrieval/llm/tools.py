@@ -38,8 +38,8 @@ def tool_spec() -> dict:
             "every condition. Links hold document keys: find the projects someone works on with "
             "{field: members, op: links, value: E001}, a department's people with {field: department_id, op: links, "
             "value: D01}. Returns the total and the documents with their fields and citation numbers [n]. "
-            "Fields per type: " + "; ".join(f"{t.name}: {', '.join(f.name for f in t.fields)}"
-                                            for t in DOC_TYPES.values()) + "."),
+            "Fields per type: " + "; ".join(f"{t.name}: {', '.join(f.name for f in t.fields)}" for t in DOC_TYPES.values()) + "."
+        ),
         "parameters": {
             "type": "object",
             "properties": {
@@ -51,9 +51,12 @@ def tool_spec() -> dict:
                         "type": "object",
                         "properties": {
                             "field": {"type": "string", "enum": fields},
-                            "op": {"type": "string", "enum": list(OPERATORS),
-                                   "description": "eq: same text; has: list item or word of a text; links: points "
-                                                  "at a key; year/before/after: dates; gt/lt: numbers."},
+                            "op": {
+                                "type": "string",
+                                "enum": list(OPERATORS),
+                                "description": "eq: same text; has: list item or word of a text; links: points "
+                                "at a key; year/before/after: dates; gt/lt: numbers.",
+                            },
                             "value": {"description": "Text, number, key or year; a list matches any of them."},
                             "not": {"type": "boolean", "description": "Documents that do NOT meet it."},
                         },
@@ -110,8 +113,7 @@ class Toolbox:
         for item in where:
             if set(item) - {"field", "op", "value", "not"} or not {"field", "op", "value"} <= set(item):
                 return {"error": "Each condition needs field, op and value (and may have not)."}
-            conditions.append(Condition(str(item["field"]), str(item["op"]), item["value"],
-                                        negate=bool(item.get("not"))))
+            conditions.append(Condition(str(item["field"]), str(item["op"]), item["value"], negate=bool(item.get("not"))))
         limit = arguments.get("limit", TOOL_LIMIT)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             return {"error": "'limit' must be a whole number ≥ 0."}
@@ -119,9 +121,15 @@ class Toolbox:
         if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)):
             return {"error": "'keys' must be a list of document keys."}
         try:
-            result = find_documents(user=self.user, doc_type=str(arguments.get("doc_type", "")), where=conditions,
-                                    keys=keys, order_by=str(arguments.get("order_by") or ""),
-                                    limit=min(limit, TOOL_LIMIT), snapshot=self.snapshot)
+            result = find_documents(
+                user=self.user,
+                doc_type=str(arguments.get("doc_type", "")),
+                where=conditions,
+                keys=keys,
+                order_by=str(arguments.get("order_by") or ""),
+                limit=min(limit, TOOL_LIMIT),
+                snapshot=self.snapshot,
+            )
         except SensitiveFieldError as exc:
             return {"error": f"Only HR can see {', '.join(exc.fields)}; tell the asker so and give no value."}
         except QueryError as exc:
@@ -130,8 +138,15 @@ class Toolbox:
             return {"total": result.total}
         documents = []
         for record in result.records:
-            documents.append({"n": self._cite(record), "key": record.key, "type": record.doc_type,
-                              "title": record.title, "fields": self.snapshot.shown_body(record)})
+            documents.append(
+                {
+                    "n": self._cite(record),
+                    "key": record.key,
+                    "type": record.doc_type,
+                    "title": record.title,
+                    "fields": self.snapshot.shown_body(record),
+                }
+            )
         return {"total": result.total, "returned": len(documents), "documents": documents}
 
     def _cite(self, record) -> int:
@@ -142,8 +157,9 @@ class Toolbox:
 
         text = get_doctype(record.doc_type).as_text(self.snapshot.shown_body(record), hr=True)  # the asker's view
         n = max((s.n for s in self.sources), default=0) + 1
-        self.sources.append(Source(n=n, key=record.key, doc_type=record.doc_type, title=record.title, score=1.0,
-                                   passages=(text,)))
+        self.sources.append(
+            Source(n=n, key=record.key, doc_type=record.doc_type, title=record.title, score=1.0, passages=(text,))
+        )
         return n
 
 
@@ -161,12 +177,24 @@ def openai_tool_rounds(messages: list[dict], options, one_round) -> Iterator[str
         if not calls or not offered:
             return
         ordered = [calls[i] for i in sorted(calls)]
-        messages.append({"role": "assistant", "content": None, "tool_calls": [
-            {"id": c["id"] or f"call_{i}", "type": "function",
-             "function": {"name": c["name"], "arguments": c["arguments"]}} for i, c in enumerate(ordered)]})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": c["id"] or f"call_{i}",
+                        "type": "function",
+                        "function": {"name": c["name"], "arguments": c["arguments"]},
+                    }
+                    for i, c in enumerate(ordered)
+                ],
+            }
+        )
         for i, c in enumerate(ordered):
-            messages.append({"role": "tool", "tool_call_id": c["id"] or f"call_{i}",
-                             "content": tools.call(c["name"], c["arguments"])})
+            messages.append(
+                {"role": "tool", "tool_call_id": c["id"] or f"call_{i}", "content": tools.call(c["name"], c["arguments"])}
+            )
 
 
 __all__ = ["MAX_ROUNDS", "TOOL_LIMIT", "TOOL_NAME", "Toolbox", "openai_tool_rounds", "tool_spec"]

@@ -34,8 +34,19 @@ MESSAGES = [
     {"role": "assistant", "content": "Kervan projesini Emre Şahin yönetiyor [1]."},
     {"role": "user", "content": 'Sources:\n[{"n": 1, "key": "PR1"}]\n\nQuestion: Yıllık izin nasıl alınır?'},
 ]
-MODES = {"ok", "rate_limited", "server_error", "unauthorized", "hang_before_headers", "hang_mid_stream",
-         "malformed", "wrong_shape", "error_event", "truncated", "tool_call"}
+MODES = {
+    "ok",
+    "rate_limited",
+    "server_error",
+    "unauthorized",
+    "hang_before_headers",
+    "hang_mid_stream",
+    "malformed",
+    "wrong_shape",
+    "error_event",
+    "truncated",
+    "tool_call",
+}
 KAFKA_QUERY = {"doc_type": "employee", "where": [{"field": "skills", "op": "has", "value": "Kafka"}]}
 
 
@@ -84,24 +95,37 @@ class OpenAIWire(Wire):
     opening = 2
 
     def chunk(self, model: str, delta: dict, finish: str | None = None) -> bytes:
-        return _sse({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
-                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        return _sse(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion.chunk",
+                "created": 1700000000,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+        )
 
     def frames(self, model: str) -> list[bytes]:
         # The first chunk only names the role: an empty delta the provider must skip.
-        return [self.chunk(model, {"role": "assistant", "content": ""}),
-                *(self.chunk(model, {"content": text}) for text in self.chunks),
-                self.chunk(model, {}, "stop"), _sse("[DONE]")]
+        return [
+            self.chunk(model, {"role": "assistant", "content": ""}),
+            *(self.chunk(model, {"content": text}) for text in self.chunks),
+            self.chunk(model, {}, "stop"),
+            _sse("[DONE]"),
+        ]
 
     def tool_frames(self, model: str, arguments) -> list[bytes]:
         # The name first, then the arguments in two pieces, as the API streams them.
         text = arguments if isinstance(arguments, str) else json.dumps(arguments)
         half = len(text) // 2
         first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "find_documents", "arguments": ""}}
-        return [self.chunk(model, {"role": "assistant", "content": None, "tool_calls": [first]}),
-                self.chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": text[:half]}}]}),
-                self.chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": text[half:]}}]}),
-                self.chunk(model, {}, "tool_calls"), _sse("[DONE]")]
+        return [
+            self.chunk(model, {"role": "assistant", "content": None, "tool_calls": [first]}),
+            self.chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": text[:half]}}]}),
+            self.chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": text[half:]}}]}),
+            self.chunk(model, {}, "tool_calls"),
+            _sse("[DONE]"),
+        ]
 
 
 class AzureWire(OpenAIWire):
@@ -130,8 +154,11 @@ class GeminiWire(Wire):
 
     def tool_frames(self, model: str, arguments) -> list[bytes]:
         args = json.loads(arguments) if isinstance(arguments, str) else arguments
-        candidate = {"content": {"parts": [{"functionCall": {"name": "find_documents", "args": args}}],
-                                 "role": "model"}, "finishReason": "STOP", "index": 0}
+        candidate = {
+            "content": {"parts": [{"functionCall": {"name": "find_documents", "args": args}}], "role": "model"},
+            "finishReason": "STOP",
+            "index": 0,
+        }
         return [_sse({"candidates": [candidate], "modelVersion": model, "responseId": "r1"})]
 
     def malformed(self) -> bytes:
@@ -155,21 +182,53 @@ class OllamaWire(Wire):
         return json.dumps(data).encode() + b"\n"
 
     def frames(self, model: str) -> list[bytes]:
-        chunks = [self.line({"model": model, "created_at": "2025-01-01T00:00:00Z",
-                             "message": {"role": "assistant", "content": text}, "done": False})
-                  for text in self.chunks]
-        done = self.line({"model": model, "created_at": "2025-01-01T00:00:01Z",
-                          "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop",
-                          "total_duration": 1, "eval_count": 3})
+        chunks = [
+            self.line(
+                {
+                    "model": model,
+                    "created_at": "2025-01-01T00:00:00Z",
+                    "message": {"role": "assistant", "content": text},
+                    "done": False,
+                }
+            )
+            for text in self.chunks
+        ]
+        done = self.line(
+            {
+                "model": model,
+                "created_at": "2025-01-01T00:00:01Z",
+                "message": {"role": "assistant", "content": ""},
+                "done": True,
+                "done_reason": "stop",
+                "total_duration": 1,
+                "eval_count": 3,
+            }
+        )
         return [*chunks, done]
 
     def tool_frames(self, model: str, arguments) -> list[bytes]:
         args = json.loads(arguments) if isinstance(arguments, str) else arguments
-        call = self.line({"model": model, "created_at": "2025-01-01T00:00:00Z", "done": False, "message": {
-            "role": "assistant", "content": "", "tool_calls": [{"function": {"name": "find_documents",
-                                                                             "arguments": args}}]}})
-        done = self.line({"model": model, "created_at": "2025-01-01T00:00:01Z",
-                          "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"})
+        call = self.line(
+            {
+                "model": model,
+                "created_at": "2025-01-01T00:00:00Z",
+                "done": False,
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [{"function": {"name": "find_documents", "arguments": args}}],
+                },
+            }
+        )
+        done = self.line(
+            {
+                "model": model,
+                "created_at": "2025-01-01T00:00:01Z",
+                "message": {"role": "assistant", "content": ""},
+                "done": True,
+                "done_reason": "stop",
+            }
+        )
         return [call, done]
 
     def malformed(self) -> bytes:
@@ -195,8 +254,7 @@ class TGIWire(OpenAIWire):
         return {"error": message, "error_type": "overloaded" if status >= 500 else "validation"}
 
 
-WIRES = {"openai": OpenAIWire, "azure": AzureWire, "gemini": GeminiWire, "ollama": OllamaWire,
-         "huggingface": TGIWire}
+WIRES = {"openai": OpenAIWire, "azure": AzureWire, "gemini": GeminiWire, "ollama": OllamaWire, "huggingface": TGIWire}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -215,8 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = {"_raw": raw.decode("utf-8", "replace")}
-        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body,
-                            time.monotonic())
+        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
         owner.requests.append(received)
         mode = owner.next_mode()
         wire = owner.wire
@@ -226,8 +283,11 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "server_error":
             return self._error(500, "Internal error")
         if mode == "unauthorized":
-            key = received.headers.get("authorization", "").removeprefix("Bearer ") or \
-                received.headers.get("api-key") or received.headers.get("x-goog-api-key", "")
+            key = (
+                received.headers.get("authorization", "").removeprefix("Bearer ")
+                or received.headers.get("api-key")
+                or received.headers.get("x-goog-api-key", "")
+            )
             return self._error(401, f"Incorrect API key provided: {key}")
         if mode == "hang_before_headers":
             owner.stopping.wait(owner.hang_seconds)
@@ -237,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", wire.content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        opening = frames[:wire.opening]
+        opening = frames[: wire.opening]
         if mode == "hang_mid_stream":
             frames = [*opening, None]
         elif mode in ("malformed", "wrong_shape", "error_event"):

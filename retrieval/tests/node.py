@@ -21,8 +21,12 @@ def main() -> None:
         if not query:
             continue
         results = search_documents(user=user, query=query, k=3)
-        print(json.dumps({"keys": [r.key for r in results], "snippets": [r.snippet for r in results],
-                          "version": current_index().version}), flush=True)
+        print(
+            json.dumps(
+                {"keys": [r.key for r in results], "snippets": [r.snippet for r in results], "version": current_index().version}
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ def test_search_by_token_and_type(client, alice, company):
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.create(user=alice)
-    response = client.get("/api/documents/", {"q": "Kervan", "doc_type": "project"},
-                          HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/documents/", {"q": "Kervan", "doc_type": "project"}, HTTP_AUTHORIZATION=f"Token {token.key}")
     assert [r["key"] for r in response.json()["results"]] == ["P1"]
 
 
@@ -61,9 +60,16 @@ def test_the_search_page_uses_the_retriever(client, alice, company):
     assert 'href="/documents/PR1/"' in html and "search-results" in html
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("kervan", "P1"), ("izin", "PR1"), ("YILLIK", "PR1"), ("pr1", "PR1"), ("E3", "E3"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("kervan", "P1"),
+        ("izin", "PR1"),
+        ("YILLIK", "PR1"),
+        ("pr1", "PR1"),
+        ("E3", "E3"),
+    ],
+)
 def test_the_search_page_ranks_the_right_document_first(client, alice, company, query, expected):
     client.force_login(alice)
     response = client.get("/documents/", {"q": query})

@@ -40,21 +40,49 @@ def worker(tmp_path, settings):
     queue = f"chatcore-test-{uuid.uuid4().hex[:12]}"
     index_dir = tmp_path / "worker-index"
     log_path = tmp_path / "worker.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "retrieval.tests.worker_settings", "DATABASE_URL": database_url(),
-           "REDIS_URL": worker_redis_url(), "INDEX_DIR": str(index_dir),
-           "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "retrieval.tests.worker_settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": worker_redis_url(),
+        "INDEX_DIR": str(index_dir),
+        "RETRIEVAL_BACKEND": settings.RETRIEVAL_BACKEND,
+    }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "chatcore", "worker", "--pool=solo", "--concurrency=1",
-             "-Q", queue, "-n", f"{queue}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle",
-             "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "chatcore",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     # Sends from this process as a web process with REDIS_URL set would: to the broker, not eagerly.
-    sender = Celery("chatcore-test-sender", broker=worker_redis_url(), backend=worker_redis_url(),
-                    set_as_current=False)
-    sender.conf.update(task_default_queue=queue, task_serializer="json", accept_content=["json"],
-                       result_serializer="json", broker_connection_retry_on_startup=False)
+    sender = Celery("chatcore-test-sender", broker=worker_redis_url(), backend=worker_redis_url(), set_as_current=False)
+    sender.conf.update(
+        task_default_queue=queue,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        broker_connection_retry_on_startup=False,
+    )
     sender.set_current()
     try:
         yield {"process": process, "index_dir": index_dir, "log": log_path, "sender": sender}
@@ -74,8 +102,9 @@ def wait_for_version(above: int, worker) -> int:
             return version
         assert worker["process"].poll() is None, worker["log"].read_text(errors="replace")[-3000:]
         time.sleep(0.1)
-    pytest.fail(f"no index version above {above} after {DEADLINE_SECONDS}s:\n"
-                + worker["log"].read_text(errors="replace")[-3000:])
+    pytest.fail(
+        f"no index version above {above} after {DEADLINE_SECONDS}s:\n" + worker["log"].read_text(errors="replace")[-3000:]
+    )
 
 
 @pytest.mark.usefixtures("embedded_backend")
@@ -85,8 +114,7 @@ def test_an_edit_is_reindexed_by_the_worker_and_served_by_the_web_side(alice, hr
     assert not any("Zeplin" in r.snippet for r in search_documents(user=alice, query="zeplin", k=3))
 
     # The service commits, the receiver queues reindex_documents; nothing runs in this process.
-    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."),
-                    by=hr_user)
+    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."), by=hr_user)
     version = wait_for_version(before, worker)
 
     # Only the worker wrote that version: this process's INDEX_DIR does not have it yet.
@@ -115,8 +143,7 @@ def test_with_postgres_an_edit_is_searchable_everywhere_when_the_worker_commits(
 
     before = rebuild().version
     assert not any("Zeplin" in r.snippet for r in search_documents(user=alice, query="zeplin", k=3))
-    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."),
-                    by=hr_user)
+    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."), by=hr_user)
     wait_for_version(before, worker)
     # Nothing to load: the worker's commit is what this process searches.
     hits = search_documents(user=alice, query="zeplin", k=1)

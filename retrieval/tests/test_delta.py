@@ -19,9 +19,11 @@ from retrieval.models import IndexState
 from retrieval.services import search_documents
 from retrieval.text import tokenize
 
-WORDS = ("izin talebi portal yönetici onay bordro maaş proje kafka python django seyahat harcırah "
-         "yemek kartı otopark güvenlik laptop ekipman uzaktan çalışma ofis eğitim bütçe sözleşme "
-         "leave request manager approval payroll travel meal allowance parking badge security remote").split()
+WORDS = (
+    "izin talebi portal yönetici onay bordro maaş proje kafka python django seyahat harcırah "
+    "yemek kartı otopark güvenlik laptop ekipman uzaktan çalışma ofis eğitim bütçe sözleşme "
+    "leave request manager approval payroll travel meal allowance parking badge security remote"
+).split()
 
 
 def _corpus(seed: int = 5, documents: int = 40):
@@ -47,8 +49,7 @@ def _ranked(hits):
 QUERIES = ["izin talebi onay", "kafka python", "meal allowance travel", "otopark güvenlik kartı", "bütçe"]
 
 
-@pytest.mark.parametrize("method, fusion", [("bm25", "convex"), ("dense", "convex"), ("hybrid", "convex"),
-                                            ("hybrid", "rrf")])
+@pytest.mark.parametrize("method, fusion", [("bm25", "convex"), ("dense", "convex"), ("hybrid", "convex"), ("hybrid", "rrf")])
 def test_a_delta_of_unchanged_documents_ranks_and_scores_exactly_as_the_main_index(method, fusion):
     """The delta's passages are scored with the main index's statistics: the same text scores
     the same, to the last digit of BM25 (bm25s's own formula) and of the dense side."""
@@ -113,47 +114,55 @@ def _keys(results):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("embedded_backend")
 class TestEmbeddedDelta:
-    def test_an_edit_publishes_a_delta_that_a_process_serving_the_base_loads_alone(self, alice, company, hr_user,
-                                                                                  settings, monkeypatch):
+    def test_an_edit_publishes_a_delta_that_a_process_serving_the_base_loads_alone(
+        self, alice, company, hr_user, settings, monkeypatch
+    ):
         base = index_rebuild()
-        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."),
-                        by=hr_user)
+        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."), by=hr_user)
         version = IndexState.objects.get().version
         manifest = store.read_manifest(settings.INDEX_DIR, version)
         assert manifest["kind"] == "delta" and manifest["base"] == base.version and list(manifest["changed"]) == ["PR1"]
         assert sorted(p.name for p in (settings.INDEX_DIR / f"v{version}").iterdir()) == [
-            "documents.json", "hr.languages.npy", "hr.passages.json", "hr.vectors.npy", "manifest.json",
-            "staff.languages.npy", "staff.passages.json", "staff.vectors.npy"]
+            "documents.json",
+            "hr.languages.npy",
+            "hr.passages.json",
+            "hr.vectors.npy",
+            "manifest.json",
+            "staff.languages.npy",
+            "staff.passages.json",
+            "staff.vectors.npy",
+        ]
         alone = store.load(settings.INDEX_DIR, version, embedder=get_embedder())  # reads the base too
         monkeypatch.setattr(store.bm25s.BM25, "load", lambda *a, **k: pytest.fail("the base was loaded again"))
         delta = store.load(settings.INDEX_DIR, version, embedder=get_embedder(), serving=base)
         assert delta.main is base and delta.documents == alone.documents
         vector = get_embedder().embed_query("zeplin izin")
         for view in ("staff", "hr"):
-            assert _ranked(delta.views[view].search("zeplin izin", vector)) == \
-                _ranked(alone.views[view].search("zeplin izin", vector))
+            assert _ranked(delta.views[view].search("zeplin izin", vector)) == _ranked(
+                alone.views[view].search("zeplin izin", vector)
+            )
         embedded._set_loaded(base)  # a process that has not seen the edit yet
         settings.RETRIEVAL = {**settings.RETRIEVAL, "VERSION_CHECK_SECONDS": 0}
         current_index()
         embedded.wait_for_loader()
         assert _keys(search_documents(user=alice, query="zeplin", k=3))[:1] == ["PR1"]
 
-    def test_every_edit_since_the_base_stays_in_the_delta_and_the_base_stays_on_disk(self, alice, company, hr_user,
-                                                                                     settings):
+    def test_every_edit_since_the_base_stays_in_the_delta_and_the_base_stays_on_disk(self, alice, company, hr_user, settings):
         base = index_rebuild()
         for word in ("zeplin", "balon", "kano", "yelken"):
-            document_update(document=Document.objects.get(key="PR1"),
-                            body=dict(company["PR1"].body, summary=f"{word} ile izin."), by=hr_user)
-        document_update(document=Document.objects.get(key="E3"),
-                        body=dict(company["E3"].body, skills=["Bordro"]), by=hr_user)
+            document_update(
+                document=Document.objects.get(key="PR1"), body=dict(company["PR1"].body, summary=f"{word} ile izin."), by=hr_user
+            )
+        document_update(document=Document.objects.get(key="E3"), body=dict(company["E3"].body, skills=["Bordro"]), by=hr_user)
         index = current_index()
         assert index.base == base.version and set(index.changed) == {"PR1", "E3"}
         assert (settings.INDEX_DIR / f"v{base.version}").is_dir()  # older than the two newest, kept as base
         assert _keys(search_documents(user=alice, query="yelken", k=3))[:1] == ["PR1"]
         assert "PR1" not in _keys(search_documents(user=alice, query="zeplin", k=10, method="bm25"))
         assert _keys(search_documents(user=alice, query="bordro", k=3))[:1] == ["E3"]
-        assert len([p for p in index.views["staff"].passages if p.doc_id == "PR1"]) == \
-            len([p for p in base.views["staff"].passages if p.doc_id == "PR1"])
+        assert len([p for p in index.views["staff"].passages if p.doc_id == "PR1"]) == len(
+            [p for p in base.views["staff"].passages if p.doc_id == "PR1"]
+        )
 
     def test_a_document_moved_to_hr_only_leaves_the_staff_view_of_the_delta(self, alice, hr_user, company):
         index_rebuild()
@@ -164,17 +173,18 @@ class TestEmbeddedDelta:
         assert "P1" in {p.doc_id for p in index.views["hr"].passages}
         assert "P1" not in [hit.key for hit in search_documents(user=alice, query="Kervan", k=10)]
 
-    def test_a_merge_folds_the_delta_and_carries_an_edit_made_while_it_built(self, alice, company, hr_user,
-                                                                             monkeypatch, settings):
+    def test_a_merge_folds_the_delta_and_carries_an_edit_made_while_it_built(
+        self, alice, company, hr_user, monkeypatch, settings
+    ):
         index_rebuild()
-        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin."),
-                        by=hr_user)
+        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin."), by=hr_user)
         build = store.build
 
         def build_with_an_edit_meanwhile(**kwargs):
             merged = build(**kwargs)  # read the database before this edit
-            document_update(document=Document.objects.get(key="E3"),
-                            body=dict(company["E3"].body, skills=["Origami"]), by=hr_user)
+            document_update(
+                document=Document.objects.get(key="E3"), body=dict(company["E3"].body, skills=["Origami"]), by=hr_user
+            )
             return merged
 
         monkeypatch.setattr(store, "build", build_with_an_edit_meanwhile)
@@ -206,13 +216,13 @@ class TestEmbeddedDelta:
         assert IndexState.objects.get().version == version + 1  # the rebuild's only
         assert not list(settings.INDEX_DIR.glob(".tmp-*"))  # the merged files it wrote are gone
 
-    def test_a_delta_that_outgrows_its_share_is_merged_by_a_process_of_its_own(self, alice, company, hr_user,
-                                                                                 settings, monkeypatch):
+    def test_a_delta_that_outgrows_its_share_is_merged_by_a_process_of_its_own(
+        self, alice, company, hr_user, settings, monkeypatch
+    ):
         settings.RETRIEVAL = {**settings.RETRIEVAL, "DELTA_SHARE": 0.0, "VERSION_CHECK_SECONDS": 0}
         monkeypatch.setattr(embedded, "MIN_DELTA_PASSAGES", 0)
         index_rebuild()
-        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin."),
-                        by=hr_user)
+        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin."), by=hr_user)
         merger = embedded._merger
         assert merger is not None and merger.args[-1] == "merge_index"
         embedded.wait_for_merge()

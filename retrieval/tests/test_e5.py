@@ -66,8 +66,18 @@ def test_the_vectors_are_the_models_own(e5, reference):
 
 
 def test_the_tokenizer_is_the_models_own(e5, reference):
-    odd = ["tab\there", "line\nbreak  and   spaces ", "🙂 emoji", "休暇の申請", "Ünlü ÇİĞDEM'in kökü", "<s> literal",
-           "x" * 300, "ﬁligree ① Ｆｕｌｌ", "", " leading space"]
+    odd = [
+        "tab\there",
+        "line\nbreak  and   spaces ",
+        "🙂 emoji",
+        "休暇の申請",
+        "Ünlü ÇİĞDEM'in kökü",
+        "<s> literal",
+        "x" * 300,
+        "ﬁligree ① Ｆｕｌｌ",
+        "",
+        " leading space",
+    ]
     for text in TEXTS + odd:
         ours = len(e5._tokenizer.encode("query: " + text)) + 2
         assert ours == reference.tokens(text, True), text
@@ -75,11 +85,13 @@ def test_the_tokenizer_is_the_models_own(e5, reference):
 
 def test_a_turkish_question_is_nearest_its_english_answer(e5):
     question = e5.embed_query("Yıllık izin hakkım kaç gün?")
-    passages = e5.embed_documents([
-        "Employees are entitled to 14 days of annual leave per year.",
-        "The cafeteria serves lunch between 12:00 and 13:30.",
-        "Password must be at least 12 characters long.",
-    ])
+    passages = e5.embed_documents(
+        [
+            "Employees are entitled to 14 days of annual leave per year.",
+            "The cafeteria serves lunch between 12:00 and 13:30.",
+            "Password must be at least 12 characters long.",
+        ]
+    )
     assert int(np.argmax(passages @ question)) == 0
     english = e5.embed_query("Who approves travel expenses?")
     turkish = e5.embed_documents(["Seyahat masraflarını departman müdürü onaylar.", "Ofiste evcil hayvan yasaktır."])

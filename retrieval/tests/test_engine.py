@@ -23,12 +23,15 @@ def index():
     return SearchIndex(PASSAGES, embedder.embed_documents([p.text for p in PASSAGES])), embedder
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("yillik izin nasil alinir", "leave"),
-    ("İZİN talebi", "leave"),
-    ("What is the meal allowance when travelling?", "travel"),
-    ("Which engineers know Kafka?", "kafka"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("yillik izin nasil alinir", "leave"),
+        ("İZİN talebi", "leave"),
+        ("What is the meal allowance when travelling?", "travel"),
+        ("Which engineers know Kafka?", "kafka"),
+    ],
+)
 @pytest.mark.parametrize("method", ["bm25", "hybrid"])
 def test_the_right_passage_comes_first(index, query, expected, method):
     search_index, embedder = index
@@ -81,8 +84,18 @@ def test_eval_retrieval_prints_a_table_and_a_json_line(tmp_path, capsys):
     call_command("eval_retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--backend", "embedded")
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
-    assert set(result) == {"dataset", "method", "ndcg@10", "recall@100", "mrr@10", "p50_ms", "p95_ms", "docs", "queries",
-                           "backend"}
+    assert set(result) == {
+        "dataset",
+        "method",
+        "ndcg@10",
+        "recall@100",
+        "mrr@10",
+        "p50_ms",
+        "p95_ms",
+        "docs",
+        "queries",
+        "backend",
+    }
     assert result["backend"] == "embedded"
     assert result["ndcg@10"] == 1.0 and result["queries"] == 2 and result["docs"] == 4
     assert "nDCG@10" in lines[0]
@@ -99,11 +112,24 @@ def test_eval_retrieval_asks_one_sets_questions_over_another_sets_corpus(tmp_pat
     corpus = write_beir(tmp_path / "corpus")
     questions = write_beir(tmp_path / "questions")
     # The same judgements, other words: the questions of the second set over the first's passages.
-    (questions / "queries.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
-        {"_id": "q1", "text": "izin talebi kaç gün önce yapılır"}, {"_id": "q2", "text": "yemek harcırahı"}]))
-    call_command("eval_retrieval", "--dataset", str(corpus), "--queries", str(questions), "--backend", "embedded",
-                 "--method", "bm25",
-                 "--json")
+    (questions / "queries.jsonl").write_text(
+        "\n".join(
+            json.dumps(q, ensure_ascii=False)
+            for q in [{"_id": "q1", "text": "izin talebi kaç gün önce yapılır"}, {"_id": "q2", "text": "yemek harcırahı"}]
+        )
+    )
+    call_command(
+        "eval_retrieval",
+        "--dataset",
+        str(corpus),
+        "--queries",
+        str(questions),
+        "--backend",
+        "embedded",
+        "--method",
+        "bm25",
+        "--json",
+    )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["dataset"] == "questions→corpus" and result["queries"] == 2 and result["docs"] == 4
 
@@ -117,8 +143,17 @@ def test_eval_retrieval_refuses_sets_that_are_not_parallel(tmp_path):
 
 
 def test_bench_retrieval_runs_ours_and_a_scale_row(tmp_path, capsys):
-    call_command("bench", "retrieval", "--dataset", str(write_beir(tmp_path / "set")), "--no-langchain",
-                 "--scale", "500", "--embedder", "local")
+    call_command(
+        "bench",
+        "retrieval",
+        "--dataset",
+        str(write_beir(tmp_path / "set")),
+        "--no-langchain",
+        "--scale",
+        "500",
+        "--embedder",
+        "local",
+    )
     out = capsys.readouterr().out
     result = json.loads(out.strip().splitlines()[-1])
     # Each embedder timed on its own: the configured one, then the one asked for.
@@ -168,12 +203,15 @@ def test_a_flat_weight_applies_to_both_passage_languages():
     assert weight_table({"tr": {"tr": 5.0}})[0, 0] == 1.0  # clamped to [0, 1]
 
 
-@pytest.mark.parametrize("text, language", [
-    ("The policy applies to all employees; Ayşe Yılmaz in İstanbul approves it.", "en"),
-    ("Çalışanlar yıllık izinlerini Kervan üzerinden talep eder.", "tr"),
-    ("Bu belge remote work policy için geçerlidir ve tüm ekip için uygulanır.", "tr"),
-    ("", "en"),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("The policy applies to all employees; Ayşe Yılmaz in İstanbul approves it.", "en"),
+        ("Çalışanlar yıllık izinlerini Kervan üzerinden talep eder.", "tr"),
+        ("Bu belge remote work policy için geçerlidir ve tüm ekip için uygulanır.", "tr"),
+        ("", "en"),
+    ],
+)
 def test_a_passages_language_is_the_one_most_of_its_words_are_in(text, language):
     from retrieval.text import passage_language
 

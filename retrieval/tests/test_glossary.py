@@ -29,8 +29,9 @@ def test_a_question_finds_a_document_written_in_the_other_language():
 
 def test_the_offline_answer_comes_from_the_other_language_too():
     source = Source(1, "PR8", "procedure", "Password & Access Policy", 0.9, (PASSAGES[0].text,))
-    text = "".join(get_provider("local").stream([], Options(
-        question="Şifre kaç karakter olmalı?", language="tr", sources=[source])))
+    text = "".join(
+        get_provider("local").stream([], Options(question="Şifre kaç karakter olmalı?", language="tr", sources=[source]))
+    )
     assert "14 characters" in text and "[1]" in text
 
 

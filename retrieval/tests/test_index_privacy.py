@@ -17,11 +17,26 @@ from retrieval.services import index_rebuild, search_documents
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TOPICS = ["yıllık izin bakiyesi", "masraf formu onayı", "uzaktan çalışma günleri", "yeni laptop talebi",
-          "eğitim bütçesi başvurusu", "bordro itiraz süreci", "ofis kartı kaybı", "seyahat avansı",
-          "fazla mesai ücreti", "sağlık sigortası kapsamı", "doğum izni süresi", "proje kodu açılışı",
-          "vpn erişim sorunu", "kurumsal telefon hattı", "performans değerlendirme takvimi",
-          "staj programı başvurusu", "emeklilik planı katkısı", "araç kiralama kuralları"]
+TOPICS = [
+    "yıllık izin bakiyesi",
+    "masraf formu onayı",
+    "uzaktan çalışma günleri",
+    "yeni laptop talebi",
+    "eğitim bütçesi başvurusu",
+    "bordro itiraz süreci",
+    "ofis kartı kaybı",
+    "seyahat avansı",
+    "fazla mesai ücreti",
+    "sağlık sigortası kapsamı",
+    "doğum izni süresi",
+    "proje kodu açılışı",
+    "vpn erişim sorunu",
+    "kurumsal telefon hattı",
+    "performans değerlendirme takvimi",
+    "staj programı başvurusu",
+    "emeklilik planı katkısı",
+    "araç kiralama kuralları",
+]
 
 
 @pytest.mark.usefixtures("embedded_backend")

@@ -22,8 +22,17 @@ def server(llm_server):
 
 
 def provider(url: str, **options) -> AzureOpenAIProvider:
-    return AzureOpenAIProvider(**{"endpoint": url, "api_key": KEY, "api_version": "2024-10-21",
-                                  "deployment": "chat-prod", "timeout": 5, "max_retries": 0, **options})
+    return AzureOpenAIProvider(
+        **{
+            "endpoint": url,
+            "api_key": KEY,
+            "api_version": "2024-10-21",
+            "deployment": "chat-prod",
+            "timeout": 5,
+            "max_retries": 0,
+            **options,
+        }
+    )
 
 
 def test_it_streams_the_answer_chunk_by_chunk_in_order(server):
@@ -42,10 +51,15 @@ def test_it_calls_the_deployment_with_the_api_key_header(server):
     assert azure.name == "azure" and azure.model == "chat-prod"
 
 
-@pytest.mark.parametrize(("missing", "variable"), [
-    ("endpoint", "AZURE_OPENAI_ENDPOINT"), ("api_key", "AZURE_OPENAI_API_KEY"),
-    ("deployment", "AZURE_OPENAI_DEPLOYMENT"), ("api_version", "AZURE_OPENAI_API_VERSION"),
-])
+@pytest.mark.parametrize(
+    ("missing", "variable"),
+    [
+        ("endpoint", "AZURE_OPENAI_ENDPOINT"),
+        ("api_key", "AZURE_OPENAI_API_KEY"),
+        ("deployment", "AZURE_OPENAI_DEPLOYMENT"),
+        ("api_version", "AZURE_OPENAI_API_VERSION"),
+    ],
+)
 def test_it_names_the_missing_setting(missing, variable):
     with pytest.raises(ImproperlyConfigured, match=variable):
         provider("http://127.0.0.1:1", **{missing: ""})
@@ -55,8 +69,10 @@ def test_settings_name_it_and_a_missing_endpoint_fails_only_when_it_is_used(sett
     config = settings.LLM_PROVIDERS["azure"]
     assert import_string(config["BACKEND"]) is AzureOpenAIProvider
     assert config["OPTIONS"]["api_version"] == "2024-10-21"
-    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS,
-                              "azure": {**config, "OPTIONS": {**config["OPTIONS"], "endpoint": "", "deployment": ""}}}
+    settings.LLM_PROVIDERS = {
+        **settings.LLM_PROVIDERS,
+        "azure": {**config, "OPTIONS": {**config["OPTIONS"], "endpoint": "", "deployment": ""}},
+    }
     reset_providers()
     try:
         with pytest.raises(ImproperlyConfigured, match="AZURE_OPENAI_ENDPOINT"):

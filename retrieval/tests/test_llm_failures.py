@@ -54,17 +54,35 @@ class Case:
 
 
 CASES = [
-    Case("openai", key="sk-test-4f9c2a7e", build=lambda url, key: OpenAIProvider(
-        api_key=key, base_url=f"{url}/v1", timeout=5, max_retries=0)),
-    Case("azure", key="az-test-8d1e5b3c", build=lambda url, key: AzureOpenAIProvider(
-        endpoint=url, api_key=key, api_version="2024-10-21", deployment="chat-prod", timeout=5, max_retries=0)),
-    Case("gemini", key="AIza-test-6b2f9e1d", build=lambda url, key: GeminiProvider(
-        api_key=key, base_url=url, timeout=5, max_retries=0)),
+    Case(
+        "openai",
+        key="sk-test-4f9c2a7e",
+        build=lambda url, key: OpenAIProvider(api_key=key, base_url=f"{url}/v1", timeout=5, max_retries=0),
+    ),
+    Case(
+        "azure",
+        key="az-test-8d1e5b3c",
+        build=lambda url, key: AzureOpenAIProvider(
+            endpoint=url, api_key=key, api_version="2024-10-21", deployment="chat-prod", timeout=5, max_retries=0
+        ),
+    ),
+    Case(
+        "gemini",
+        key="AIza-test-6b2f9e1d",
+        build=lambda url, key: GeminiProvider(api_key=key, base_url=url, timeout=5, max_retries=0),
+    ),
     # Ollama sends no key; its error bodies are a bare string and name no retry delay.
-    Case("ollama", build=lambda url, key: OllamaProvider(base_url=url, timeout=5), failures={
-        "rate_limited": ("HTTP 429", True), "server_error": ("HTTP 500: Internal error", True)}),
-    Case("huggingface", key="hf_test3a7c0e9b", build=lambda url, key: HuggingFaceProvider(
-        api_key=key, base_url=url, timeout=5), failures={"server_error": ("HTTP 500: Internal error", True)}),
+    Case(
+        "ollama",
+        build=lambda url, key: OllamaProvider(base_url=url, timeout=5),
+        failures={"rate_limited": ("HTTP 429", True), "server_error": ("HTTP 500: Internal error", True)},
+    ),
+    Case(
+        "huggingface",
+        key="hf_test3a7c0e9b",
+        build=lambda url, key: HuggingFaceProvider(api_key=key, base_url=url, timeout=5),
+        failures={"server_error": ("HTTP 500: Internal error", True)},
+    ),
 ]
 
 

@@ -39,7 +39,10 @@ def test_the_system_message_becomes_the_instruction_and_the_turns_user_and_model
     assert request.headers["x-goog-api-key"] == KEY and KEY not in request.path
     assert request.body["systemInstruction"]["parts"] == [{"text": MESSAGES[0]["content"]}]
     assert [(c["role"], c["parts"][0]["text"]) for c in request.body["contents"]] == [
-        ("user", MESSAGES[1]["content"]), ("model", MESSAGES[2]["content"]), ("user", MESSAGES[3]["content"])]
+        ("user", MESSAGES[1]["content"]),
+        ("model", MESSAGES[2]["content"]),
+        ("user", MESSAGES[3]["content"]),
+    ]
     assert request.body["generationConfig"] == {"maxOutputTokens": 200, "temperature": 0.2}
     assert gemini.name == "gemini" and gemini.model == "gemini-2.0-flash"
 
@@ -60,8 +63,7 @@ def test_settings_name_it_and_a_missing_key_fails_only_when_it_is_used(settings)
     config = settings.LLM_PROVIDERS["gemini"]
     assert import_string(config["BACKEND"]) is GeminiProvider
     assert GeminiProvider(**{**config["OPTIONS"], "api_key": KEY}).timeout == settings.LLM_TIMEOUT
-    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS,
-                              "gemini": {**config, "OPTIONS": {**config["OPTIONS"], "api_key": ""}}}
+    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS, "gemini": {**config, "OPTIONS": {**config["OPTIONS"], "api_key": ""}}}
     reset_providers()
     try:
         with pytest.raises(ImproperlyConfigured, match="GEMINI_API_KEY"):

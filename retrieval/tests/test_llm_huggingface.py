@@ -35,8 +35,13 @@ def test_it_sends_the_model_the_messages_and_the_token(server):
     [request] = server.requests
     assert request.path == "/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {KEY}"
-    assert request.body == {"model": "meta-llama/Llama-3.1-8B-Instruct", "messages": MESSAGES, "stream": True,
-                            "max_tokens": 200, "temperature": 0.2}
+    assert request.body == {
+        "model": "meta-llama/Llama-3.1-8B-Instruct",
+        "messages": MESSAGES,
+        "stream": True,
+        "max_tokens": 200,
+        "temperature": 0.2,
+    }
     assert hf.name == "huggingface" and hf.model == "meta-llama/Llama-3.1-8B-Instruct"
 
 
@@ -59,8 +64,10 @@ def test_settings_name_it_and_a_missing_token_fails_only_when_it_is_used(setting
     config = settings.LLM_PROVIDERS["huggingface"]
     assert import_string(config["BACKEND"]) is HuggingFaceProvider
     assert HuggingFaceProvider(**{**config["OPTIONS"], "api_key": KEY}).timeout == settings.LLM_TIMEOUT
-    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS, "huggingface": {
-        **config, "OPTIONS": {**config["OPTIONS"], "api_key": "", "base_url": ""}}}
+    settings.LLM_PROVIDERS = {
+        **settings.LLM_PROVIDERS,
+        "huggingface": {**config, "OPTIONS": {**config["OPTIONS"], "api_key": "", "base_url": ""}},
+    }
     reset_providers()
     try:
         with pytest.raises(ImproperlyConfigured, match="HUGGINGFACE_API_KEY"):

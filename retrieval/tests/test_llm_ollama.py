@@ -33,8 +33,12 @@ def test_it_sends_the_model_the_messages_and_the_limits(server):
     list(ollama.stream(MESSAGES, OPTIONS))
     [request] = server.requests
     assert request.path == "/api/chat" and "authorization" not in request.headers
-    assert request.body == {"model": "llama3.2", "messages": MESSAGES, "stream": True,
-                            "options": {"num_predict": 200, "temperature": 0.2}}
+    assert request.body == {
+        "model": "llama3.2",
+        "messages": MESSAGES,
+        "stream": True,
+        "options": {"num_predict": 200, "temperature": 0.2},
+    }
     assert ollama.name == "ollama" and ollama.model == "llama3.2"
 
 

@@ -67,8 +67,10 @@ def test_settings_name_it_and_a_missing_key_fails_only_when_it_is_used(settings)
     config = settings.LLM_PROVIDERS["openai"]
     assert import_string(config["BACKEND"]) is OpenAIProvider
     assert OpenAIProvider(**{**config["OPTIONS"], "api_key": KEY}).timeout == settings.LLM_TIMEOUT
-    settings.LLM_PROVIDERS = {**settings.LLM_PROVIDERS,
-                              "openai": {**config, "OPTIONS": {**config["OPTIONS"], "api_key": "", "base_url": ""}}}
+    settings.LLM_PROVIDERS = {
+        **settings.LLM_PROVIDERS,
+        "openai": {**config, "OPTIONS": {**config["OPTIONS"], "api_key": "", "base_url": ""}},
+    }
     reset_providers()
     try:
         with pytest.raises(ImproperlyConfigured, match="OPENAI_API_KEY"):

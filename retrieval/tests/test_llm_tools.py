@@ -23,8 +23,7 @@ PR1 = Source(n=1, key="PR1", doc_type="procedure", title="Yıllık İzin", score
 def options(user) -> tuple[Options, Toolbox]:
     sources = [PR1]
     toolbox = Toolbox(user=user, snapshot=knowledge_snapshot(user=user), sources=sources)
-    return Options(question="Who knows Kafka?", language="en", max_tokens=200, timeout=2, sources=sources,
-                   tools=toolbox), toolbox
+    return Options(question="Who knows Kafka?", language="en", max_tokens=200, timeout=2, sources=sources, tools=toolbox), toolbox
 
 
 def tool_result(case_name: str, request) -> dict:
@@ -64,8 +63,7 @@ def test_a_tool_call_round_trip_answers_with_the_documents_it_found(case, llm_se
 def test_a_malformed_tool_call_gets_a_clear_tool_error(case, llm_server, alice, company):
     server = llm_server(case.name)
     server.mode = ["tool_call", "ok"]
-    server.tool_arguments = {"doc_type": "employee", "where": [{"field": "shoe_size", "op": "eq", "value": 42}],
-                             "limit": 10**9}
+    server.tool_arguments = {"doc_type": "employee", "where": [{"field": "shoe_size", "op": "eq", "value": 42}], "limit": 10**9}
     opts, _ = options(alice)
     assert "".join(case.provider(server.url).stream(MESSAGES, opts)) == "".join(CHUNKS)
     error = tool_result(case.name, server.requests[1])["error"]
@@ -83,8 +81,7 @@ def test_tool_arguments_that_are_not_json_get_a_tool_error(case, llm_server, ali
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_a_model_asking_for_a_sensitive_field_for_an_employee_is_refused_by_the_tool(case, llm_server, alice,
-                                                                                     hr_user, company):
+def test_a_model_asking_for_a_sensitive_field_for_an_employee_is_refused_by_the_tool(case, llm_server, alice, hr_user, company):
     server = llm_server(case.name)
     server.mode = ["tool_call", "ok"]
     server.tool_arguments = {"doc_type": "employee", "where": [{"field": "salary", "op": "gt", "value": 100000}]}
@@ -122,8 +119,7 @@ def test_a_failure_during_a_tool_round_is_a_provider_error(llm_server, alice, co
 def test_unknown_tools_and_arguments_are_tool_errors(alice, company):
     _, toolbox = options(alice)
     assert "Unknown tool" in json.loads(toolbox.call("delete_everything", {}))["error"]
-    assert "Unknown arguments: colour" in json.loads(toolbox.call(TOOL_NAME, {"doc_type": "employee",
-                                                                             "colour": 1}))["error"]
+    assert "Unknown arguments: colour" in json.loads(toolbox.call(TOOL_NAME, {"doc_type": "employee", "colour": 1}))["error"]
     assert json.loads(toolbox.call(TOOL_NAME, {"doc_type": "employee", "count_only": True})) == {"total": 3}
     assert "Unknown document type" in json.loads(toolbox.call(TOOL_NAME, {"doc_type": "spaceship"}))["error"]
 
@@ -131,6 +127,10 @@ def test_unknown_tools_and_arguments_are_tool_errors(alice, company):
 def test_the_tool_spec_names_every_type():
     spec = tool_spec()
     assert spec["name"] == TOOL_NAME and set(spec["parameters"]["properties"]["doc_type"]["enum"]) == {
-        "employee", "department", "project", "procedure"}
+        "employee",
+        "department",
+        "project",
+        "procedure",
+    }
     fields = spec["parameters"]["properties"]["where"]["items"]["properties"]["field"]["enum"]
     assert {"members", "lead_id", "skills", "salary"} <= set(fields)

@@ -28,12 +28,22 @@ def database_url() -> str:
 
 class Node:
     def __init__(self, index_dir: Path, username: str) -> None:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatcore.settings.test", "DATABASE_URL": database_url(),
-               "INDEX_DIR": str(index_dir), "RETRIEVAL_VERSION_CHECK_SECONDS": "0"}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "chatcore.settings.test",
+            "DATABASE_URL": database_url(),
+            "INDEX_DIR": str(index_dir),
+            "RETRIEVAL_VERSION_CHECK_SECONDS": "0",
+        }
         env.pop("REDIS_URL", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "retrieval.tests.node", username], cwd=ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "retrieval.tests.node", username],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         assert json.loads(self.process.stdout.readline()) == {"ready": True}
 
@@ -54,8 +64,7 @@ def test_a_second_node_with_its_own_index_dir_catches_up_after_an_edit(alice, hr
     try:
         before = node_b.ask("zeplin")
         assert not any("Zeplin" in snippet for snippet in before["snippets"])
-        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."),
-                        by=hr_user)
+        document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."), by=hr_user)
         # Node B answers from the version it has while a thread of its own builds the new one
         # (it has no files for it): the edit shows within a few seconds, no answer waits for it.
         deadline = time.monotonic() + 10

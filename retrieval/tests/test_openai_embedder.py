@@ -31,10 +31,13 @@ class EmbeddingsHandler(BaseHTTPRequestHandler):
             data = [{"object": "embedding", "index": 0, "embedding": [1.0] * (DIM - 1)}]
         else:
             # Deterministic vectors, returned out of order as the API allows.
-            data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0] + [0.0] * (DIM - 2)}
-                    for i, t in enumerate(body["input"])][::-1]
-        self._send(200, {"object": "list", "data": data, "model": body["model"],
-                         "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+            data = [
+                {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0] + [0.0] * (DIM - 2)}
+                for i, t in enumerate(body["input"])
+            ][::-1]
+        self._send(
+            200, {"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+        )
 
     def _send(self, status, payload):
         raw = json.dumps(payload).encode()
@@ -57,8 +60,9 @@ def server():
 
 
 def embedder(base_url, **kwargs):
-    return OpenAIEmbedder(model="text-embedding-3-small", dim=DIM, api_key="sk-test", base_url=base_url,
-                          timeout=5, max_retries=0, **kwargs)
+    return OpenAIEmbedder(
+        model="text-embedding-3-small", dim=DIM, api_key="sk-test", base_url=base_url, timeout=5, max_retries=0, **kwargs
+    )
 
 
 def test_it_embeds_in_batches_in_input_order_and_normalises(server):

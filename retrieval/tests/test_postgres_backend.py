@@ -63,8 +63,14 @@ def test_it_ranks_exactly_as_the_embedded_index_does():
     with transaction.atomic():
         collection.replace(sorted(rows), rows, dim=embedder.dim)
     try:
-        for query in ["yıllık izin kaç gün önce", "who knows Kafka", "masraf fişleri", "otopark kartım kayboldu",
-                      "remote work days", "rozet kapı"]:
+        for query in [
+            "yıllık izin kaç gün önce",
+            "who knows Kafka",
+            "masraf fişleri",
+            "otopark kartım kayboldu",
+            "remote work days",
+            "rozet kapı",
+        ]:
             vector = embedder.embed_query(query)
             for method in ("bm25", "dense", "hybrid"):
                 for fusion in ("convex", "rrf"):
@@ -94,8 +100,7 @@ def _statistics_are_exact() -> None:
         passages = IndexedPassage.objects.filter(collection=name)
         counts = Counter()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT u.lexeme FROM retrieval_indexedpassage p, unnest(p.terms) u WHERE p.collection = %s",
-                           [name])
+            cursor.execute("SELECT u.lexeme FROM retrieval_indexedpassage p, unnest(p.terms) u WHERE p.collection = %s", [name])
             counts.update(row[0] for row in cursor.fetchall())
         stored = dict(IndexTerm.objects.filter(collection=name).values_list("term", "df"))
         assert stored == dict(counts), name
@@ -105,7 +110,8 @@ def _statistics_are_exact() -> None:
                 "SELECT count(*) FROM ((SELECT p.id, u.lexeme, array_length(u.positions, 1), p.length "
                 "FROM retrieval_indexedpassage p, unnest(p.terms) u WHERE p.collection = %s) "
                 "EXCEPT ALL (SELECT passage_id, term, tf, length FROM retrieval_indexposting WHERE collection = %s)) d",
-                [name, name])
+                [name, name],
+            )
             assert cursor.fetchone()[0] == 0
             cursor.execute("SELECT count(*) FROM retrieval_indexposting WHERE collection = %s", [name])
             assert cursor.fetchone()[0] == sum(counts.values())
@@ -126,11 +132,11 @@ def test_an_edit_is_searchable_when_its_reindex_commits_and_statistics_stay_exac
     _statistics_are_exact()
     document = Document.objects.get(key="PR1")
     # Through the service, as the admin and the API save: re-indexed after commit (a Celery task).
-    document_update(document=document, by=hr_user,
-                    body={**document.body, "summary": "İzin talebi artık Zephyrportal üzerinden."})
+    document_update(document=document, by=hr_user, body={**document.body, "summary": "İzin talebi artık Zephyrportal üzerinden."})
     assert keys(search_documents(user=alice, query="Zephyrportal", k=3))[:1] == ["PR1"]
-    created = document_create(by=hr_user, key="PR2", doc_type="procedure",
-                              body={"title": "Otopark", "summary": "Otopark kartı güvenlikten alınır."})
+    created = document_create(
+        by=hr_user, key="PR2", doc_type="procedure", body={"title": "Otopark", "summary": "Otopark kartı güvenlikten alınır."}
+    )
     assert "PR2" in keys(search_documents(user=alice, query="otopark kartı", k=3))
     document_delete(document=created)
     assert "PR2" not in keys(search_documents(user=alice, query="otopark kartı", k=3))
@@ -174,8 +180,9 @@ def test_a_document_edited_while_it_is_embedded_is_indexed_as_last_saved(alice, 
             calls.append(batch)
             # Another process saves a newer version (and deletes one) between embedding and writing.
             with connections["default"].cursor():
-                Document.objects.filter(key="PR1").update(body={"title": "Yıllık İzin", "summary": "Kuzgunportal."},
-                                                          version=F("version") + 1)
+                Document.objects.filter(key="PR1").update(
+                    body={"title": "Yıllık İzin", "summary": "Kuzgunportal."}, version=F("version") + 1
+                )
                 Document.objects.filter(key="P1").delete()
         return result
 
@@ -212,20 +219,24 @@ def test_two_processes_indexing_the_same_documents_leave_one_copy(company):
 def test_a_retried_batch_writes_the_same_rows(company):
     backend = PostgresBackend()
     backend.rebuild()
-    before = list(IndexedPassage.objects.order_by("collection", "key", "position").values_list(
-        "collection", "key", "position", "text"))
+    before = list(
+        IndexedPassage.objects.order_by("collection", "key", "position").values_list("collection", "key", "position", "text")
+    )
     index_update(keys=["E1", "E2", "P1"])
     index_update(keys=["E1", "E2", "P1"])
-    after = list(IndexedPassage.objects.order_by("collection", "key", "position").values_list(
-        "collection", "key", "position", "text"))
+    after = list(
+        IndexedPassage.objects.order_by("collection", "key", "position").values_list("collection", "key", "position", "text")
+    )
     assert before == after
     _statistics_are_exact()
 
 
 def test_tokens_keep_their_frequency_in_the_tsvector():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT u.lexeme, array_length(u.positions, 1) FROM unnest(%s::tsvector) u",
-                       [tsvector_literal(["izin", "it's", "izin", "a\\b", "izin"])])
+        cursor.execute(
+            "SELECT u.lexeme, array_length(u.positions, 1) FROM unnest(%s::tsvector) u",
+            [tsvector_literal(["izin", "it's", "izin", "a\\b", "izin"])],
+        )
         assert dict(cursor.fetchall()) == {"izin": 3, "it's": 1, "a\\b": 1}
 
 

@@ -61,8 +61,12 @@ ONBOARDING = """## İşe başlama
 
 
 def procedure(key: str, title: str, summary: str, content: str, steps=()) -> Document:
-    return Document.objects.create(key=key, doc_type="procedure", title=title, body={
-        "title": title, "summary": summary, "steps": list(steps), "content": content})
+    return Document.objects.create(
+        key=key,
+        doc_type="procedure",
+        title=title,
+        body={"title": title, "summary": summary, "steps": list(steps), "content": content},
+    )
 
 
 @pytest.fixture
@@ -70,10 +74,18 @@ def policies(company):
     procedure("PX7", "Security Policy", "Password rules and incident levels.", SECURITY)
     procedure("PX8", "Masraf İadesi / Expenses", "Masrafların iadesi. / How expenses are paid back.", EXPENSES)
     procedure("PX9", "İşe Başlama Süreci", "Yeni çalışanın ilk günleri ve deneme süresi.", ONBOARDING)
-    procedure("PX10", "Hastalık İzni", "Hastalıkta bildirim ve rapor.", "## Rapor\n\n"
-              "- Raporunuzu **2 iş günü** içinde İK Portalı'na yükleyin.\n- Rapor günlerinde çalışmayın.")
-    Document.objects.create(key="E77", doc_type="employee", title="Ceren Yavuz", body={
-        "first_name": "Ceren", "last_name": "Yavuz", "title": "Key Account Manager", "department_id": "D1"})
+    procedure(
+        "PX10",
+        "Hastalık İzni",
+        "Hastalıkta bildirim ve rapor.",
+        "## Rapor\n\n- Raporunuzu **2 iş günü** içinde İK Portalı'na yükleyin.\n- Rapor günlerinde çalışmayın.",
+    )
+    Document.objects.create(
+        key="E77",
+        doc_type="employee",
+        title="Ceren Yavuz",
+        body={"first_name": "Ceren", "last_name": "Yavuz", "title": "Key Account Manager", "department_id": "D1"},
+    )
     index_rebuild()
 
 
@@ -129,9 +141,10 @@ def test_a_summary_takes_the_telling_sentence_of_each_section_and_a_table_as_one
     expenses = read_procedure(Record("PX8", "procedure", "Masraf İadesi / Expenses", body), body)
     answer = summary_answer(expenses, "en", 1, 2)
     bullets = [line[2:] for line in answer.splitlines() if line.startswith("- ")]
-    assert bullets == ["Expenses must be submitted within **30 days**.",
-                       "Onay / Approval: up to 5,000 TRY: Line manager; 5.001 – 25.000 TL: Department head; "
-                       "above 25,000 TRY: CFO."], bullets
+    assert bullets == [
+        "Expenses must be submitted within **30 days**.",
+        "Onay / Approval: up to 5,000 TRY: Line manager; 5.001 – 25.000 TL: Department head; above 25,000 TRY: CFO.",
+    ], bullets
     body = Document.objects.get(key="PX7").body
     security = read_procedure(Record("PX7", "procedure", "Security Policy", body), body)
     text = summary_answer(security, "en", 1, 5)
@@ -158,17 +171,30 @@ def test_a_phrase_known_in_the_other_language_is_no_unknown_topic(client, alice,
     assert [s["key"] for s in data["sources"]] == ["PX10"]
 
 
-@pytest.mark.parametrize("question", [
-    "Bu belge ne diyor?", "How do I do it?", "Summarise it in three bullets", "₺60.000 alımı kim onaylar?",
-    "1.5 yıl çalışan kaç gün izin alır?", "%20 prim kime verilir?", "Kaç gün iznim var?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Bu belge ne diyor?",
+        "How do I do it?",
+        "Summarise it in three bullets",
+        "₺60.000 alımı kim onaylar?",
+        "1.5 yıl çalışan kaç gün izin alır?",
+        "%20 prim kime verilir?",
+        "Kaç gün iznim var?",
+    ],
+)
 def test_odd_documents_and_numbers_give_a_sensible_answer_never_an_error(client, alice, company, question):
     # A procedure that is only a title, one with a one-sentence summary, one with a table of merged,
     # empty and ragged cells.
     procedure("PX20", "Sadece Başlık", "", "")
     procedure("PX21", "Tek Cümle Politikası", "Bu politika tek cümledir.", "")
-    procedure("PX22", "Bozuk Tablo", "Bozuk tablo.", "| Tutar | Onaylayan |\n|---|---|\n| 10.000 TL'ye kadar |\n"
-              "| | CFO |\n| 10.001 – 50.000 TL | Bölüm müdürü | fazla |\n| ₺60.000 üzeri | Genel Müdür |")
+    procedure(
+        "PX22",
+        "Bozuk Tablo",
+        "Bozuk tablo.",
+        "| Tutar | Onaylayan |\n|---|---|\n| 10.000 TL'ye kadar |\n"
+        "| | CFO |\n| 10.001 – 50.000 TL | Bölüm müdürü | fazla |\n| ₺60.000 üzeri | Genel Müdür |",
+    )
     index_rebuild()
     client.force_login(alice)
     answer = ask(client, question)["answer"]

@@ -36,17 +36,20 @@ Satın almalar tutara göre onaylanır.
 """
 
 
-@pytest.mark.parametrize(("cell", "inside", "outside"), [
-    ("10.000 TL'ye kadar", [0, 10_000], [10_001]),
-    ("10.001 – 50.000 TL", [10_001, 50_000], [10_000, 50_001]),
-    ("50.000 TL üzeri / above 50,000 TRY", [50_001, 1e9], [50_000]),
-    ("1 yıldan 5 yıla kadar (5 yıl dahil)", [1, 5], [0.5, 5.5]),
-    ("5 yıldan fazla, 15 yıldan az", [6, 14.9], [5, 15]),
-    ("15 yıl (dahil) ve daha fazla", [15, 40], [14]),
-    ("less than 6 months", [0.4], [0.5, 1]),
-    ("6 months – 1.5 years", [0.5, 1, 1.5], [2]),
-    ("more than 3 years", [3.5], [3]),
-])
+@pytest.mark.parametrize(
+    ("cell", "inside", "outside"),
+    [
+        ("10.000 TL'ye kadar", [0, 10_000], [10_001]),
+        ("10.001 – 50.000 TL", [10_001, 50_000], [10_000, 50_001]),
+        ("50.000 TL üzeri / above 50,000 TRY", [50_001, 1e9], [50_000]),
+        ("1 yıldan 5 yıla kadar (5 yıl dahil)", [1, 5], [0.5, 5.5]),
+        ("5 yıldan fazla, 15 yıldan az", [6, 14.9], [5, 15]),
+        ("15 yıl (dahil) ve daha fazla", [15, 40], [14]),
+        ("less than 6 months", [0.4], [0.5, 1]),
+        ("6 months – 1.5 years", [0.5, 1, 1.5], [2]),
+        ("more than 3 years", [3.5], [3]),
+    ],
+)
 def test_ranges_in_table_cells(cell, inside, outside):
     bounds = parse_range(cell)
     assert bounds is not None
@@ -70,12 +73,23 @@ def test_ragged_and_broken_tables_never_raise():
 
 @pytest.fixture
 def purchasing(company):
-    Document.objects.create(key="PR5", doc_type="procedure", title="Satın Alma Onay Limitleri", body={
-        "title": "Satın Alma Onay Limitleri", "summary": "Satın alma taleplerinin kim tarafından onaylandığını açıklar.",
-        "steps": ["Talebi Satın Alma Portalı'nda açın.", "Üç teklif ekleyin.", "Onayı bekleyin."],
-        "content": CONTENT})
-    Document.objects.create(key="PR6", doc_type="procedure", title="Tek Cümle", body={
-        "title": "Tek Cümle", "summary": "Bu belge tek cümledir.", "steps": "1. Birinci adım 2. İkinci adım"})
+    Document.objects.create(
+        key="PR5",
+        doc_type="procedure",
+        title="Satın Alma Onay Limitleri",
+        body={
+            "title": "Satın Alma Onay Limitleri",
+            "summary": "Satın alma taleplerinin kim tarafından onaylandığını açıklar.",
+            "steps": ["Talebi Satın Alma Portalı'nda açın.", "Üç teklif ekleyin.", "Onayı bekleyin."],
+            "content": CONTENT,
+        },
+    )
+    Document.objects.create(
+        key="PR6",
+        doc_type="procedure",
+        title="Tek Cümle",
+        body={"title": "Tek Cümle", "summary": "Bu belge tek cümledir.", "steps": "1. Birinci adım 2. İkinci adım"},
+    )
     index_rebuild()
 
 
@@ -134,9 +148,14 @@ LEAVE = """## Yıllık izin
 
 @pytest.fixture
 def leave_rule(company):
-    Document.objects.filter(key="PR1").update(body={
-        "title": "Yıllık İzin", "summary": "Yıllık izin hakları ve talep.", "steps": ["Portaldan talep açın."],
-        "content": LEAVE})
+    Document.objects.filter(key="PR1").update(
+        body={
+            "title": "Yıllık İzin",
+            "summary": "Yıllık izin hakları ve talep.",
+            "steps": ["Portaldan talep açın."],
+            "content": LEAVE,
+        }
+    )
     employee = Document.objects.get(key="E1")
     employee.body = {**employee.body, "start_date": "2019-03-01"}
     employee.save()
@@ -161,14 +180,17 @@ def test_without_a_start_date_the_rule_is_given_not_a_guess(client, stranger, le
     assert "Toplam" not in answer and "İşe başlama tarihiniz" not in answer
 
 
-@pytest.mark.parametrize(("text", "tr", "en"), [
-    ("Talebi portalda açın. / Open the request in the portal.", "Talebi portalda açın.", "Open the request in the portal."),
-    ("25.000 TL üzeri / above 25,000 TRY", "25.000 TL üzeri", "above 25,000 TRY"),
-    ("Doğrudan yönetici / Line manager", "Doğrudan yönetici", "Line manager"),
-    # Not two languages: left as it is.
-    ("Ankara / İzmir", "Ankara / İzmir", "Ankara / İzmir"),
-    ("TCP/IP ayarı", "TCP/IP ayarı", "TCP/IP ayarı"),
-])
+@pytest.mark.parametrize(
+    ("text", "tr", "en"),
+    [
+        ("Talebi portalda açın. / Open the request in the portal.", "Talebi portalda açın.", "Open the request in the portal."),
+        ("25.000 TL üzeri / above 25,000 TRY", "25.000 TL üzeri", "above 25,000 TRY"),
+        ("Doğrudan yönetici / Line manager", "Doğrudan yönetici", "Line manager"),
+        # Not two languages: left as it is.
+        ("Ankara / İzmir", "Ankara / İzmir", "Ankara / İzmir"),
+        ("TCP/IP ayarı", "TCP/IP ayarı", "TCP/IP ayarı"),
+    ],
+)
 def test_a_bilingual_text_is_said_in_the_question_s_language(text, tr, en):
     from retrieval.procedures import in_language
 

@@ -33,12 +33,15 @@ def test_search_needs_a_signed_in_user(company):
         search_documents(user=None, query="izin")
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("Yıllık izin nasıl alınır?", "PR1"),
-    ("yillik izin", "PR1"),
-    ("Who leads Kervan?", "P1"),
-    ("Kafka bilen kim?", "E1"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Yıllık izin nasıl alınır?", "PR1"),
+        ("yillik izin", "PR1"),
+        ("Who leads Kervan?", "P1"),
+        ("Kafka bilen kim?", "E1"),
+    ],
+)
 def test_employees_find_the_right_document(alice, company, query, expected):
     assert expected in keys(search_documents(user=alice, query=query, k=5))
 
@@ -70,8 +73,7 @@ def test_a_document_restricted_a_moment_ago_is_hidden_at_once(alice, company):
 def test_an_edit_is_searchable_within_two_seconds(alice, company, hr_user):
     current_index()
     started = time.monotonic()
-    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."),
-                    by=hr_user)
+    document_update(document=company["PR1"], body=dict(company["PR1"].body, summary="Zeplin ile izin talebi."), by=hr_user)
     found = keys(search_documents(user=alice, query="zeplin", k=3))
     assert found[:1] == ["PR1"]
     assert time.monotonic() - started < 2.0
@@ -193,35 +195,58 @@ def test_after_a_model_change_the_old_index_serves_with_its_own_model_until_the_
     embedders.reset()
 
 
-
 @pytest.fixture
 def bilingual(company):
     """Two procedures only in English, one only in Turkish, beside the tiny company."""
-    Document.objects.create(key="PR20", doc_type="procedure", title="Remote Work Policy", body={
-        "title": "Remote Work Policy", "summary": "Employees may work from home two days a week.",
-        "content": "Working from abroad is allowed for at most 30 calendar days a year, with manager approval."})
-    Document.objects.create(key="PR21", doc_type="procedure", title="Password Policy", body={
-        "title": "Password Policy", "summary": "Passwords must be at least 14 characters long and are changed yearly."})
-    Document.objects.create(key="PR22", doc_type="procedure", title="Masraf İadesi", body={
-        "title": "Masraf İadesi", "summary": "Harcama fişleri 30 gün içinde sisteme yüklenir; onayı bölüm müdürü verir."})
+    Document.objects.create(
+        key="PR20",
+        doc_type="procedure",
+        title="Remote Work Policy",
+        body={
+            "title": "Remote Work Policy",
+            "summary": "Employees may work from home two days a week.",
+            "content": "Working from abroad is allowed for at most 30 calendar days a year, with manager approval.",
+        },
+    )
+    Document.objects.create(
+        key="PR21",
+        doc_type="procedure",
+        title="Password Policy",
+        body={"title": "Password Policy", "summary": "Passwords must be at least 14 characters long and are changed yearly."},
+    )
+    Document.objects.create(
+        key="PR22",
+        doc_type="procedure",
+        title="Masraf İadesi",
+        body={"title": "Masraf İadesi", "summary": "Harcama fişleri 30 gün içinde sisteme yüklenir; onayı bölüm müdürü verir."},
+    )
     return company
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("Evden haftada kaç gün çalışabilirim?", "PR20"),    # Turkish question, English-only policy
-    ("Şifre en az kaç karakter olmalı?", "PR21"),
-    ("How do I request my annual leave?", "PR1"),         # English question, Turkish-only procedure
-    ("remote work kaç gün?", "PR20"),                     # both languages in one question
-    ("yillik izin kac gun", "PR1"),                       # Turkish typed without its letters
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Evden haftada kaç gün çalışabilirim?", "PR20"),  # Turkish question, English-only policy
+        ("Şifre en az kaç karakter olmalı?", "PR21"),
+        ("How do I request my annual leave?", "PR1"),  # English question, Turkish-only procedure
+        ("remote work kaç gün?", "PR20"),  # both languages in one question
+        ("yillik izin kac gun", "PR1"),  # Turkish typed without its letters
+    ],
+)
 def test_a_question_finds_the_procedure_in_the_other_language(alice, bilingual, query, expected):
     assert expected in keys(search_documents(user=alice, query=query, k=3))
 
 
-@pytest.mark.parametrize("query", [
-    "Как оформить отпуск?", "Wie beantrage ich Urlaub?", "休暇の申請方法は？", "🙂 🙂 🙂",
-    "Kervan " + "lorem ipsum dolor sit amet " * 140,  # pasted text, 3,900 characters
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Как оформить отпуск?",
+        "Wie beantrage ich Urlaub?",
+        "休暇の申請方法は？",
+        "🙂 🙂 🙂",
+        "Kervan " + "lorem ipsum dolor sit amet " * 140,  # pasted text, 3,900 characters
+    ],
+)
 def test_a_third_language_or_pasted_text_still_answers(alice, bilingual, query):
     assert len(query) <= services.MAX_QUERY_CHARS
     results = search_documents(user=alice, query=query, k=3)
@@ -258,8 +283,12 @@ def test_the_permission_check_reads_only_the_documents_found(alice, company):
     from django.test.utils import CaptureQueriesContext
 
     for n in range(30):
-        Document.objects.create(key=f"PR{100 + n}", doc_type="procedure", title=f"Otopark kuralı {n}",
-                                body={"title": f"Otopark kuralı {n}", "summary": f"Otopark kartı kuralı numara {n}."})
+        Document.objects.create(
+            key=f"PR{100 + n}",
+            doc_type="procedure",
+            title=f"Otopark kuralı {n}",
+            body={"title": f"Otopark kuralı {n}", "summary": f"Otopark kartı kuralı numara {n}."},
+        )
     index_rebuild()
     # 26 of them restricted behind the index's back (no re-index): the search must still find
     # three that the employee may see, asking the database about the documents it found only.

@@ -21,8 +21,10 @@ def keys(answer):
 
 
 def turn(question, answer):
-    return [{"role": "user", "content": question, "sources": []},
-            {"role": "assistant", "content": answer.text, "sources": keys(answer)}]
+    return [
+        {"role": "user", "content": question, "sources": []},
+        {"role": "assistant", "content": answer.text, "sources": keys(answer)},
+    ]
 
 
 def test_a_lookup_is_one_sentence_in_the_question_language_with_its_citations(alice, company):
@@ -105,8 +107,12 @@ def test_a_name_nobody_has_is_a_plain_refusal(alice, company):
 
 
 def test_two_people_of_the_same_name_are_asked_about(alice, company):
-    Document.objects.create(key="E9", doc_type="employee", title="Ayşe Kaya", body={
-        "first_name": "Ayşe", "last_name": "Kaya", "title": "Designer", "department_id": "D2"})
+    Document.objects.create(
+        key="E9",
+        doc_type="employee",
+        title="Ayşe Kaya",
+        body={"first_name": "Ayşe", "last_name": "Kaya", "title": "Designer", "department_id": "D2"},
+    )
     answer = ask(alice, "Where does Ayşe work?")
     assert answer.kind == "ambiguous" and "Ayşe Yılmaz" in answer.text and "Ayşe Kaya" in answer.text
 
@@ -134,8 +140,12 @@ def test_initials_name_units_in_capitals_and_never_people(alice, company):
 
 def test_a_long_count_names_the_first_items_and_says_how_many_more(alice, company):
     for n in range(40):
-        Document.objects.create(key=f"X{n}", doc_type="employee", title=f"Kişi {n}", body={
-            "first_name": "Kişi", "last_name": str(n), "title": "Operator", "department_id": "D2"})
+        Document.objects.create(
+            key=f"X{n}",
+            doc_type="employee",
+            title=f"Kişi {n}",
+            body={"first_name": "Kişi", "last_name": str(n), "title": "Operator", "department_id": "D2"},
+        )
     answer = ask(alice, "How many employees are there?")
     assert answer.text.startswith("43 employees") and answer.text.endswith("…and 13 more.")
     assert len(answer.records) == 30
@@ -176,8 +186,13 @@ def test_a_link_to_a_document_the_asker_may_not_see_shows_neither_name_nor_key(a
     from retrieval.llm.tools import Toolbox
     from retrieval.pipeline import record_source
 
-    Document.objects.create(key="E77", doc_type="employee", title="Gizli Müdür", visibility=Visibility.HR, body={
-        "first_name": "Gizli", "last_name": "Müdür", "title": "Director", "department_id": "D2"})
+    Document.objects.create(
+        key="E77",
+        doc_type="employee",
+        title="Gizli Müdür",
+        visibility=Visibility.HR,
+        body={"first_name": "Gizli", "last_name": "Müdür", "title": "Director", "department_id": "D2"},
+    )
     Document.objects.filter(key="E3").update(body={**company["E3"].body, "manager_id": "E77"})
     answer = ask(alice, "Who is Zeynep Kaya's manager?")
     assert "Gizli" not in answer.text and "E77" not in answer.text and keys(answer) == ["E3"]
@@ -185,16 +200,17 @@ def test_a_link_to_a_document_the_asker_may_not_see_shows_neither_name_nor_key(a
     snapshot = knowledge_snapshot(user=alice)
     zeynep = snapshot.by_key()["E3"]
     assert "E77" not in record_source(1, zeynep, snapshot).passages[0]
-    found = json.loads(Toolbox(user=alice, snapshot=snapshot, sources=[]).call(
-        "find_documents", {"doc_type": "employee", "keys": ["E3"]}))
+    found = json.loads(
+        Toolbox(user=alice, snapshot=snapshot, sources=[]).call("find_documents", {"doc_type": "employee", "keys": ["E3"]})
+    )
     assert found["documents"][0]["fields"]["manager_id"] is None
 
 
 def test_which_has_the_most_counts_the_links(alice, company):
-    assert ask(alice, "Which department has the most employees?").text == (
-        "Yazılım [1] has the most employees: 2.")
+    assert ask(alice, "Which department has the most employees?").text == ("Yazılım [1] has the most employees: 2.")
     assert ask(alice, "Hangi departmanda en az çalışan var?").text.startswith(
-        "En az çalışanı olan departman: İnsan Kaynakları [1] (1 çalışan)")
+        "En az çalışanı olan departman: İnsan Kaynakları [1] (1 çalışan)"
+    )
     assert ask(alice, "Who has the most direct reports?").text == "Emre Şahin [1] has the most direct reports: 2."
 
 

@@ -11,12 +11,15 @@ def test_turkish_case_folding_of_dotted_and_dotless_i():
     assert fold("Işık") == "isik"
 
 
-@pytest.mark.parametrize("variants", [
-    ["İzin", "izin", "IZIN"],
-    ["yıllık", "yillik", "YILLIK", "Yıllık"],
-    ["müdür", "mudur", "MÜDÜR", "Müdür"],
-    ["çalışan", "calisan", "ÇALIŞAN"],
-])
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ["İzin", "izin", "IZIN"],
+        ["yıllık", "yillik", "YILLIK", "Yıllık"],
+        ["müdür", "mudur", "MÜDÜR", "Müdür"],
+        ["çalışan", "calisan", "ÇALIŞAN"],
+    ],
+)
 def test_spellings_of_one_turkish_word_meet(variants):
     tokens = {tuple(tokenize(v)) for v in variants}
     assert len(tokens) == 1, tokens

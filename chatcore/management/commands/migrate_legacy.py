@@ -24,11 +24,14 @@ class Command(BaseCommand):
         parser.add_argument("--tinydb", required=True, help="Directory with users.json, sessions.json, conversations.json.")
         parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
         parser.add_argument(
-            "--no-strict", dest="strict", action="store_false",
+            "--no-strict",
+            dest="strict",
+            action="store_false",
             help="Import what is valid and skip broken records (default: any problem aborts everything).",
         )
         parser.add_argument(
-            "--timezone", default=settings.TIME_ZONE,
+            "--timezone",
+            default=settings.TIME_ZONE,
             help="Time zone of the legacy timestamps that carry none (default: TIME_ZONE, %(default)s).",
         )
 

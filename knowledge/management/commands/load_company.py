@@ -41,11 +41,14 @@ class Command(BaseCommand):
         parser.add_argument("directory", help="Directory with employees.json, departments.json, projects.json, procedures.json")
         parser.add_argument("--dry-run", action="store_true", help="Report what would change; write nothing.")
         parser.add_argument(
-            "--if-empty", action="store_true",
+            "--if-empty",
+            action="store_true",
             help="Do nothing when documents already exist (so a restart never overwrites what HR edited).",
         )
         parser.add_argument(
-            "--no-strict", dest="strict", action="store_false",
+            "--no-strict",
+            dest="strict",
+            action="store_false",
             help="Import the valid records and skip the broken ones (default: any problem aborts the import).",
         )
 

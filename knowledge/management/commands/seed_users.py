@@ -29,7 +29,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--logins-file", default=str(settings.VAR_DIR / "demo-logins.txt"),
+            "--logins-file",
+            default=str(settings.VAR_DIR / "demo-logins.txt"),
             help="Where generated passwords are written (mode 600) so `make run` can show them again.",
         )
 
@@ -48,7 +49,11 @@ class Command(BaseCommand):
                 generated = not password
                 password = password or secrets.token_urlsafe(12)
                 user = user_create(
-                    username=username, role=role, password=password, full_name=full_name, email=email,
+                    username=username,
+                    role=role,
+                    password=password,
+                    full_name=full_name,
+                    email=email,
                     employee_key=employee.key if employee else "",
                 )
                 self.stdout.write(self.style.SUCCESS(f"Created {role.label} user {username!r}."))

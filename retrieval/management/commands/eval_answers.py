@@ -48,8 +48,7 @@ class Command(BaseCommand):
             return lambda it: tqdm(it, desc=desc, disable=as_json, file=self.stderr._out)
 
         index, _ = build_index(data, embedder, progress=bar("embedding passages"))
-        documents = {d["_id"]: {"doc_type": "passage", "title": str(d.get("title") or "").replace("_", " ")}
-                     for d in data.corpus}
+        documents = {d["_id"]: {"doc_type": "passage", "title": str(d.get("title") or "").replace("_", " ")} for d in data.corpus}
         has_gold, first_has_gold, cites_gold, words, latencies = [], [], [], [], []
         for query in bar(f"answering with {llm.name}")(queries):
             started = time.perf_counter()
@@ -73,17 +72,23 @@ class Command(BaseCommand):
             cites_gold.append(any(s.key in data.qrels[query["_id"]] for s in cited_sources(answer, sources)))
             words.append(word_count(answer))
         result = {
-            "dataset": data.name, "provider": llm.name, "questions": len(queries),
+            "dataset": data.name,
+            "provider": llm.name,
+            "questions": len(queries),
             "answer_has_gold": round(float(np.mean(has_gold)), 4),
             "first_sentence_has_gold": round(float(np.mean(first_has_gold)), 4),
             "cites_gold": round(float(np.mean(cites_gold)), 4),
-            "mean_words": round(float(np.mean(words)), 1), "median_words": float(np.median(words)),
+            "mean_words": round(float(np.mean(words)), 1),
+            "median_words": float(np.median(words)),
             "p50_ms": round(float(np.percentile(latencies, 50)), 2),
         }
         if not as_json:
-            self.stdout.write(f"{'dataset':<12}{'provider':<10}{'questions':>10}{'has gold':>10}{'cites gold':>11}"
-                              f"{'words':>7}{'p50 ms':>8}")
-            self.stdout.write(f"{result['dataset']:<12}{result['provider']:<10}{result['questions']:>10}"
-                              f"{result['answer_has_gold']:>10.3f}{result['cites_gold']:>11.3f}"
-                              f"{result['mean_words']:>7.1f}{result['p50_ms']:>8.1f}")
+            self.stdout.write(
+                f"{'dataset':<12}{'provider':<10}{'questions':>10}{'has gold':>10}{'cites gold':>11}{'words':>7}{'p50 ms':>8}"
+            )
+            self.stdout.write(
+                f"{result['dataset']:<12}{result['provider']:<10}{result['questions']:>10}"
+                f"{result['answer_has_gold']:>10.3f}{result['cites_gold']:>11.3f}"
+                f"{result['mean_words']:>7.1f}{result['p50_ms']:>8.1f}"
+            )
         self.stdout.write(json.dumps(result))

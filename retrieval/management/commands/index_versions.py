@@ -14,8 +14,10 @@ from retrieval.models import IndexState
 
 
 class Command(BaseCommand):
-    help = ("List the search index versions in INDEX_DIR: which is current, which embedding model built "
-            "each, its passages, and whether this configuration can serve it.")
+    help = (
+        "List the search index versions in INDEX_DIR: which is current, which embedding model built "
+        "each, its passages, and whether this configuration can serve it."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--json", action="store_true", help="One JSON object per version.")
@@ -33,15 +35,23 @@ class Command(BaseCommand):
                 rows.append({"version": version, "error": str(exc)})
                 continue
             model = str(manifest.get("embedder", ""))
-            rows.append({
-                "version": version, "current": version == current, "published": version == published,
-                "embedder": model, "dim": manifest.get("dim"), "passages": _passages(manifest),  # per view: staff, hr
-                "built_at": manifest.get("built_at", ""),
-                # A delta: the documents changed since the full version ``base`` it extends.
-                "base": manifest.get("base"), "changed": len(manifest.get("changed") or {}),
-                # Searchable here: its model is configured (EMBEDDERS); rebuilt when not the default.
-                "servable": embedder_named(model) is not None, "stale": model != configured,
-            })
+            rows.append(
+                {
+                    "version": version,
+                    "current": version == current,
+                    "published": version == published,
+                    "embedder": model,
+                    "dim": manifest.get("dim"),
+                    "passages": _passages(manifest),  # per view: staff, hr
+                    "built_at": manifest.get("built_at", ""),
+                    # A delta: the documents changed since the full version ``base`` it extends.
+                    "base": manifest.get("base"),
+                    "changed": len(manifest.get("changed") or {}),
+                    # Searchable here: its model is configured (EMBEDDERS); rebuilt when not the default.
+                    "servable": embedder_named(model) is not None,
+                    "stale": model != configured,
+                }
+            )
         if options["json"]:
             for row in rows:
                 self.stdout.write(json.dumps(row))
@@ -58,9 +68,11 @@ class Command(BaseCommand):
             if row["stale"] and row["current"]:
                 note = " — another model: `rebuild_index` re-embeds" if row["servable"] else " — its model is not configured"
             kind = f"delta of v{row['base']} ({row['changed']} documents changed), " if row["base"] else ""
-            self.stdout.write(f"  v{row['version']}{' (' + ', '.join(marks) + ')' if marks else ''}: {kind}"
-                              f"{row['embedder']}, {row['dim']} dims, passages {_counts(row['passages'])}, "
-                              f"built {row['built_at']}{note}")
+            self.stdout.write(
+                f"  v{row['version']}{' (' + ', '.join(marks) + ')' if marks else ''}: {kind}"
+                f"{row['embedder']}, {row['dim']} dims, passages {_counts(row['passages'])}, "
+                f"built {row['built_at']}{note}"
+            )
 
 
 def _passages(manifest: dict) -> dict[str, int]:

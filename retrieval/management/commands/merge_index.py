@@ -8,9 +8,11 @@ from retrieval.services import index_merge
 
 
 class Command(BaseCommand):
-    help = ("Embedded backend: fold the documents changed since the last full index version (its delta) "
-            "into a new full version. Runs by itself when the delta outgrows RETRIEVAL_DELTA_SHARE; "
-            "edits go on being published meanwhile.")
+    help = (
+        "Embedded backend: fold the documents changed since the last full index version (its delta) "
+        "into a new full version. Runs by itself when the delta outgrows RETRIEVAL_DELTA_SHARE; "
+        "edits go on being published meanwhile."
+    )
 
     def handle(self, *args, **options) -> None:
         version = index_merge()

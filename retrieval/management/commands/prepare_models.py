@@ -12,8 +12,10 @@ from retrieval.embeddings.base import EmbeddingError
 
 
 class Command(BaseCommand):
-    help = ("Convert the configured embedding model from its installed package into the form it runs in "
-            "(an ONNX graph under VAR_DIR/models; nothing is downloaded) and load it once.")
+    help = (
+        "Convert the configured embedding model from its installed package into the form it runs in "
+        "(an ONNX graph under VAR_DIR/models; nothing is downloaded) and load it once."
+    )
 
     def handle(self, *args, **options) -> None:
         embedder = get_embedder()
