@@ -26,7 +26,7 @@ from django.db import connection
 from django.test import Client
 
 from conftest import PASSWORD, _require, stop_process
-from conversations.models import Conversation
+from conversations.models import Conversation, Message
 from conversations.services import conversation_create
 
 try:
@@ -404,3 +404,99 @@ def test_the_sidebar_search_finds_my_conversations_by_title_in_any_turkish_case(
     expect(sidebar_item(ui, leave)).to_have_count(1)
     expect(sidebar_item(ui, project)).to_have_count(0)
     ui.shot("searched")
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+
+
+def long_conversation(user, turns: int = 8) -> Conversation:
+    from django.utils import timezone
+
+    conversation = conversation_create(user=user, title="Uzun bir sohbet")
+    now = timezone.now()
+    for n in range(turns):
+        Message.objects.create(
+            conversation=conversation, role="user", content=f"Soru {n + 1}: yıllık izin nasıl alınır?", created_at=now
+        )
+        Message.objects.create(
+            conversation=conversation,
+            role="assistant",
+            created_at=now,
+            content=f"Yanıt {n + 1}. " + "İzin talebi İK Portalı üzerinden yapılır. " * 12,
+        )
+    Conversation.objects.filter(pk=conversation.pk).update(message_count=2 * turns)
+    return conversation
+
+
+def assert_in_view_above_the_composer(ui, message) -> None:
+    """The message's last line is on screen and not under the composer."""
+    box = message.bounding_box()
+    composer = ui.page.locator(".composer").bounding_box()
+    viewport = ui.page.viewport_size
+    assert box is not None and composer is not None
+    assert box["y"] + box["height"] <= composer["y"] + 1, (box, composer)
+    assert box["y"] + box["height"] > 0 and composer["y"] + composer["height"] <= viewport["height"] + 1
+
+
+@SIZES
+def test_a_long_conversation_opens_at_its_last_message_and_keeps_the_newest_answer_in_view(ui, alice, company, size):
+    ui.page.set_viewport_size(size)
+    conversation = long_conversation(alice)
+    ui.sign_in_as(alice)
+    ui.open_chat(conversation.get_absolute_url())
+    messages = ui.page.locator("#messages li.message")
+    expect(messages).to_have_count(16)
+    assert_in_view_above_the_composer(ui, messages.last)
+    ui.shot("opened-at-the-end")
+    for question in ("Yıllık izin talebi nereden yapılır?", "Kafka bilen mühendisler kimler?"):
+        answer, _ = ui.ask(question)
+        assert_in_view_above_the_composer(ui, answer)
+    ui.shot("newest-answer-in-view")
+
+
+@SIZES
+def test_a_reader_who_scrolled_up_is_not_pulled_down_by_the_stream(ui, alice, size):
+    ui.page.set_viewport_size(size)
+    conversation = long_conversation(alice)
+    ui.sign_in_as(alice)
+    ui.open_chat(conversation.get_absolute_url())
+    first = ui.page.locator("#messages li.message").first
+    first.scroll_into_view_if_needed()
+    ui.page.mouse.wheel(0, -5000)
+    ui.page.wait_for_timeout(200)
+    before = first.bounding_box()["y"]
+    # What every streamed piece of an answer does once it is in the page.
+    ui.page.evaluate("document.dispatchEvent(new CustomEvent('htmx:wsAfterMessage'))")
+    assert abs(first.bounding_box()["y"] - before) < 2
+    ui.shot("still-reading-above")
+
+
+def page_width(ui) -> int:
+    return ui.page.evaluate("document.documentElement.scrollWidth")
+
+
+@pytest.mark.parametrize("width", [360, 390, 1366])
+def test_every_page_fits_its_width_without_sideways_scrolling(ui, hr_user, company, width):
+    from accounts.models import LoginSession
+
+    ui.page.set_viewport_size({"width": width, "height": 844})
+    conversation_create(user=hr_user, title="Yıllık izin politikası ve uzaktan çalışma kuralları hakkında çok uzun bir başlık")
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36"
+    for n in range(6):  # devices with long browser names make the widest table
+        LoginSession.objects.create(
+            user=hr_user, kind=LoginSession.Kind.WEB, session_key=f"other-{n}", user_agent=f"{agent} #{n}", ip="10.0.0.1"
+        )
+    ui.sign_in_as(hr_user)
+    for path in ("/", "/documents/", "/documents/?q=izin", "/documents/E1/", "/sessions/"):
+        ui.page.goto(path)
+        assert page_width(ui) <= width, (path, page_width(ui))
+        ui.shot(f"fits{path.replace('/', '-').replace('?', '-')}")
+    ui.page.goto("/")
+    toggle = ui.page.locator(".sidebar-toggle")
+    if toggle.is_visible():
+        toggle.click()
+        expect(ui.page.locator("#sidebar.open")).to_have_count(1)
+    assert page_width(ui) <= width, ("/ with the sidebar open", page_width(ui))
+    ui.shot("sidebar-open")

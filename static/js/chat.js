@@ -42,9 +42,38 @@
       }
       delete meta.dataset.summary;
     }
-    var list = document.getElementById("messages");
-    if (list) { list.lastElementChild && list.lastElementChild.scrollIntoView({block: "end"}); }
+    if (following) { toEnd(); }
   });
+
+  // The conversation scrolls in its own box, the composer stuck to its bottom: the newest message is
+  // kept in view by scrolling the box to its end (the composer then sits below the message, not on
+  // it) while an answer streams — unless the reader scrolled up to read, until they come back down.
+  // A conversation opens at its last message.
+  var following = true;
+  function scroller() {
+    var list = document.getElementById("messages");
+    for (var el = list && list.parentElement; el; el = el.parentElement) {
+      var style = window.getComputedStyle(el);
+      if (/(auto|scroll)/.test(style.overflowY) && el.scrollHeight > el.clientHeight) { return el; }
+    }
+    return document.scrollingElement;
+  }
+  function atEnd(el) { return el.scrollHeight - el.scrollTop - el.clientHeight < 48; }
+  function toEnd() {
+    var el = scroller();
+    if (el) { el.scrollTop = el.scrollHeight; }
+  }
+  document.addEventListener("scroll", function (event) {
+    var el = scroller();
+    if (el && (event.target === el || (event.target === document && el === document.scrollingElement))) {
+      following = atEnd(el);
+    }
+  }, true);
+  document.addEventListener("htmx:wsBeforeSend", function (event) {
+    if (event.target === form()) { following = true; }
+  });
+  function openAtEnd() { if (document.getElementById("messages")) { toEnd(); } }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", openAtEnd); } else { openAtEnd(); }
 
   // Sidebar: rename in place, cancel with Escape, errors in one place, collapse on small screens.
   function cancelRename(form) {
