@@ -10,6 +10,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_ratelimit.exceptions import Ratelimited
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, pagination, serializers, status
@@ -23,7 +25,7 @@ from .parsers import RequestTooLarge
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
+    default_detail = gettext_lazy("The request conflicts with the current state of the resource.")
     default_code = "conflict"
 
     def __init__(self, detail: str | None = None, *, details: Any = None) -> None:
@@ -60,7 +62,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     assert isinstance(exc, exceptions.APIException)
     detail = exc.detail
     if isinstance(detail, (dict, list)):
-        message = "The request is not valid." if response.status_code == 400 else str(exc.default_detail)
+        message = _("The request is not valid.") if response.status_code == 400 else str(exc.default_detail)
         details = detail
         code = "invalid"
     else:
@@ -82,16 +84,16 @@ def _type_error(field: serializers.Field, value: Any) -> str | None:
     if isinstance(field, serializers.ChoiceField):
         # "1" and true would otherwise pass for the choice 1.
         if not any(type(value) is type(choice) and value == choice for choice in field.choices):
-            return f"{json.dumps(value)} is not a valid choice."
+            return _("%(value)s is not a valid choice.") % {"value": json.dumps(value)}
         return None
     if isinstance(field, serializers.CharField) and not isinstance(value, str):
-        return "Not a valid string."
+        return _("Not a valid string.")
     if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
-        return "Must be true or false."
+        return _("Must be true or false.")
     if isinstance(field, (serializers.IntegerField, serializers.FloatField)) and (
         isinstance(value, bool) or not isinstance(value, (int, float))
     ):
-        return "A valid number is required."
+        return _("A valid number is required.")
     return None
 
 
@@ -106,7 +108,7 @@ class StrictSerializerMixin:
             writable = {name for name, field in self.fields.items() if not field.read_only}
             for key in data:
                 if key not in writable:
-                    errors[key] = ["This field is read-only." if key in self.fields else "Unknown field."]
+                    errors[key] = [_("This field is read-only.") if key in self.fields else _("Unknown field.")]
             for name in writable & set(data):
                 problem = _type_error(self.fields[name], data[name])
                 if problem:
@@ -135,7 +137,7 @@ class CursorPagination(pagination.CursorPagination):
             return super().decode_cursor(request)
         except exceptions.NotFound:
             # A damaged cursor is the client's mistake, not a missing resource.
-            raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+            raise exceptions.ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from None
 
 
 # --- OpenAPI ----------------------------------------------------------------------

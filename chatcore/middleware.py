@@ -11,6 +11,7 @@ from collections.abc import Callable
 import structlog
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
+from django.utils.translation import gettext as _
 
 from .errors import api_error
 
@@ -72,7 +73,7 @@ def api_body_length(get_response: Callable[[HttpRequest], HttpResponse]) -> Call
     def middleware(request: HttpRequest) -> HttpResponse:
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked and not request.META.get("CONTENT_LENGTH") and request.path.startswith("/api/"):
-            return api_error("length_required", "Send the body with a Content-Length header, not chunked.", 411)
+            return api_error("length_required", _("Send the body with a Content-Length header, not chunked."), 411)
         return get_response(request)
 
     return middleware

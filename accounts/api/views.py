@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
@@ -58,7 +59,7 @@ def _authenticate(request: Request):
 def _wrong_credentials(challenge: dict[str, str]) -> Response:
     return error_response(
         code="invalid_credentials",
-        message="Wrong username or password.",
+        message=_("Wrong username or password."),
         status_code=status.HTTP_401_UNAUTHORIZED,
         headers=challenge,
     )

@@ -304,7 +304,7 @@ def test_of_two_processes_touching_at_once_only_one_writes(alice):
 
 
 @pytest.mark.parametrize("path", ["/api/auth/token/", "/api/auth/jwt/"])
-def test_a_login_body_with_an_unknown_field_is_refused(client, alice, path):
+def test_a_login_body_with_an_unknown_field_is_refused(client, alice, path, english):
     response = client.post(
         path, {"username": alice.username, "password": PASSWORD, "remember": True}, content_type="application/json"
     )

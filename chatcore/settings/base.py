@@ -377,6 +377,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A failed CSRF check gets our 403 page (or the API's JSON error), not Django's developer page.
+CSRF_FAILURE_VIEW = "chatcore.errors.csrf_failure"
 
 # Nothing inline and nothing from elsewhere: every script and style is a file under
 # /static/, htmx runs with allowEval off (templates/base.html), and the Swagger UI

@@ -85,7 +85,7 @@ def test_wrong_types_are_400_with_the_field_named(client, alice, url, body, fiel
         ("/api/chat/", {"message": "hi", "mesage": "typo"}),
     ],
 )
-def test_unknown_fields_are_400(client, alice, url, body):
+def test_unknown_fields_are_400(client, alice, url, body, english):
     client.force_login(alice)
     error = assert_error(post_raw(client, url, json.dumps(body)), 400, "invalid")
     assert list(error["details"].values()) == [["Unknown field."]]
@@ -294,3 +294,55 @@ def test_a_crash_under_the_api_is_a_json_500():
 def test_a_crash_on_a_page_stays_html():
     response = server_error(RequestFactory().get("/documents/"))
     assert response.status_code == 500 and not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("language", "message", "detail"),
+    [
+        ("tr", "İstek geçerli değil.", "Bilinmeyen alan."),
+        ("en", "The request is not valid.", "Unknown field."),
+    ],
+)
+def test_an_error_speaks_one_language_the_requests_with_the_same_codes(client, alice, language, message, detail):
+    client.force_login(alice)
+    response = client.post(
+        "/api/conversations/",
+        json.dumps({"titel": "x", "title": ""}),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "invalid"
+    assert error["message"] == message and error["details"]["titel"] == [detail]
+    missing = client.get("/api/conversations/nope/", HTTP_ACCEPT_LANGUAGE=language).json()["error"]
+    assert (
+        missing["code"] == "not_found"
+        and missing["message"] == {"tr": "Böyle bir sohbet yok.", "en": "No such conversation."}[language]
+    )
+    unknown = client.get("/api/nowhere/", HTTP_ACCEPT_LANGUAGE=language).json()["error"]
+    assert unknown == {"code": "not_found", "message": {"tr": "Bulunamadı.", "en": "Not found."}[language], "details": {}}
+
+
+@pytest.mark.parametrize(
+    ("path", "language", "expected"),
+    [
+        ("/documents/", "tr", "Çok fazla istek"),
+        ("/documents/", "en", "Too many requests"),
+    ],
+)
+def test_a_rate_limited_page_is_our_429_page_with_retry_after(rf, path, language, expected, alice):
+    from django.utils import translation
+    from django_ratelimit.exceptions import Ratelimited
+
+    from chatcore.errors import permission_denied
+
+    request = rf.get(path)
+    request.user = alice
+    exception = Ratelimited()
+    exception.wait = 42
+    with translation.override(language):
+        response = permission_denied(request, exception)
+    assert response.status_code == 429 and response["Retry-After"] == "42"
+    assert expected in response.content.decode() and 'class="topbar"' in response.content.decode()
+    api = permission_denied(rf.get("/api/documents/"), exception)
+    assert api.status_code == 429 and json.loads(api.content)["error"]["code"] == "throttled"

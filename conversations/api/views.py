@@ -239,7 +239,7 @@ class ChatView(APIView):
         if conversation_id:
             conversation = conversation_get(user=request.user, conversation_id=conversation_id)
             if conversation is None:
-                raise exceptions.NotFound("No such conversation.")
+                raise exceptions.NotFound(_("No such conversation."))
         question = serializer.validated_data["message"]
         streamed = request.accepted_renderer.media_type == "text/event-stream"
         if streamed and isinstance(request._request, ASGIRequest):
@@ -295,7 +295,7 @@ def message_feedback(request: Request, message_id: int) -> Response:
     serializer.is_valid(raise_exception=True)
     message = message_get(user=request.user, message_id=message_id)
     if message is None or message.role != "assistant":
-        return error_response(code="not_found", message="No such answer.", status_code=404)
+        return error_response(code="not_found", message=_("No such answer."), status_code=404)
     message_set_feedback(message=message, value=serializer.validated_data["value"])
     return Response({"value": message.feedback})
 
@@ -307,7 +307,7 @@ def _conversation_for(request: Request, conversation_id: str) -> Conversation:
     """The caller's conversation; 404 for strangers, unknown and malformed ids alike."""
     conversation = conversation_get(user=request.user, conversation_id=conversation_id)
     if conversation is None:
-        raise Http404("No such conversation.")
+        raise Http404(_("No such conversation."))
     return conversation
 
 

@@ -500,3 +500,47 @@ def test_every_page_fits_its_width_without_sideways_scrolling(ui, hr_user, compa
         expect(ui.page.locator("#sidebar.open")).to_have_count(1)
     assert page_width(ui) <= width, ("/ with the sidebar open", page_width(ui))
     ui.shot("sidebar-open")
+
+
+def choose_language(ui, language: str) -> None:
+    """As the TR/EN switch does: the language cookie."""
+    ui.page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": ui.server.url}])
+
+
+def expected_status(ui, status: int) -> None:
+    """The browser logs the error status of a page the test meant to open: not a problem."""
+    ui.problems = [p for p in ui.problems if f"status of {status}" not in p]
+
+
+@SIZES
+@pytest.mark.parametrize(("language", "heading"), [("tr", "Bulunamadı"), ("en", "Not found")])
+def test_an_unknown_page_is_our_404_in_the_sites_layout_and_language(ui, alice, size, language, heading):
+    ui.page.set_viewport_size(size)
+    ui.sign_in_as(alice)
+    choose_language(ui, language)
+    response = ui.page.goto("/no-such-page/")
+    assert response.status == 404
+    expect(ui.page.locator("h1")).to_have_text(heading)
+    expect(ui.page.locator("header.topbar")).to_have_count(1)  # the site's own layout, signed in
+    assert "URLconf" not in ui.page.content() and page_width(ui) <= size["width"]
+    ui.shot("404")
+    expected_status(ui, 404)
+
+
+@SIZES
+@pytest.mark.parametrize(("language", "heading"), [("tr", "İzin verilmiyor"), ("en", "Not allowed")])
+def test_a_form_sent_without_its_csrf_cookie_gets_our_403_page(ui, alice, size, language, heading):
+    ui.page.set_viewport_size(size)
+    ui.page.goto("/login/")
+    ui.page.context.clear_cookies()  # an old tab, or a browser that dropped the cookie
+    choose_language(ui, language)
+    ui.page.fill("#id_username", alice.username)
+    ui.page.fill("#id_password", PASSWORD)
+    with ui.page.expect_response(lambda r: r.url.endswith("/login/") and r.request.method == "POST") as sent:
+        ui.page.press("#id_password", "Enter")
+    assert sent.value.status == 403
+    expect(ui.page.locator("h1")).to_have_text(heading)
+    expect(ui.page.locator("header.topbar")).to_have_count(1)
+    assert "CSRF verification failed" not in ui.page.content() and page_width(ui) <= size["width"]
+    ui.shot("403")
+    expected_status(ui, 403)

@@ -66,7 +66,7 @@ def test_page_size_is_honoured_up_to_a_hundred(client, alice):
     assert len(client.get("/api/conversations/", {"page_size": 2}).json()["results"]) == 2
 
 
-def test_a_damaged_cursor_is_a_400(client, alice):
+def test_a_damaged_cursor_is_a_400(client, alice, english):
     client.force_login(alice)
     response = client.get("/api/conversations/", {"cursor": "not-a-cursor"})
     assert response.status_code == 400 and response.json()["error"]["details"] == {"cursor": ["Invalid cursor."]}
@@ -120,7 +120,7 @@ def test_a_bad_create_is_400_and_writes_nothing(client, alice, body):
     assert not Conversation.objects.exists()
 
 
-def test_unknown_fields_are_named_in_the_details(client, alice):
+def test_unknown_fields_are_named_in_the_details(client, alice, english):
     client.force_login(alice)
     details = send(client, "post", "/api/conversations/", {"titel": "x"}).json()["error"]["details"]
     assert details == {"titel": ["Unknown field."]}

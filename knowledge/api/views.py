@@ -5,6 +5,7 @@ The search over ``GET /api/documents/`` is retrieval's; it extends ``DocumentCre
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -27,7 +28,7 @@ def _document_for(request: Request, key: str) -> Document:
     the caller may not see, so their existence does not leak."""
     document = document_get(user=request.user, key=key)
     if document is None:
-        raise exceptions.NotFound("No such document.")
+        raise exceptions.NotFound(_("No such document."))
     return document
 
 

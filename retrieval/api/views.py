@@ -3,6 +3,7 @@ URL (HR adds a document) and ``/api/documents/<key>/`` are knowledge's."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -44,7 +45,7 @@ class DocumentCollectionView(DocumentCreateView):
         if doc_type and doc_type not in DOC_TYPES:
             return error_response(
                 code="invalid",
-                message=f"Unknown doc_type {doc_type!r}.",
+                message=_("Unknown doc_type %(value)r.") % {"value": doc_type},
                 status_code=400,
                 details={"doc_type": [f"One of: {', '.join(DOC_TYPES)}."]},
             )
