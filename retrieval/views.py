@@ -21,7 +21,15 @@ def document_index(request: HttpRequest) -> HttpResponse:
     if doc_type not in DOC_TYPES:
         doc_type = ""
     q = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
-    context = {"doc_types": DOC_TYPES.values(), "doc_type": doc_type, "q": q, "results": None, "page": None}
+    context = {
+        "doc_types": DOC_TYPES.values(),
+        "doc_type": doc_type,
+        "q": q,
+        "results": None,
+        "page": None,
+        # A search sent with nothing in it: say what to type (the list of documents follows).
+        "empty_search": not q and "q" in request.GET,
+    }
     if q:
         try:
             context["results"] = search_documents(user=request.user, query=q, k=20, doc_type=doc_type)

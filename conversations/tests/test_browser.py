@@ -544,3 +544,17 @@ def test_a_form_sent_without_its_csrf_cookie_gets_our_403_page(ui, alice, size, 
     assert "CSRF verification failed" not in ui.page.content() and page_width(ui) <= size["width"]
     ui.shot("403")
     expected_status(ui, 403)
+
+
+@SIZES
+def test_an_empty_search_shows_a_hint_above_the_documents(ui, alice, company, size):
+    ui.page.set_viewport_size(size)
+    ui.sign_in_as(alice)
+    ui.page.goto("/documents/")
+    expect(ui.page.locator("#search-hint")).to_have_count(0)
+    ui.page.locator("form.filters button[type=submit]").click()
+    expect(ui.page).to_have_url(re.compile(r"[?&]q=(&|$)"))
+    expect(ui.page.locator("#search-hint")).to_be_visible()
+    expect(ui.page.locator("table.list tbody tr").first).to_be_visible()
+    assert page_width(ui) <= size["width"]
+    ui.shot("empty-search-hint")

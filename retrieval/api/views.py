@@ -28,7 +28,8 @@ class DocumentCollectionView(DocumentCreateView):
             OpenApiParameter(
                 "q",
                 str,
-                description="Search text (Turkish or English), at most 4,000 characters; without it, documents are listed.",
+                description="Search text (Turkish or English), 1 to 4,000 characters; without it, documents are listed "
+                "(an empty `q=` is a 400).",
             ),
             OpenApiParameter("doc_type", str, enum=list(DOC_TYPES)),
             OpenApiParameter("limit", int, description="1-50, default 10"),
@@ -48,6 +49,14 @@ class DocumentCollectionView(DocumentCreateView):
                 message=_("Unknown doc_type %(value)r.") % {"value": doc_type},
                 status_code=400,
                 details={"doc_type": [f"One of: {', '.join(DOC_TYPES)}."]},
+            )
+        if not q and "q" in request.query_params:
+            # ``?q=`` (or only spaces) is a search for nothing, not a request for the list.
+            return error_response(
+                code="invalid",
+                message=_("The request is not valid."),
+                status_code=400,
+                details={"q": [_("Write something to search for, or leave q out to list the documents.")]},
             )
         if not q:
             documents = document_list(user=request.user, doc_type=doc_type)[:limit]

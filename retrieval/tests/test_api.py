@@ -80,3 +80,13 @@ def test_the_search_page_answers_htmx_with_the_results_partial(client, alice, co
     client.force_login(alice)
     html = client.get("/documents/", {"q": "izin"}, HTTP_HX_REQUEST="true").content.decode()
     assert html.lstrip().startswith('<div id="results">') and "<html" not in html
+
+
+@pytest.mark.parametrize("q", ["", "   "])
+def test_an_empty_search_is_a_400_while_no_q_lists(client, alice, company, q):
+    client.force_login(alice)
+    response = client.get("/api/documents/", {"q": q}, HTTP_ACCEPT_LANGUAGE="en")
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "invalid" and list(error["details"]) == ["q"]
+    listed = client.get("/api/documents/")
+    assert listed.status_code == 200 and listed.json()["results"]
