@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from retrieval.answers import cited_sources
+from retrieval.answers import renumber_citations
 from retrieval.input_flags import flag_input
 from retrieval.llm import Source
 from retrieval.pipeline import answer_events
@@ -169,9 +169,8 @@ def ask(
             yield Event(event.kind, event.data)
         complete = True
     finally:
-        answer = "".join(parts)
-        sources = meta["sources"]
-        cited = cited_sources(answer, sources)
+        # Stored (and shown once finished) with its citations numbered in the order they appear.
+        answer, cited = renumber_citations("".join(parts), meta["sources"])
         cached = bool(meta["cached"])
         latency_ms = int((time.perf_counter() - started) * 1000)
         message = _store_answer(

@@ -178,3 +178,25 @@ def test_a_question_about_what_no_document_mentions_says_so_and_cites_nothing(cl
     assert turkish["answer"] == "Şirket bilgilerinde “Otopark” ile ilgili bir bilgi bulamadım." and turkish["sources"] == []
     # What the documents do cover is answered as before.
     assert "İK Portalı" in post(client, {"message": "Yıllık izin politikası nedir?"}).json()["answer"]
+
+
+class BackwardsCiter:
+    """A model that cites the last source it was given first, then the first one."""
+
+    name, model = "backwards", "backwards-1"
+
+    def stream(self, messages, options):
+        numbers = [s.n for s in options.sources]
+        yield f"İzin İK Portalı'ndan istenir [{numbers[-1]}]. "
+        yield f"Onayı yönetici verir [{numbers[0]}][{numbers[-1]}]."
+
+
+def test_an_answers_citations_read_1_2_in_order_and_its_sources_match(client, alice, company, use_provider):
+    use_provider("backwards", BackwardsCiter())
+    client.force_login(alice)
+    data = post(client, {"message": "Yıllık izin talebi nereden yapılır, kim onaylar?"}).json()
+    assert data["answer"] == "İzin İK Portalı'ndan istenir [1]. Onayı yönetici verir [2][1]."
+    assert [s["n"] for s in data["sources"]] == [1, 2]
+    stored = Message.objects.get(id=data["message_id"])
+    assert stored.content == data["answer"] and [d["n"] for d in stored.used_documents] == [1, 2]
+    assert [d["key"] for d in stored.used_documents] == [s["key"] for s in data["sources"]]
