@@ -26,7 +26,7 @@ from accounts.models import User
 
 from .doctypes import DATE, DOC_TYPES, LIST, NUMBER, REF, REFS, STEPS, get_doctype
 from .selectors import documents_visible_to, without_hidden_links
-from .text import fold
+from .text import collation_key, fold
 
 MAX_LIMIT = 200
 OPERATORS = ("eq", "has", "links", "year", "before", "after", "gt", "lt")
@@ -188,7 +188,7 @@ def find_documents(
         with_value.sort(key=lambda r: _sort_key(r.body.get(sort_field)), reverse=order_by.startswith("-"))
         found = with_value + [r for r in found if r not in with_value]
     else:
-        found.sort(key=lambda r: fold(r.title))
+        found.sort(key=lambda r: collation_key(r.title))
     cap = MAX_LIMIT if limit is None else min(limit, MAX_LIMIT)
     return QueryResult(doc_type=doc_type, records=found[:cap], total=len(found))
 
@@ -196,7 +196,7 @@ def find_documents(
 def _sort_key(value: Any):
     if isinstance(value, (int, float)):
         return (0, value, "")
-    return (1, 0, fold(str(value)))
+    return (1, 0, collation_key(str(value)))
 
 
 def _values(value: Any) -> list:

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from knowledge.doctypes import DOC_TYPES
-from knowledge.selectors import document_list
+from knowledge.selectors import document_list, in_reading_order
 
 from .services import MAX_QUERY_CHARS, QueryError, search_documents
 
@@ -37,7 +37,8 @@ def document_index(request: HttpRequest) -> HttpResponse:
             context["error"] = str(exc)
             context["results"] = []
     else:
-        documents = document_list(user=request.user, doc_type=doc_type)
+        listed = document_list(user=request.user, doc_type=doc_type)
+        documents = in_reading_order(listed.only("key", "doc_type", "title", "visibility", "updated_at"))
         context["page"] = Paginator(documents, 50).get_page(request.GET.get("page"))
     template = "knowledge/document_index.html"
     if request.htmx:

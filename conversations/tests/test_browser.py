@@ -558,3 +558,26 @@ def test_an_empty_search_shows_a_hint_above_the_documents(ui, alice, company, si
     expect(ui.page.locator("table.list tbody tr").first).to_be_visible()
     assert page_width(ui) <= size["width"]
     ui.shot("empty-search-hint")
+
+
+TURKISH_ORDER = ["Cem Ak", "Çağla Ak", "Irmak Ak", "İpek Ak", "Oya Ak", "Özge Ak", "Selin Ak", "Şule Ak"]
+ENGLISH_ORDER = ["Çağla Ak", "Cem Ak", "İpek Ak", "Irmak Ak", "Oya Ak", "Özge Ak", "Selin Ak", "Şule Ak"]
+
+
+@SIZES
+@pytest.mark.parametrize(("language", "expected"), [("tr", TURKISH_ORDER), ("en", ENGLISH_ORDER)])
+def test_people_are_listed_in_the_interface_languages_alphabet(ui, alice, size, language, expected):
+    from knowledge.models import Document
+
+    for n, name in enumerate(reversed(expected)):
+        first, last = name.split()
+        Document.objects.create(
+            key=f"EA{n}", doc_type="employee", title=name, body={"first_name": first, "last_name": last, "title": "Engineer"}
+        )
+    ui.page.set_viewport_size(size)
+    ui.sign_in_as(alice)
+    choose_language(ui, language)
+    ui.page.goto("/documents/?type=employee")
+    titles = ui.page.locator("table.list tbody td:nth-child(2) a").all_inner_texts()
+    assert [t for t in titles if t.endswith(" Ak")] == expected
+    ui.shot("people-in-order")

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from chatcore.api import error_response, error_responses
 from knowledge.api.views import DocumentCreateView
 from knowledge.doctypes import DOC_TYPES
-from knowledge.selectors import document_list
+from knowledge.selectors import document_list, in_reading_order
 
 from ..services import QueryError, search_documents
 from .serializers import DocumentResultSerializer, DocumentSearchQuerySerializer, DocumentSearchResponseSerializer
@@ -59,7 +59,8 @@ class DocumentCollectionView(DocumentCreateView):
                 details={"q": [_("Write something to search for, or leave q out to list the documents.")]},
             )
         if not q:
-            documents = document_list(user=request.user, doc_type=doc_type)[:limit]
+            listed = document_list(user=request.user, doc_type=doc_type).only("key", "doc_type", "title")
+            documents = in_reading_order(listed)[:limit]
             results = [
                 {
                     "key": d.key,
