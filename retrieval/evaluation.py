@@ -122,14 +122,49 @@ def evaluate(
     from .services import bm25_weights
 
     weights = bm25_weights(embedder) if embedder is not None else None
-    rankings, latencies = [], []
+    rankings, latencies, relative = [], [], []
     for query in progress(data.queries):
         started = time.perf_counter()
         vector = embedder.embed_queries([query["text"]])[0] if embedder is not None else None
         hits = index.search(query["text"], vector, k=100, method=method, fusion=fusion, bm25_weight=weights)
         latencies.append((time.perf_counter() - started) * 1000)
         rankings.append([h.doc_id for h in hits])
-    return score_rankings(data, rankings, latencies, method=method)
+        relative.append(gold_relative_score(hits, data.qrels[query["_id"]]))
+    result = score_rankings(data, rankings, latencies, method=method)
+    result["relevance_cut"] = relevance_cut_report(relative)
+    return result
+
+
+# What the search page shows at once (the rest behind "show more"): a hit whose score is at least
+# this share of the best hit's. Candidates reported by ``eval_retrieval``.
+CUT_CANDIDATES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+PAGE_HITS = 20
+
+
+def gold_relative_score(hits, relevant: dict) -> float | None:
+    """The best relevant hit's score as a share of the top hit's, among the ``PAGE_HITS`` the
+    page lists; ``None`` when no relevant document is among them (no cut can hide it then)."""
+    hits = hits[:PAGE_HITS]
+    if not hits or hits[0].score <= 0:
+        return None
+    shares = [h.score / hits[0].score for h in hits if relevant.get(h.doc_id, 0) > 0]
+    return max(shares) if shares else None
+
+
+def relevance_cut_report(relative: list[float | None]) -> dict:
+    """For each candidate cut, the share of questions whose right document the page would list
+    but hide behind "show more" (of all questions), and the cut configured."""
+    from django.conf import settings
+
+    def hidden(cut: float) -> float:
+        return round(sum(1 for r in relative if r is not None and r < cut) / max(len(relative), 1), 4)
+
+    configured = settings.RETRIEVAL["RELEVANCE_CUT"]
+    return {
+        "configured": configured,
+        "gold_hidden": hidden(configured),
+        "by_cut": {str(cut): hidden(cut) for cut in CUT_CANDIDATES},
+    }
 
 
 TABLE_HEADER = (

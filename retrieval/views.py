@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +33,11 @@ def document_index(request: HttpRequest) -> HttpResponse:
     }
     if q:
         try:
-            context["results"] = search_documents(user=request.user, query=q, k=20, doc_type=doc_type)
+            results = search_documents(user=request.user, query=q, k=20, doc_type=doc_type)
+            # The hits worth reading first; the weaker ones wait behind "show more".
+            floor = settings.RETRIEVAL["RELEVANCE_CUT"] * results[0].score if results else 0.0
+            shown = [r for i, r in enumerate(results) if i == 0 or r.score >= floor]
+            context["results"], context["more_results"] = shown, results[len(shown) :]
         except QueryError as exc:
             context["error"] = str(exc)
             context["results"] = []

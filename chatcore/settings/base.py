@@ -571,6 +571,9 @@ RETRIEVAL = {
     # Embedded backend: an edit publishes a delta beside the full index; once the delta holds more
     # than this share of the full index's passages (and at least 100), it is merged into a new one.
     "DELTA_SHARE": env.float("RETRIEVAL_DELTA_SHARE", 0.05),
+    # The search page lists at once the hits scoring at least this share of the best one; the
+    # rest wait behind "show more". Chosen with eval_retrieval's relevance_cut (README).
+    "RELEVANCE_CUT": env.float("RETRIEVAL_RELEVANCE_CUT", 0.5),
 }
 
 # Where the search index lives: ``postgres`` (passages, tokens and vectors in PostgreSQL with

@@ -581,3 +581,23 @@ def test_people_are_listed_in_the_interface_languages_alphabet(ui, alice, size, 
     titles = ui.page.locator("table.list tbody td:nth-child(2) a").all_inner_texts()
     assert [t for t in titles if t.endswith(" Ak")] == expected
     ui.shot("people-in-order")
+
+
+@SIZES
+def test_search_lists_the_relevant_hits_and_keeps_the_rest_behind_show_more(ui, alice, company, size):
+    ui.page.set_viewport_size(size)
+    ui.sign_in_as(alice)
+    ui.page.goto("/documents/?q=yıllık+izin+talebi")
+    shown = ui.page.locator("#results > ol.search-results > li")
+    expect(shown.first.locator("a.r-title")).to_have_text("Yıllık İzin")
+    more = ui.page.locator("details.more-results")
+    expect(more).to_have_count(1)
+    hidden = more.locator("li")
+    assert shown.count() >= 1 and hidden.count() >= 1 and not hidden.first.is_visible()
+    scores = [float(s) for s in ui.page.locator("span.score").all_text_contents()]
+    assert min(scores[: shown.count()]) > max(scores[shown.count() :])  # the cut is by score
+    ui.shot("relevant-first")
+    more.locator("summary").click()
+    expect(hidden.first).to_be_visible()
+    assert page_width(ui) <= size["width"]
+    ui.shot("show-more")

@@ -95,8 +95,11 @@ def test_eval_retrieval_prints_a_table_and_a_json_line(tmp_path, capsys):
         "docs",
         "queries",
         "backend",
+        "relevance_cut",
     }
     assert result["backend"] == "embedded"
+    # Both questions' right documents are listed at once, at the configured cut and every candidate.
+    assert result["relevance_cut"]["gold_hidden"] == 0.0 and set(result["relevance_cut"]["by_cut"]) >= {"0.5"}
     assert result["ndcg@10"] == 1.0 and result["queries"] == 2 and result["docs"] == 4
     assert "nDCG@10" in lines[0]
 
