@@ -13,6 +13,7 @@ import set it is kept (and reported): the new system wins over the legacy data.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,13 +62,21 @@ def legacy_plan(*, data_dir: Path | str, tinydb_dir: Path | str, strict: bool = 
 
 
 @transaction.atomic
-def legacy_apply(*, plan: LegacyPlan) -> Tally:
+def legacy_apply(*, plan: LegacyPlan, progress: Callable[[int, int], None] | None = None) -> Tally:
     """Write a checked plan in one transaction, in the order the records depend on each other
     (documents, users, their sessions and conversations); returns what was created, updated and
-    left unchanged. Callers must not apply a strict plan that has problems."""
+    left unchanged; ``progress`` hears ``(records written, total)``. Callers must not apply a
+    strict plan that has problems."""
     tally = plan.tally
-    apply_documents(plan.company, tally)
+    documents = len(plan.company.create) + len(plan.company.update)
+    total = documents + len(plan.users) + len(plan.sessions) + len(plan.conversations)
+    report = progress or (lambda done, total: None)
+    apply_documents(plan.company, tally, progress=lambda done, _: report(done, total))
+    report(documents, total)
     apply_users(plan.users, tally)
+    report(documents + len(plan.users), total)
     apply_sessions(plan.sessions, tally)
+    report(documents + len(plan.users) + len(plan.sessions), total)
     apply_conversations(plan.conversations, tally)
+    report(total, total)
     return tally

@@ -26,8 +26,8 @@ def employee_keys(plan: CompanyPlan) -> set[str]:
     return keys
 
 
-def apply_documents(plan: CompanyPlan, tally: Tally) -> None:
+def apply_documents(plan: CompanyPlan, tally: Tally, progress=None) -> None:
     """Write ``plan`` (inside the caller's transaction), counted as ``documents``."""
-    company_apply(plan=plan)
+    company_apply(plan=plan, progress=progress)
     for name, counter in plan.counts().items():
         getattr(tally, name)["documents"] += sum(counter.values())

@@ -5,6 +5,7 @@ alike."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,18 +184,28 @@ def company_plan(*, directory: Path | str, strict: bool = True) -> CompanyPlan:
 
 
 @transaction.atomic
-def company_apply(*, plan: CompanyPlan, by: User | None = None) -> list[str]:
-    """Write a plan; returns the keys that changed. Announces them after commit."""
-    Document.objects.bulk_create(
-        [Document(key=r.key, doc_type=r.doc_type.name, title=r.title, body=r.body, updated_by=by) for r in plan.create],
-        batch_size=500,
-    )
-    for document, record in plan.update:
+def company_apply(*, plan: CompanyPlan, by: User | None = None, progress: Callable[[int, int], None] | None = None) -> list[str]:
+    """Write a plan; returns the keys that changed. Announces them after commit. ``progress``
+    hears ``(written, total)`` as records are written."""
+    total = len(plan.create) + len(plan.update)
+    batch = 500
+    for start in range(0, len(plan.create), batch):
+        Document.objects.bulk_create(
+            [
+                Document(key=r.key, doc_type=r.doc_type.name, title=r.title, body=r.body, updated_by=by)
+                for r in plan.create[start : start + batch]
+            ]
+        )
+        if progress:
+            progress(min(start + batch, len(plan.create)), total)
+    for n, (document, record) in enumerate(plan.update, 1):
         document.body = record.body
         document.title = record.title
         document.version += 1
         document.updated_by = by
         document.save(update_fields=["body", "title", "version", "updated_by", "updated_at"])
+        if progress:
+            progress(len(plan.create) + n, total)
     keys = [r.key for r in plan.create] + [r.key for _, r in plan.update]
     _announce(keys)
     return keys

@@ -10,6 +10,7 @@ from django.db import DatabaseError
 
 from chatcore.legacy import legacy_apply, legacy_plan
 from chatcore.legacy_json import printable
+from chatcore.progress import progress_bar, progress_callback
 from knowledge.management.commands.load_company import write_company_report, write_problems
 
 
@@ -59,7 +60,8 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing was written.")
             return
         try:
-            tally = legacy_apply(plan=plan)
+            with progress_bar(self, desc="importing", unit="record", quiet=options["verbosity"] == 0) as bar:
+                tally = legacy_apply(plan=plan, progress=progress_callback(bar))
         except DatabaseError as exc:
             # Everything was checked first, so this is unexpected; the transaction is undone.
             raise CommandError(f"Nothing was imported: the database refused a write ({exc}).") from None

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from chatcore.legacy_json import printable
+from chatcore.progress import progress_bar, progress_callback
 from knowledge.models import Document
 from knowledge.services import CompanyPlan, company_apply, company_plan
 
@@ -66,7 +67,8 @@ class Command(BaseCommand):
         if dry_run:
             return
         try:
-            keys = company_apply(plan=plan)
+            with progress_bar(self, desc="writing documents", unit="document", quiet=options["verbosity"] == 0) as bar:
+                keys = company_apply(plan=plan, progress=progress_callback(bar))
         except DatabaseError as exc:
             # Everything was checked first, so this is unexpected; the transaction is undone.
             raise CommandError(f"Nothing was imported: the database refused a write ({exc}).") from None

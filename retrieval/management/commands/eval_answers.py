@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
+from chatcore.progress import progress_over
 from retrieval.answers import CITATION, cited_sources, word_count
 from retrieval.embeddings import get_embedder
 from retrieval.evaluation import build_index, open_dataset
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         embedder = get_embedder()
 
         def bar(desc):
-            return lambda it: tqdm(it, desc=desc, disable=as_json, file=self.stderr._out)
+            return progress_over(self, desc=desc, quiet=as_json)
 
         index, _ = build_index(data, embedder, progress=bar("embedding passages"))
         documents = {d["_id"]: {"doc_type": "passage", "title": str(d.get("title") or "").replace("_", " ")} for d in data.corpus}

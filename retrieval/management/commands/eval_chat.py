@@ -6,8 +6,8 @@ import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
+from chatcore.progress import progress_over
 from retrieval import chat_eval
 
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             conversations,
             askers,
             provider=provider,
-            progress=lambda it: tqdm(it, desc="conversations", disable=as_json, file=self.stderr._out),
+            progress=progress_over(self, desc="conversations", quiet=as_json),
         )
         if category:
             outcomes = [o for o in outcomes if o.turn.category in category]

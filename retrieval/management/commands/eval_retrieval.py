@@ -7,8 +7,8 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from tqdm import tqdm
 
+from chatcore.progress import progress_over
 from retrieval.embeddings import get_embedder
 from retrieval.evaluation import TABLE_HEADER, build_index, build_postgres_index, evaluate, open_dataset, table_row
 from retrieval.indexes import get_backend
@@ -56,7 +56,7 @@ class Command(BaseCommand):
         data = open_dataset(dataset, limit=limit, queries=queries)
 
         def bar(desc: str, unit: str):
-            return lambda it: tqdm(it, desc=desc, unit=unit, disable=as_json, file=self.stderr._out)
+            return progress_over(self, desc=desc, unit=unit, quiet=as_json)
 
         embedder = get_embedder() if method != "bm25" else None
         backend = backend or get_backend().kind

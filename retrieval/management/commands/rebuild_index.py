@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from chatcore.progress import progress_bar, progress_callback
 from retrieval.embeddings import get_embedder
 from retrieval.indexes import get_backend
 from retrieval.services import index_rebuild, index_stats
@@ -51,12 +51,8 @@ class Command(BaseCommand):
                 )
         started = time.perf_counter()
         unit = "passage" if get_backend().kind == "embedded" else "document"
-        bar = tqdm(desc=f"indexing {unit}s", unit=unit, file=self.stderr._out, disable=options["verbosity"] == 0)
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+        bar = progress_bar(self, desc=f"indexing {unit}s", unit=unit, quiet=options["verbosity"] == 0)
+        progress = progress_callback(bar)
 
         if parallel and get_backend().kind != "postgres":
             raise CommandError("--parallel needs the PostgreSQL search backend (RETRIEVAL_BACKEND=postgres).")
