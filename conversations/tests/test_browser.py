@@ -601,3 +601,22 @@ def test_search_lists_the_relevant_hits_and_keeps_the_rest_behind_show_more(ui, 
     expect(hidden.first).to_be_visible()
     assert page_width(ui) <= size["width"]
     ui.shot("show-more")
+
+
+@SIZES
+def test_an_answers_citations_start_at_1_and_the_source_list_matches(ui, hr_user, company, size):
+    ui.page.set_viewport_size(size)
+    ui.sign_in_as(hr_user)
+    ui.open_chat()
+    # The writer cites the second source it was given first: the reader sees [1].
+    answer, _ = ui.ask("What does the HR department do?")
+    numbers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.locator(".prose").inner_text())]
+    assert numbers and numbers[0] == 1 and sorted(set(numbers)) == list(range(1, max(numbers) + 1)), numbers
+    items = answer.locator("ol.sources li")
+    assert [items.nth(i).get_attribute("value") for i in range(items.count())] == [str(n) for n in range(1, items.count() + 1)]
+    assert items.count() == max(numbers)
+    ui.page.reload()
+    ui.wait_for_socket()
+    stored = ui.page.locator("#messages li.message.assistant").last
+    assert re.findall(r"\[(\d+)\]", stored.locator(".prose").inner_text())[0] == "1"
+    ui.shot("citations-from-1")
