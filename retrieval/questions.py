@@ -846,6 +846,20 @@ def analyse(question: str, snapshot: Snapshot) -> Analysis:
         else t
         for t in analysis.terms
     ]
+    # "Who manages Ayşe?": a verb read backwards ("manages" lists someone's reports) asked with
+    # "who" before it and a person of that field's type right after it names the person managed:
+    # Ayşe's manager, not Ayşe's reports ("Whom does Ayşe manage?", "Ayşe manages whom?" keep it).
+    analysis.terms = [
+        TermHit(t.doc_type, t.field, False, t.start, t.end, t.score, t.mine, t.theirs)
+        if t.reverse
+        and t.field
+        and t.start > 0
+        and words[t.start - 1].base in ("who", "which")
+        and words[t.end - 1].base not in ("to", "for")  # "who reports to Emre": read backwards above
+        and any(h.start == t.end and any(r.doc_type == t.doc_type for r in h.records) for h in analysis.names)
+        else t
+        for t in analysis.terms
+    ]
     dative_ends = [h.end for h in analysis.names if re.fullmatch(r"y?[ea]", words[h.end - 1].suffix or "-")]
     # "Peki ona kimler bağlı?", "Bana kimler bağlı?": a pronoun in the dative does the same.
     dative_ends += [w.i + 1 for w in words if w.base in ("ona", "buna", "suna", "kendisine", "bana", "size")]

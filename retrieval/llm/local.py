@@ -31,6 +31,10 @@ MAX_SENTENCES = 3
 DENSE_WEIGHT = {"tr": 0.5, "en": 0.5}
 RANK_PENALTY = 0.15
 NUMBER_BONUS = 0.1
+# "Bordro kapanışı nedir?", "What is the travel policy?": a question whose words all name one of
+# the sources (its title) is answered by that document's own opening sentence, in whatever
+# language the document is written, even where no other word of the question meets it.
+NAMED_BONUS = 1.0
 _QUANTITY = re.compile(
     r"\b(kaç\w*|kac\w*|ne kadar|ne zaman|saat\w*|hangi tarih\w*|how (many|much|long|often|soon)|"
     r"when|what time|which year|what year|hours?|deadline|limit\w*|süre\w*)\b",
@@ -139,7 +143,17 @@ class LocalProvider(Provider):
             query = embedder.embed_query(options.question, owner=options.owner)
             for i, vector in zip(shortlist, vectors, strict=True):
                 dense[i] = embedder.relatedness(float(vector @ query))
-        if max(lexical) == 0 and max(dense) < MIN_DENSE_SUPPORT:
+        # The opening sentence of a source the question names by its title.
+        named_words = frozenset(tokenize(options.question)) - _QUESTION_WORDS
+        opening: set[int] = set()
+        for i, candidate in enumerate(candidates):
+            if (
+                named_words
+                and named_words <= frozenset(tokenize(candidate.source.title))
+                and not any(c.source is candidate.source for c in candidates[:i])
+            ):
+                opening.add(i)
+        if max(lexical) == 0 and max(dense) < MIN_DENSE_SUPPORT and not opening:
             return NOT_COVERED[language]
         bigram_weight = BIGRAM_WEIGHT.get(language, 0.0)
         pairs = self._question_pairs(options.question) if bigram_weight else []
@@ -151,6 +165,7 @@ class LocalProvider(Provider):
             + bigram_weight * self._bigrams(pairs, c.text)
             - RANK_PENALTY * c.rank
             + (NUMBER_BONUS if wants_number and _DIGIT.search(c.text) else 0.0)
+            + (NAMED_BONUS if i in opening else 0.0)
             for i, c in enumerate(candidates)
         ]
         order = sorted(range(n), key=scores.__getitem__, reverse=True)[:MAX_SENTENCES]

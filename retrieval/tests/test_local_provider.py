@@ -153,3 +153,12 @@ def test_list_items_are_sentences_and_tags_are_never_the_answer():
     assert text.startswith("İzin talebi en az 10 iş günü önceden İK Portalı üzerinden yapılır. [1]")
     assert "Yönetici talebi 3 iş günü" not in text.split("[1]")[0]
     assert "Tags" not in text and "etiketler" not in text
+
+
+PAYROLL = Source(3, "PR7", "procedure", "Bordro Kapanışı", 0.9, ("Bordro Kapanışı. Payroll is closed on the 25th by HR.",))
+
+
+def test_a_question_that_names_a_document_is_answered_by_its_opening_sentence():
+    """No word of the question meets the English body, but the question names the document."""
+    assert answer("Bordro kapanışı nedir?", "tr", (PAYROLL, LEAVE)) == "Payroll is closed on the 25th by HR. [3]"
+    assert answer("Uzay istasyonu nedir?", "tr", (PAYROLL, LEAVE)) == NOT_COVERED["tr"]

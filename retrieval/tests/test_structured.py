@@ -227,3 +227,12 @@ def test_when_a_follow_up_asks_when_it_ended_the_date_wins_over_the_status_word(
     answer = ask(alice, "Ne zaman bitti?", turn("Who leads the KERVAN project?", first))
     assert "30 Mayıs 2025" in answer.text and keys(answer) == ["P1"]
     assert ask(alice, "Hangi projeler bitti?").kind == "list"
+
+
+@pytest.mark.parametrize("question", ["Who manages Ayşe?", "Who manages Ayşe Yılmaz?"])
+def test_who_manages_someone_asks_for_their_manager(alice, company, question):
+    found = ask(alice, question)
+    assert found.text == "Emre Şahin is Ayşe Yılmaz's manager [1][2]."
+    reports = ask(alice, "Whom does Emre manage?")
+    assert "Ayşe Yılmaz" in reports.text and "Zeynep Kaya" in reports.text
+    assert ask(alice, "Who reports to Emre?").text == reports.text
