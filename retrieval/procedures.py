@@ -204,7 +204,9 @@ _HOW = re.compile(
 )
 _SUMMARY = re.compile(
     r"\b(özetle|özetler|özet|ozet|kısaca|kisaca|summari[sz]e|summary|in brief|overview|"
-    r"bullet|bullets|madde(ler|de)?)\b",
+    r"bullet|bullets|madde(ler|de)?|"
+    # "Uzaktan çalışma kuralları neler?", "What are the remote work rules?": a policy's rules.
+    r"kural(lar)?(ı|i|ımız|imiz)?|rules)\b",
     re.I,
 )
 _TABLE_WORDS = re.compile(r"\b(tablo|tabloyu|table|tiers?|kademe|limits|limitleri|oranlar|rates)\b", re.I)
