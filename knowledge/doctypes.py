@@ -447,6 +447,10 @@ EMPLOYEE = DocType(
                 "line manager",
                 "reports to",
                 "report to",
+                # "Who works for Burak?" (his reports: read backwards before a name, like "reports to"),
+                # "Who does Ayşe work for?" (her manager).
+                "works for",
+                "work for",
                 "yönetici",
                 "müdür",
                 "amir",

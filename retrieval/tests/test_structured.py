@@ -236,3 +236,13 @@ def test_who_manages_someone_asks_for_their_manager(alice, company, question):
     reports = ask(alice, "Whom does Emre manage?")
     assert "Ayşe Yılmaz" in reports.text and "Zeynep Kaya" in reports.text
     assert ask(alice, "Who reports to Emre?").text == reports.text
+
+
+def test_who_works_for_someone_lists_their_reports_and_whom_someone_works_for_is_their_manager(alice, company):
+    reports = ask(alice, "Who works for Emre?")
+    assert (
+        "Ayşe Yılmaz" in reports.text
+        and "Zeynep Kaya" in reports.text
+        and reports.text == ask(alice, "Who reports to Emre?").text
+    )
+    assert ask(alice, "Who does Ayşe work for?").text == "Emre Şahin is Ayşe Yılmaz's manager [1][2]."
