@@ -677,7 +677,10 @@ def table_answer(procedure: Procedure, question: str, language: str, n: int) -> 
         return _row_sentence(table, row, language, n, _columns_named(table, words))
     # The whole table only for a question about what it tabulates ("ihbar süresi" → Notice period).
     fit = _heading_fit(table, words, "", strong)
-    if asked_for_table or fit >= 2 or (fit >= 1 and strong & set(tokenize(" ".join(table.header)))):
+    # A workplace term the question and the header share, in either language ("yıllık izin",
+    # "annual leave"): the glossary reads both.
+    header = tokenize(" ".join(table.header))
+    if asked_for_table or fit >= 2 or (fit >= 1 and strong & (set(header) | set(expand(header)))):
         return whole_table(table, procedure, language, n)
     return None
 
@@ -815,6 +818,21 @@ def measured_number(question: str) -> bool:
     return _question_value(question) is not None and bool(_unit_of(question))
 
 
+def _asks_of_a_header(procedure: Procedure, question: str) -> bool:
+    """Whether every topic word of the question is a word of one table's header, in either
+    language ("Yıllık izin kaç gün?" of "Hizmet süresi | Asgari yıllık izin")."""
+    words = {w for w in _topic_words(question) if not _generic(w)}
+    if not words:
+        return False
+    for table in procedure.tables:
+        header = tokenize(" ".join(table.header))
+        known = set(header) | set(expand(header))
+        known |= {w for w in map(_restore_vowel, known) if w}
+        if words <= known:
+            return True
+    return False
+
+
 def wants_procedure(question: str) -> bool:
     """Whether the question asks for steps or a summary: a procedure's answer, even where
     the records also have one (a department of the same name)."""
@@ -905,7 +923,10 @@ def procedure_answer(
                     "structure",
                 )
     value = _question_value(question)
-    if procedure.tables and (value is not None or _TABLE_WORDS.search(question)):
+    # "Yıllık izin kaç gün?": a quantity asked of exactly what a table tabulates is that table (each
+    # seniority's days), not the one sentence that happens to hold a number of days.
+    tabulated = bool(_FACT_QUANTITY.search(question)) and _asks_of_a_header(procedure, question)
+    if procedure.tables and (value is not None or _TABLE_WORDS.search(question) or tabulated):
         answer = table_answer(procedure, question, language, 1)
         if answer is not None and (needed is None or _speaks_of(needed, procedure, answer)):
             return ProcedureAnswer(answer, source, "structure")

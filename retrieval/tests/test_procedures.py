@@ -174,6 +174,12 @@ def test_a_rule_about_the_asker_is_applied_to_their_record_and_explained(client,
         assert f"**{expected + 2} gün**" in answer, answer
 
 
+def test_a_quantity_asked_of_exactly_what_a_table_tabulates_gets_the_table(client, stranger, leave_rule):
+    client.force_login(stranger)
+    answer = ask(client, "Yıllık izin kaç gün?")["answer"]
+    assert all(days in answer for days in ("14 gün", "20 gün", "26 gün")), answer
+
+
 def test_without_a_start_date_the_rule_is_given_not_a_guess(client, stranger, leave_rule):
     client.force_login(stranger)  # no employee record linked
     answer = ask(client, "Kaç gün iznim var?")["answer"]
