@@ -7,7 +7,10 @@ its Turkish case variants instead.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+from django.utils.translation import get_language
 
 _UPPER = str.maketrans({"i": "İ", "ı": "I"})
 _LOWER = str.maketrans({"İ": "i", "I": "ı"})
@@ -48,32 +51,25 @@ def fold(text: str) -> str:
 
 
 # The Turkish alphabet, with q, w and x where the Latin alphabet has them: Ç after C, Ğ after G,
-# I (ı) before İ (i), Ö after O, Ş after S, Ü after U.
-_TURKISH_ORDER = {ch: n for n, ch in enumerate("abcçdefgğhıijklmnoöpqrsştuüvwxyz")}
+# I (ı) before İ (i), Ö after O, Ş after S, Ü after U. Each letter is mapped to a code point of its
+# own, in that order, above every digit, space and punctuation mark, so a key is one string.
+_TURKISH_ALPHABET = "abcçdefgğhıijklmnoöpqrsştuüvwxyz"
+_TURKISH_KEY = str.maketrans({ch: chr(0xE000 + n) for n, ch in enumerate(_TURKISH_ALPHABET)})
+_CIRCUMFLEX = str.maketrans({"â": "a", "î": "i", "û": "u"})
+_NOT_MAPPED = re.compile("[\u0080-\udfff]")  # a letter left outside ASCII and the alphabet's codes
 
 
-def collation_key(text: str, language: str | None = None) -> tuple:
+def collation_key(text: str, language: str | None = None) -> tuple[str, str]:
     """A sort key for names and titles as a reader of ``language`` expects them (``tr``: the Turkish
     alphabet; otherwise accents and case do not change the order); the active language by default.
     Ties are broken by the text itself, so the order is total."""
     if language is None:
-        from django.utils.translation import get_language
-
         language = get_language() or "tr"
     if not language.startswith("tr"):
         return (fold(text), text)
-    key = []
-    for ch in tr_lower(text):
-        if ch in _TURKISH_ORDER:
-            key.append(100 + _TURKISH_ORDER[ch])
-            continue
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        if base in _TURKISH_ORDER:  # â, î, û and other accented letters sort as their letter
-            key.append(100 + _TURKISH_ORDER[base])
-        elif ch.isdigit():
-            key.append(10 + int(ch) if ch.isascii() else 50)
-        elif ch.isspace():
-            key.append(0)
-        else:
-            key.append(200 + ord(ch))
-    return (tuple(key), text)
+    key = tr_lower(text).translate(_CIRCUMFLEX).translate(_TURKISH_KEY)
+    if _NOT_MAPPED.search(key):
+        # Other accented letters (é, ñ…) sort as their letter.
+        key = unicodedata.normalize("NFKD", key)
+        key = "".join(c for c in key if not unicodedata.combining(c)).translate(_TURKISH_KEY)
+    return (key, text)

@@ -189,6 +189,7 @@ class SearchIndex:
         languages: np.ndarray | None = None,
         bm25: bm25s.BM25 | None = None,
         avgdl: float | None = None,
+        keyword_index: bool = True,
     ) -> None:
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
@@ -213,7 +214,9 @@ class SearchIndex:
                 self._samples[code] = np.sort(rng.choice(members, min(len(members), LANGUAGE_SAMPLE), replace=False))
         self.dim = self.vectors.shape[1] if len(self.vectors) else 0
         self._bm25 = bm25
-        if bm25 is None and passages and any(self.tokens):
+        # A delta segment (``keyword_index=False``) keeps its tokens only: ``SegmentedIndex`` scores
+        # them with the main index's statistics, so a BM25 index of its own would go unused.
+        if keyword_index and bm25 is None and passages and any(self.tokens):
             self._bm25 = bm25s.BM25()
             # An empty passage still needs a token so rows stay aligned with passages.
             self._bm25.index([t or ["\u0000"] for t in self.tokens], show_progress=False)
@@ -460,6 +463,20 @@ def _top(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     ids = np.argpartition(-scores, n - 1)[:n]
     ids = ids[np.argsort(-scores[ids], kind="stable")]
     return ids.astype(np.int64), scores[ids].astype(np.float32)
+
+
+# How many documents the search page lists (the first ``shown_at_once`` of them at once).
+PAGE_HITS = 20
+
+
+def shown_at_once(scores: list[float], cut: float) -> int:
+    """How many of the ranked ``scores`` (best first) a reader sees before "show more": the best,
+    and every one scoring at least ``cut`` of it. The search page and ``eval_retrieval`` both count
+    with this."""
+    if not scores:
+        return 0
+    floor = cut * scores[0]
+    return 1 + sum(1 for score in scores[1:] if score >= floor)
 
 
 def group_hits(ranked, k: int, allowed: set[str] | None = None) -> list[Hit]:

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from .beir import Dataset, DatasetError, corpus_passages, cross_dataset, load_dataset, mrr_at, ndcg_at, recall_at
 from .embeddings import Embedder
-from .engine import SearchIndex
+from .engine import PAGE_HITS, SearchIndex, shown_at_once
 
 
 def open_dataset(directory: str, *, limit: int = 0, queries: str = "") -> Dataset:
@@ -129,35 +129,32 @@ def evaluate(
         hits = index.search(query["text"], vector, k=100, method=method, fusion=fusion, bm25_weight=weights)
         latencies.append((time.perf_counter() - started) * 1000)
         rankings.append([h.doc_id for h in hits])
-        relative.append(gold_relative_score(hits, data.qrels[query["_id"]]))
+        relative.append(listed_gold(hits, data.qrels[query["_id"]]))
     result = score_rankings(data, rankings, latencies, method=method)
     result["relevance_cut"] = relevance_cut_report(relative)
     return result
 
 
-# What the search page shows at once (the rest behind "show more"): a hit whose score is at least
-# this share of the best hit's. Candidates reported by ``eval_retrieval``.
+# The cuts ``eval_retrieval`` reports besides the configured one (RETRIEVAL_RELEVANCE_CUT).
 CUT_CANDIDATES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-PAGE_HITS = 20
 
 
-def gold_relative_score(hits, relevant: dict) -> float | None:
-    """The best relevant hit's score as a share of the top hit's, among the ``PAGE_HITS`` the
-    page lists; ``None`` when no relevant document is among them (no cut can hide it then)."""
+def listed_gold(hits, relevant: dict) -> tuple[list[float], int] | None:
+    """The scores of the hits the search page lists and the place of the first relevant one
+    among them; ``None`` when none is listed (no cut can hide it then)."""
     hits = hits[:PAGE_HITS]
-    if not hits or hits[0].score <= 0:
-        return None
-    shares = [h.score / hits[0].score for h in hits if relevant.get(h.doc_id, 0) > 0]
-    return max(shares) if shares else None
+    place = next((i for i, h in enumerate(hits) if relevant.get(h.doc_id, 0) > 0), None)
+    return None if place is None else ([h.score for h in hits], place)
 
 
-def relevance_cut_report(relative: list[float | None]) -> dict:
+def relevance_cut_report(listed: list[tuple[list[float], int] | None]) -> dict:
     """For each candidate cut, the share of questions whose right document the page would list
     but hide behind "show more" (of all questions), and the cut configured."""
     from django.conf import settings
 
     def hidden(cut: float) -> float:
-        return round(sum(1 for r in relative if r is not None and r < cut) / max(len(relative), 1), 4)
+        count = sum(1 for item in listed if item is not None and item[1] >= shown_at_once(item[0], cut))
+        return round(count / max(len(listed), 1), 4)
 
     configured = settings.RETRIEVAL["RELEVANCE_CUT"]
     return {

@@ -177,6 +177,7 @@ def _segment(
     dense: str,
     tokens_of: dict[str, list[str]],
     language_of: dict[str, int],
+    keyword_index: bool = True,
 ) -> SearchIndex:
     vectors = np.stack([known[p.text] for p in passages]) if passages else np.zeros((0, dim), np.float32)
     tokens = [tokens_of[p.text] if p.text in tokens_of else tokenize(p.text) for p in passages]
@@ -185,7 +186,7 @@ def _segment(
         dtype=np.int8,
         count=len(passages),
     )
-    return SearchIndex(passages, vectors, tokens, dense=dense, languages=languages)
+    return SearchIndex(passages, vectors, tokens, dense=dense, languages=languages, keyword_index=keyword_index)
 
 
 def build_delta(*, embedder: Embedder, version: int, current: CompanyIndex, keys) -> CompanyIndex:
@@ -202,7 +203,7 @@ def build_delta(*, embedder: Embedder, version: int, current: CompanyIndex, keys
     per_view = _chunk(documents, names)
     known = current.vectors_by_text(changed) if current.embedder == embedder.name else {}
     _embed(embedder, [p.text for view in VIEWS for p in per_view[view]], known)
-    delta = {view: _segment(per_view[view], known, embedder.dim, "flat", {}, {}) for view in VIEWS}
+    delta = {view: _segment(per_view[view], known, embedder.dim, "flat", {}, {}, keyword_index=False) for view in VIEWS}
     return compose(current.full, version, changed, delta, _meta(documents))
 
 
@@ -404,7 +405,9 @@ def load(root: Path, version: int, *, embedder: Embedder, serving: CompanyIndex 
             if is_delta:
                 raw = json.loads((directory / f"{view}.passages.json").read_text(encoding="utf-8"))
                 passages = [Passage(p["doc_id"], p["text"], p.get("meta") or {}) for p in raw]
-                views[view] = SearchIndex(passages, vectors, [list(p["tokens"]) for p in raw], languages=languages)
+                views[view] = SearchIndex(
+                    passages, vectors, [list(p["tokens"]) for p in raw], languages=languages, keyword_index=False
+                )
                 continue
             passages = _load_table(directory, view)
             bm25_dir = directory / f"{view}.bm25"

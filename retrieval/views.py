@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from knowledge.doctypes import DOC_TYPES
 from knowledge.selectors import document_list, in_reading_order
 
+from .engine import PAGE_HITS, shown_at_once
 from .services import MAX_QUERY_CHARS, QueryError, search_documents
 
 
@@ -33,11 +34,10 @@ def document_index(request: HttpRequest) -> HttpResponse:
     }
     if q:
         try:
-            results = search_documents(user=request.user, query=q, k=20, doc_type=doc_type)
+            results = search_documents(user=request.user, query=q, k=PAGE_HITS, doc_type=doc_type)
             # The hits worth reading first; the weaker ones wait behind "show more".
-            floor = settings.RETRIEVAL["RELEVANCE_CUT"] * results[0].score if results else 0.0
-            shown = [r for i, r in enumerate(results) if i == 0 or r.score >= floor]
-            context["results"], context["more_results"] = shown, results[len(shown) :]
+            shown = shown_at_once([r.score for r in results], settings.RETRIEVAL["RELEVANCE_CUT"])
+            context["results"], context["more_results"] = results[:shown], results[shown:]
         except QueryError as exc:
             context["error"] = str(exc)
             context["results"] = []

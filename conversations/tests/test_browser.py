@@ -18,13 +18,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 
+from chatcore.databases import database_url
 from conftest import PASSWORD, _require, stop_process
 from conversations.models import Conversation, Message
 from conversations.services import conversation_create
@@ -80,16 +79,6 @@ OBSERVE_ANSWER = """
   window.__answerObserver.observe(list, {childList: true, subtree: true, characterData: true});
 }
 """
-
-
-def database_url() -> str:
-    """The test database, as the server process's ``DATABASE_URL``."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    user, password = quote(s["USER"] or "", safe=""), quote(s["PASSWORD"] or "", safe="")
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    return f"postgres://{auth}{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 class AsgiServer:

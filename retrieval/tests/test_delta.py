@@ -267,3 +267,5 @@ class TestEmbeddedDelta:
         path.write_text(json.dumps({**manifest, "format": 2}))
         embedded.reset_process_cache()
         assert _keys(search_documents(user=alice, query="yıllık izin", k=3))[:1] == ["PR1"]
+        # Served from a version built again in this format, not from the old files.
+        assert store.read_manifest(settings.INDEX_DIR, built.version)["format"] == store.FORMAT

@@ -10,20 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
+from chatcore.databases import database_url
 from knowledge.services import document_update
 from retrieval.services import index_rebuild, search_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 class Node:
