@@ -22,7 +22,7 @@ from .llm.base import Source
 from .llm.local import _QUESTION_WORDS
 from .phrasing import date_in_words
 from .questions import FUNCTION_WORDS
-from .text import _ENGLISH_HINTS, _TURKISH_HINTS, _TURKISH_LETTERS, detect_language, fold, tokenize
+from .text import _ENGLISH_HINTS, _TURKISH_HINTS, _TURKISH_LETTERS, detect_language, fold, passage_language, tokenize
 
 MAX_BULLETS = 8
 DEFAULT_BULLETS = 3
@@ -571,11 +571,19 @@ def _first_sentences(text: str) -> list[str]:
     return sentences
 
 
+# Said after the lead of a list of steps or bullets written in the other language than the question's.
+_LIST_IN_OTHER = {("tr", "en"): " (prosedür İngilizce)", ("en", "tr"): " (the procedure is in Turkish)"}
+
+
+def _in_other(lines: list[str], language: str) -> str:
+    return _LIST_IN_OTHER.get((language, passage_language(" ".join(lines))), "") if lines else ""
+
+
 def steps_answer(procedure: Procedure, language: str, n: int) -> str:
-    lead = {"tr": f"{procedure.title}: adımlar [{n}]", "en": f"{procedure.title}: the steps [{n}]"}[language]
-    return (
-        lead + "\n\n" + "\n".join(f"{i}. {_sentence(in_language(step, language))}" for i, step in enumerate(procedure.steps, 1))
-    )
+    steps = [_sentence(in_language(step, language)) for step in procedure.steps]
+    note = _in_other(steps, language)
+    lead = {"tr": f"{procedure.title}: adımlar{note} [{n}]", "en": f"{procedure.title}: the steps{note} [{n}]"}[language]
+    return lead + "\n\n" + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
 
 
 # Lines that say who to ask or what the document is, not what it rules.
@@ -650,7 +658,8 @@ def summary_answer(procedure: Procedure, language: str, n: int, count: int, ques
             break
     if not bullets:
         bullets = [_sentence(procedure.summary or procedure.title)]
-    lead = {"tr": f"{procedure.title}, kısaca [{n}]:", "en": f"{procedure.title} in brief [{n}]:"}[language]
+    note = _in_other(bullets, language)
+    lead = {"tr": f"{procedure.title}, kısaca{note} [{n}]:", "en": f"{procedure.title} in brief{note} [{n}]:"}[language]
     return lead + "\n\n" + "\n".join(f"- {b}" for b in bullets)
 
 

@@ -106,6 +106,14 @@ def test_a_how_to_question_gets_every_step_in_order_with_one_citation(client, al
     assert [s["key"] for s in data["sources"]] == ["PR5"] and data["answer"].count("[1]") == 1
 
 
+def test_steps_in_the_other_language_say_so(client, alice, purchasing):
+    client.force_login(alice)
+    english = ask(client, "How do I request a purchase?")["answer"]
+    assert english.startswith("Satın Alma Onay Limitleri: the steps (the procedure is in Turkish) [1]"), english
+    turkish = ask(client, "Satın alma talebi nasıl yapılır?")["answer"]
+    assert "(prosedür" not in turkish and "(the procedure" not in turkish
+
+
 def test_a_number_selects_the_table_row(client, alice, purchasing):
     client.force_login(alice)
     assert "**Bölüm müdürü**" in ask(client, "30.000 TL'lik satın almayı kim onaylar?")["answer"]
